@@ -1,0 +1,1 @@
+//! Runnable examples; see the `src/bin` binaries.
