@@ -173,8 +173,6 @@ public class ZkScenarios {
         zk.create("/j/eseq-", EMPTY, OPEN, CreateMode.EPHEMERAL_SEQUENTIAL); // 1/3
         zk.create("/j/mine", EMPTY, Ids.CREATOR_ALL_ACL, CreateMode.PERSISTENT); // ACL auth:"" -> digest
         log("getACL /j/mine " + zk.getACL("/j/mine", st));
-        expect(KeeperException.Code.BADARGUMENTS, () ->
-                zk.create("/j/badttl", EMPTY, OPEN, CreateMode.PERSISTENT_WITH_TTL, st, 0)); // ttl 0 -> BADARGUMENTS
 
         log("getEphemerals " + zk.getEphemerals()); // 103, prefix "/"
         log("getEphemerals /j/e " + zk.getEphemerals("/j/e")); // 103, prefix
