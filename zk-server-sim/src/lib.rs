@@ -1,1 +1,4 @@
 //! zk-server-sim
+
+pub mod testkit;
+pub mod tree;
