@@ -1,0 +1,219 @@
+//! [`Builder`]: the knobs of a simulated ensemble.
+
+use std::time::Duration;
+
+use super::Ensemble;
+
+/// Resolved configuration shared by every node of an ensemble.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) nodes: usize,
+    pub(crate) tick_ms: u64,
+    pub(crate) min_session_timeout_ms: i32,
+    pub(crate) max_session_timeout_ms: i32,
+    pub(crate) sync_limit: u64,
+    pub(crate) seed: u64,
+    pub(crate) max_frame: usize,
+    pub(crate) extended_types: bool,
+    pub(crate) read_only: bool,
+    pub(crate) record_history: bool,
+    pub(crate) base_port: Option<u16>,
+    pub(crate) container_check_ms: u64,
+}
+
+impl Config {
+    /// Votes needed for a quorum: a strict majority of all nodes.
+    pub(crate) fn majority(&self) -> usize {
+        self.nodes / 2 + 1
+    }
+}
+
+/// Configures and builds an [`Ensemble`], in the shape of turmoil's builder:
+/// setters take `&mut self` and [`Builder::build`] may be called repeatedly.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let ensemble = zk_server_sim::Ensemble::builder()
+///     .nodes(3)
+///     .tick_time(std::time::Duration::from_millis(50))
+///     .seed(7)
+///     .build()
+///     .await?;
+/// assert_eq!(ensemble.len(), 3);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    nodes: usize,
+    tick: Duration,
+    min_session_timeout: Option<Duration>,
+    max_session_timeout: Option<Duration>,
+    sync_limit: u64,
+    seed: Option<u64>,
+    max_frame: usize,
+    extended_types: bool,
+    read_only: bool,
+    record_history: bool,
+    base_port: Option<u16>,
+    container_check: Duration,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            nodes: 3,
+            tick: Duration::from_millis(200),
+            min_session_timeout: None,
+            max_session_timeout: None,
+            sync_limit: 5,
+            seed: None,
+            max_frame: zk_proto::DEFAULT_MAX_FRAME,
+            extended_types: false,
+            read_only: false,
+            record_history: true,
+            base_port: None,
+            container_check: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Builder {
+    /// A builder with ZooKeeper-like defaults: 3 nodes, tick 200 ms,
+    /// session timeouts in [2, 20] ticks, `jute.maxbuffer` frames, no TTL
+    /// nodes, no read-only mode, history recording on, seed from
+    /// `ZK_SIM_SEED` or random.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of servers (1, 3, 5 or 7 are typical; at most 254).
+    pub fn nodes(&mut self, n: usize) -> &mut Self {
+        self.nodes = n.clamp(1, 254);
+        self
+    }
+
+    /// ZooKeeper's `tickTime`: the unit of session-expiry buckets and
+    /// failure detection.
+    pub fn tick_time(&mut self, tick: Duration) -> &mut Self {
+        self.tick = tick.max(Duration::from_millis(1));
+        self
+    }
+
+    /// `minSessionTimeout` (default 2 × tick).
+    pub fn min_session_timeout(&mut self, t: Duration) -> &mut Self {
+        self.min_session_timeout = Some(t);
+        self
+    }
+
+    /// `maxSessionTimeout` (default 20 × tick).
+    pub fn max_session_timeout(&mut self, t: Duration) -> &mut Self {
+        self.max_session_timeout = Some(t);
+        self
+    }
+
+    /// `syncLimit`: ticks of silence after which a paused peer counts as lost.
+    pub fn sync_limit(&mut self, ticks: u64) -> &mut Self {
+        self.sync_limit = ticks.max(1);
+        self
+    }
+
+    /// The seed driving every random choice. Without it, `ZK_SIM_SEED` is
+    /// read, and failing that a random seed is drawn; [`Ensemble::seed`]
+    /// reports the one used.
+    pub fn seed(&mut self, seed: u64) -> &mut Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Largest accepted frame (`jute.maxbuffer`, default 1,048,575).
+    pub fn max_frame_size(&mut self, bytes: usize) -> &mut Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// Enables TTL nodes (`zookeeper.extendedTypesEnabled`).
+    pub fn extended_types(&mut self, on: bool) -> &mut Self {
+        self.extended_types = on;
+        self
+    }
+
+    /// Enables read-only mode (`readonlymode.enabled`): a node without
+    /// quorum serves read-only clients after `max(2 s, tick)`.
+    pub fn read_only(&mut self, on: bool) -> &mut Self {
+        self.read_only = on;
+        self
+    }
+
+    /// Records client-visible history for [`Ensemble::check_history`]
+    /// (default on; turn it off for benchmarks).
+    pub fn record_history(&mut self, on: bool) -> &mut Self {
+        self.record_history = on;
+        self
+    }
+
+    /// Listens on `port`, `port + 1`, ... instead of OS-assigned ports.
+    pub fn base_port(&mut self, port: u16) -> &mut Self {
+        self.base_port = Some(port);
+        self
+    }
+
+    /// How often the leader looks for empty containers and expired TTL
+    /// nodes (`znode.container.checkIntervalMs`, default 60 s).
+    pub fn container_check_interval(&mut self, every: Duration) -> &mut Self {
+        self.container_check = every.max(Duration::from_millis(1));
+        self
+    }
+
+    pub(crate) fn config(&self) -> Config {
+        let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
+        let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
+        let tick_i32 = i32::try_from(tick_ms).unwrap_or(i32::MAX / 20);
+        let min = self
+            .min_session_timeout
+            .map(ms)
+            .unwrap_or(tick_i32.saturating_mul(2));
+        let max = self
+            .max_session_timeout
+            .map(ms)
+            .unwrap_or(tick_i32.saturating_mul(20))
+            .max(min);
+        let seed = self.seed.unwrap_or_else(|| {
+            std::env::var("ZK_SIM_SEED")
+                .ok()
+                .and_then(|s| parse_seed(&s))
+                .unwrap_or_else(rand::random)
+        });
+        Config {
+            nodes: self.nodes,
+            tick_ms,
+            min_session_timeout_ms: min,
+            max_session_timeout_ms: max,
+            sync_limit: self.sync_limit,
+            seed,
+            max_frame: self.max_frame,
+            extended_types: self.extended_types,
+            read_only: self.read_only,
+            record_history: self.record_history,
+            base_port: self.base_port,
+            container_check_ms: u64::try_from(self.container_check.as_millis())
+                .unwrap_or(u64::MAX / 2),
+        }
+    }
+
+    /// Binds every node on 127.0.0.1, elects a leader and starts serving on
+    /// the current tokio runtime. The ensemble shuts down when dropped.
+    pub async fn build(&self) -> std::io::Result<Ensemble> {
+        Ensemble::start(self.config()).await
+    }
+}
+
+/// Parses a seed written in decimal or as `0x` hex.
+pub fn parse_seed(s: &str) -> Option<u64> {
+    let s = s.trim();
+    match s.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
+}

@@ -1,0 +1,301 @@
+//! [`Core`]: every node's state behind one lock, and the message pump.
+//!
+//! All replicated state changes and all request handling happen on the
+//! caller's thread while the lock is held, so commits and reads never
+//! interleave (ZooKeeper's CommitProcessor guarantees by construction).
+//! Peer messages go through a FIFO queue drained until quiet after each
+//! event; a paused node's messages wait in its inbox, a cut link drops them.
+
+use std::collections::VecDeque;
+
+use super::builder::Config;
+use super::link::{Envelope, Links, Msg};
+use super::node::{ConnState, Done, Node, Pending, Role};
+use super::session::mix;
+
+/// Milliseconds since the Unix epoch (ctime/mtime of znodes).
+pub(crate) fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The whole simulated ensemble.
+#[derive(Debug)]
+pub(crate) struct Core {
+    pub(crate) cfg: Config,
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) links: Links,
+    pub(crate) queue: VecDeque<Envelope>,
+    pub(crate) leader: Option<usize>,
+    pub(crate) max_epoch: u32,
+    /// Seed-derived election tie-break per node.
+    pub(crate) rank: Vec<u64>,
+    pub(crate) start: tokio::time::Instant,
+    pub(crate) secret: u64,
+}
+
+impl Core {
+    pub(crate) fn new(cfg: Config) -> Self {
+        let secret = mix(cfg.seed ^ 0x005E_C2E7);
+        let nodes = (0..cfg.nodes)
+            .map(|i| {
+                Node::new(
+                    i,
+                    cfg.seed,
+                    cfg.max_frame,
+                    cfg.extended_types,
+                    cfg.record_history,
+                    secret,
+                )
+            })
+            .collect();
+        let rank = (0..cfg.nodes)
+            .map(|i| mix(cfg.seed.wrapping_add(i as u64)))
+            .collect();
+        Core {
+            links: Links::new(cfg.nodes),
+            nodes,
+            queue: VecDeque::new(),
+            leader: None,
+            max_epoch: 0,
+            rank,
+            start: tokio::time::Instant::now(),
+            secret,
+            cfg,
+        }
+    }
+
+    /// Milliseconds on the ensemble's monotonic clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX / 2)
+    }
+
+    pub(crate) fn now_i64(&self) -> i64 {
+        wall_ms()
+    }
+
+    /// Queues a peer message.
+    pub(crate) fn send(&mut self, from: usize, to: usize, msg: Msg) {
+        let epoch = self.nodes.get(from).map(|n| n.epoch).unwrap_or(0);
+        self.queue.push_back(Envelope {
+            from,
+            to,
+            epoch,
+            msg,
+        });
+    }
+
+    /// Delivers queued messages until none are left, then hands buffered
+    /// client output to the I/O tasks.
+    pub(crate) fn settle(&mut self) {
+        while let Some(env) = self.queue.pop_front() {
+            if !self.links.up(env.from, env.to) {
+                continue;
+            }
+            let Some(to) = self.nodes.get_mut(env.to) else {
+                continue;
+            };
+            if to.role == Role::Down {
+                continue;
+            }
+            if to.paused_at.is_some() {
+                to.inbox.push_back(env);
+                continue;
+            }
+            self.handle(env);
+        }
+        for n in &mut self.nodes {
+            n.flush();
+        }
+    }
+
+    fn handle(&mut self, env: Envelope) {
+        let Envelope {
+            from,
+            to,
+            epoch,
+            msg,
+        } = env;
+        let now = self.now_i64();
+        let Some(node) = self.nodes.get_mut(to) else {
+            return;
+        };
+        if epoch != node.epoch {
+            return;
+        }
+        let leading = node.role == Role::Leading;
+        let following = node.role == Role::Following(from);
+        match msg {
+            Msg::Forward {
+                origin,
+                session_id,
+                auth,
+                op,
+            } if leading => self.lead_forward(to, origin, session_id, auth, op),
+            Msg::Propose(entry) if following && entry.zxid > node.last_logged() => {
+                let zxid = entry.zxid;
+                node.log.push(entry);
+                self.send(to, from, Msg::Ack { zxid });
+            }
+            Msg::Ack { zxid } if leading => {
+                if let Some(ls) = node.leader.as_mut() {
+                    if ls.followers.contains(&from) {
+                        let slot = ls.acked.entry(from).or_insert(0);
+                        *slot = (*slot).max(zxid);
+                    }
+                }
+                self.try_commit(to);
+            }
+            Msg::Commit { zxid } if following => node.apply_through(zxid, now),
+            Msg::Sync { origin } if leading => {
+                let last = node.last_logged();
+                let outstanding = last > node.last_zxid();
+                if let Some(ls) = node.leader.as_mut() {
+                    if outstanding {
+                        ls.syncs.push((last, origin));
+                    } else {
+                        let zxid = node.last_zxid();
+                        self.send(to, origin.node, Msg::SyncDone { origin, zxid });
+                    }
+                }
+            }
+            Msg::SyncDone { origin, zxid } if leading || following => {
+                if let Some(c) = node.conns.get_mut(&origin.conn) {
+                    for p in c.pending.iter_mut() {
+                        if let Pending::Sync { token, zxid: z, .. } = p {
+                            if *token == origin.token {
+                                *z = Some(zxid);
+                            }
+                        }
+                    }
+                }
+                node.pump(origin.conn, now);
+            }
+            Msg::Revalidate { origin, session_id } if leading => {
+                let timeout = node.leader.as_mut().and_then(|ls| {
+                    ls.tracker.get_mut(&session_id).map(|t| {
+                        t.owner = Some(origin.node);
+                        t.timeout_ms
+                    })
+                });
+                if timeout.is_some() {
+                    self.touch(to, session_id);
+                }
+                self.send(
+                    to,
+                    origin.node,
+                    Msg::Revalidated {
+                        origin,
+                        session_id,
+                        timeout_ms: timeout,
+                    },
+                );
+            }
+            Msg::Revalidated {
+                origin,
+                session_id,
+                timeout_ms,
+            } if leading || following => {
+                let negotiated = node
+                    .conns
+                    .get(&origin.conn)
+                    .map(|c| c.timeout_ms)
+                    .unwrap_or(0);
+                match timeout_ms {
+                    Some(_) => {
+                        node.finish_handshake(origin.conn, origin.token, session_id, negotiated)
+                    }
+                    None => {
+                        if node
+                            .conns
+                            .get(&origin.conn)
+                            .is_some_and(|c| c.state == ConnState::Handshaking(origin.token))
+                        {
+                            node.expire_handshake(origin.conn);
+                        }
+                    }
+                }
+            }
+            Msg::Rejected { origin, err } if leading || following => {
+                if let Some(c) = node.conns.get_mut(&origin.conn) {
+                    for p in c.pending.iter_mut() {
+                        if let Pending::Write { token, done, .. } = p {
+                            if *token == origin.token {
+                                *done = Some(Done::Rejected(err));
+                            }
+                        }
+                    }
+                }
+                node.pump(origin.conn, now);
+            }
+            Msg::Touch { sessions } if leading => {
+                for s in sessions {
+                    self.touch(to, s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Periodic work: failure detection, read-only mode, session touches,
+    /// expiry and reaping.
+    pub(crate) fn tick(&mut self) {
+        let now = self.now_ms();
+        let detect_after = self.cfg.sync_limit.saturating_mul(self.cfg.tick_ms);
+        let mut changed = false;
+        for n in &mut self.nodes {
+            if let Some(at) = n.paused_at {
+                if !n.pause_detected && now.saturating_sub(at) >= detect_after {
+                    n.pause_detected = true;
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.reconfigure();
+        }
+        if self.cfg.read_only {
+            let wait = self.cfg.tick_ms.max(2000);
+            for n in &mut self.nodes {
+                if n.role == Role::Looking
+                    && n.paused_at.is_none()
+                    && now.saturating_sub(n.looking_since) >= wait
+                {
+                    tracing::info!(node = n.id, "entering read-only mode");
+                    n.role = Role::ReadOnly;
+                }
+            }
+        }
+        for i in 0..self.nodes.len() {
+            let Some(n) = self.nodes.get_mut(i) else {
+                continue;
+            };
+            if n.paused_at.is_some() {
+                continue;
+            }
+            if let Role::Following(l) = n.role {
+                if !n.touched.is_empty() {
+                    let sessions = std::mem::take(&mut n.touched).into_iter().collect();
+                    self.send(i, l, Msg::Touch { sessions });
+                }
+            }
+        }
+        if let Some(l) = self.leader {
+            if self.nodes.get(l).is_some_and(|n| n.paused_at.is_none()) {
+                self.lead_tick(l);
+            }
+        }
+        self.settle();
+    }
+
+    /// The node a follower sends its requests to.
+    pub(crate) fn leader_of(&self, i: usize) -> Option<usize> {
+        match self.nodes.get(i)?.role {
+            Role::Leading => Some(i),
+            Role::Following(l) => Some(l),
+            _ => None,
+        }
+    }
+}

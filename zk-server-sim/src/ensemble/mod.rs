@@ -1,0 +1,400 @@
+//! The replicated ensemble: builder, nodes, leader, election, peer links.
+
+pub(crate) mod builder;
+pub(crate) mod core;
+pub(crate) mod election;
+pub(crate) mod leader;
+pub(crate) mod link;
+pub(crate) mod node;
+pub(crate) mod session;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::AbortHandle;
+
+pub use builder::{parse_seed, Builder};
+pub use node::Role;
+
+use self::core::Core;
+use self::node::{Conn, Out};
+use crate::history::{self, HistoryError, Record};
+use crate::tree::{ConnId, NodeSnapshot};
+
+/// I/O-side handles of one node.
+#[derive(Debug)]
+pub(crate) struct NodeIo {
+    pub(crate) addr: SocketAddr,
+    pub(crate) paused: watch::Sender<bool>,
+    pub(crate) delay_ms: AtomicU64,
+    pub(crate) listener: Mutex<Option<AbortHandle>>,
+}
+
+/// State shared by the ensemble handle and its tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    core: Mutex<Core>,
+    pub(crate) io: Vec<NodeIo>,
+    pub(crate) max_frame: usize,
+    pub(crate) next_conn: AtomicU64,
+}
+
+impl Shared {
+    /// Locks the core, recovering from a poisoned lock (the state is still
+    /// consistent: every mutation completes before it can panic).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
+        self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// A session as the ensemble sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The session id.
+    pub id: i64,
+    /// Negotiated timeout in milliseconds.
+    pub timeout_ms: i32,
+    /// The node whose connection owns it, if known to the leader.
+    pub owner: Option<usize>,
+    /// Paths of its ephemeral nodes.
+    pub ephemerals: Vec<String>,
+}
+
+/// A running, in-process ZooKeeper ensemble. Dropping it stops every task
+/// and closes every port.
+#[derive(Debug)]
+pub struct Ensemble {
+    shared: Arc<Shared>,
+    ticker: AbortHandle,
+    seed: u64,
+}
+
+impl Drop for Ensemble {
+    fn drop(&mut self) {
+        self.ticker.abort();
+        for io in &self.shared.io {
+            if let Some(h) = io.listener.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                h.abort();
+            }
+            // Unblock paused connection tasks so they can be dropped.
+            io.paused.send_replace(false);
+        }
+    }
+}
+
+impl Core {
+    /// Registers a new connection; false when the node is down.
+    pub(crate) fn register(
+        &mut self,
+        node: usize,
+        conn: ConnId,
+        tx: mpsc::UnboundedSender<Out>,
+        peer: SocketAddr,
+    ) -> bool {
+        match self.nodes.get_mut(node) {
+            Some(n) if n.role != Role::Down => {
+                n.conns.insert(conn, Conn::new(tx, peer));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Forgets a connection whose socket is gone.
+    pub(crate) fn forget(&mut self, node: usize, conn: ConnId) {
+        if let Some(n) = self.nodes.get_mut(node) {
+            if n.conns.remove(&conn).is_some() {
+                n.watches.remove_connection(conn);
+            }
+            n.sync_waiters.retain(|c| *c != conn);
+        }
+    }
+}
+
+impl Ensemble {
+    /// A [`Builder`] with default settings.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) async fn start(cfg: builder::Config) -> std::io::Result<Ensemble> {
+        let seed = cfg.seed;
+        let tick_ms = cfg.tick_ms;
+        let mut listeners = Vec::new();
+        for i in 0..cfg.nodes {
+            let port = match cfg.base_port {
+                Some(p) => p.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)),
+                None => 0,
+            };
+            listeners.push(crate::server::listener::bind(SocketAddr::from((
+                [127, 0, 0, 1],
+                port,
+            )))?);
+        }
+        let io = listeners
+            .iter()
+            .map(|l| {
+                Ok(NodeIo {
+                    addr: l.local_addr()?,
+                    paused: watch::channel(false).0,
+                    delay_ms: AtomicU64::new(0),
+                    listener: Mutex::new(None),
+                })
+            })
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let max_frame = cfg.max_frame;
+        let mut core = Core::new(cfg);
+        core.reconfigure();
+        core.settle();
+        let shared = Arc::new(Shared {
+            core: Mutex::new(core),
+            io,
+            max_frame,
+            next_conn: AtomicU64::new(1),
+        });
+        for (i, l) in listeners.into_iter().enumerate() {
+            spawn_listener(&shared, i, l);
+        }
+        let weak = Arc::downgrade(&shared);
+        let ticker = tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis((tick_ms / 2).max(1)));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                let Some(shared) = weak.upgrade() else {
+                    return;
+                };
+                shared.lock().tick();
+            }
+        })
+        .abort_handle();
+        tracing::info!(seed, nodes = shared.io.len(), "ensemble started");
+        Ok(Ensemble {
+            shared,
+            ticker,
+            seed,
+        })
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub(crate) fn with_core<T>(&self, f: impl FnOnce(&mut Core) -> T) -> T {
+        let mut core = self.shared.lock();
+        let out = f(&mut core);
+        core.settle();
+        out
+    }
+
+    /// The seed that drives this ensemble's random choices.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Number of servers.
+    pub fn len(&self) -> usize {
+        self.shared.io.len()
+    }
+
+    /// Always false: an ensemble has at least one server.
+    pub fn is_empty(&self) -> bool {
+        self.shared.io.is_empty()
+    }
+
+    /// Client address of server `i` (0-based).
+    ///
+    /// # Panics
+    ///
+    /// Never; an out-of-range `i` gives 127.0.0.1:0.
+    pub fn addr(&self, i: usize) -> SocketAddr {
+        self.shared
+            .io
+            .get(i)
+            .map(|io| io.addr)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    /// `host:port,host:port,...` for every server.
+    pub fn connect_string(&self) -> String {
+        self.shared
+            .io
+            .iter()
+            .map(|io| io.addr.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The current leader, if a quorum has one.
+    pub fn leader(&self) -> Option<usize> {
+        self.with_core(|c| c.leader)
+    }
+
+    /// What server `i` is doing.
+    pub fn role(&self, i: usize) -> Option<Role> {
+        self.with_core(|c| c.nodes.get(i).map(|n| n.role))
+    }
+
+    /// The current epoch (the high 32 bits of new zxids).
+    pub fn epoch(&self) -> u32 {
+        self.with_core(|c| c.max_epoch)
+    }
+
+    /// Server `i`'s last processed (committed and applied) zxid.
+    pub fn last_zxid(&self, i: usize) -> i64 {
+        self.with_core(|c| c.nodes.get(i).map(|n| n.last_zxid()).unwrap_or(0))
+    }
+
+    /// Live sessions, as the leader's tracker sees them (or, without a
+    /// leader, as the most up-to-date node last committed them).
+    pub fn sessions(&self) -> Vec<SessionInfo> {
+        self.with_core(|c| {
+            let best = c.leader.or_else(|| {
+                (0..c.nodes.len()).max_by_key(|&i| c.nodes.get(i).map(|n| n.last_zxid()))
+            });
+            let Some(n) = best.and_then(|i| c.nodes.get(i)) else {
+                return Vec::new();
+            };
+            n.sessions
+                .iter()
+                .map(|(id, timeout_ms)| SessionInfo {
+                    id: *id,
+                    timeout_ms: *timeout_ms,
+                    owner: n
+                        .leader
+                        .as_ref()
+                        .and_then(|ls| ls.tracker.get(id))
+                        .and_then(|t| t.owner),
+                    ephemerals: n.tree.ephemerals(*id),
+                })
+                .collect()
+        })
+    }
+
+    /// Number of watches registered on server `i`.
+    pub fn watch_count(&self, i: usize) -> usize {
+        self.with_core(|c| c.nodes.get(i).map(|n| n.watches.watch_count()).unwrap_or(0))
+    }
+
+    /// Number of client connections server `i` holds (handshaken or not).
+    pub fn connection_count(&self, i: usize) -> usize {
+        self.with_core(|c| c.nodes.get(i).map(|n| n.conns.len()).unwrap_or(0))
+    }
+
+    /// A copy of server `i`'s committed tree.
+    pub fn snapshot(&self, i: usize) -> std::collections::BTreeMap<String, NodeSnapshot> {
+        self.with_core(|c| {
+            c.nodes
+                .get(i)
+                .map(|n| n.tree.snapshot())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The answer server `i` gives to four-letter word `word`.
+    pub fn four_letter(&self, i: usize, word: &str) -> String {
+        self.with_core(|c| c.four_letter(i, word))
+    }
+
+    /// Everything recorded so far (see [`crate::history`]).
+    pub fn history(&self) -> Vec<Record> {
+        self.with_core(|c| {
+            let mut all: Vec<Record> = c
+                .nodes
+                .iter()
+                .flat_map(|n| n.history.records.iter().cloned())
+                .collect();
+            all.sort_by_key(|r| r.seq);
+            all
+        })
+    }
+
+    /// Checks the recorded client-visible history (see [`crate::history`]).
+    pub fn check_history(&self) -> Result<(), HistoryError> {
+        let committed: BTreeSet<i64> = self.with_core(|c| {
+            c.nodes
+                .iter()
+                .flat_map(|n| n.log.iter().take(n.applied).map(|e| e.zxid))
+                .collect()
+        });
+        history::check(&self.history(), &committed)
+    }
+
+    /// Waits until a leader is elected and every available node follows it.
+    pub async fn wait_for_quorum(&self) {
+        loop {
+            let ready = self.with_core(|c| {
+                c.leader.is_some()
+                    && (0..c.nodes.len()).all(|i| {
+                        !c.available(i)
+                            || c.nodes.get(i).is_some_and(|n| {
+                                matches!(n.role, Role::Leading | Role::Following(_))
+                            })
+                            || !c.links.up(i, c.leader.unwrap_or(i))
+                    })
+            });
+            if ready {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits until server `i` has applied `zxid`.
+    pub async fn wait_synced(&self, i: usize, zxid: i64) {
+        while self.last_zxid(i) < zxid {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Waits until `role(i)` satisfies `pred`.
+    pub async fn wait_role(&self, i: usize, pred: impl Fn(Role) -> bool) {
+        loop {
+            if self.role(i).is_some_and(&pred) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+/// Spawns node `i`'s accept loop and remembers how to abort it.
+pub(crate) fn spawn_listener(shared: &Arc<Shared>, i: usize, listener: tokio::net::TcpListener) {
+    let handle = tokio::spawn(crate::server::listener::accept_loop(
+        Arc::clone(shared),
+        i,
+        listener,
+    ))
+    .abort_handle();
+    if let Some(io) = shared.io.get(i) {
+        if let Some(old) = io
+            .listener
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(handle)
+        {
+            old.abort();
+        }
+    }
+}
+
+/// Sets or clears a node's pause flag for its I/O tasks.
+pub(crate) fn set_paused(shared: &Shared, i: usize, paused: bool) {
+    if let Some(io) = shared.io.get(i) {
+        io.paused.send_replace(paused);
+    }
+}
+
+/// Sets a node's reply delay.
+pub(crate) fn set_delay(shared: &Shared, i: usize, d: Duration) {
+    if let Some(io) = shared.io.get(i) {
+        io.delay_ms.store(
+            u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+}

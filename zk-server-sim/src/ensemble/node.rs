@@ -1,0 +1,625 @@
+//! One simulated server: its replicated state, its client connections and
+//! the per-connection request queues that keep replies in request order.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::mpsc::UnboundedSender;
+use zk_proto::{
+    encode_notification, encode_reply, ErrorCode, Id, OpCode, ReplyHeader, Request, Response,
+    SyncResponse, WatcherEvent,
+};
+
+use super::leader::LeaderState;
+use super::link::{Envelope, LogEntry};
+use crate::history::{Event, History};
+use crate::tree::{ConnId, Ctx, DataTree, Txn, WatchManager};
+
+/// What a node is doing, as ZooKeeper's `ServerState` (plus `Down`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Looking for a leader; refuses clients.
+    Looking,
+    /// Following the given node.
+    Following(usize),
+    /// Leading the ensemble.
+    Leading,
+    /// Without quorum, serving read-only clients.
+    ReadOnly,
+    /// Killed.
+    Down,
+}
+
+impl Role {
+    /// The `Mode:` word of `srvr` (`None` when not serving).
+    pub(crate) fn mode(self) -> Option<&'static str> {
+        match self {
+            Role::Following(_) => Some("follower"),
+            Role::Leading => Some("leader"),
+            Role::ReadOnly => Some("read-only"),
+            Role::Looking | Role::Down => None,
+        }
+    }
+}
+
+/// Output for a connection's I/O task.
+#[derive(Debug)]
+pub(crate) enum Out {
+    /// Bytes to write, already framed.
+    Data(Bytes),
+    /// Flush what came before, then close the socket.
+    Close,
+}
+
+/// The result a write is waiting for.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Applied(Result<Response, ErrorCode>),
+    Rejected(ErrorCode),
+}
+
+/// A request of one connection that has not been answered yet.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// A write forwarded to the leader, answered once committed locally.
+    Write {
+        xid: i32,
+        token: u64,
+        done: Option<Done>,
+    },
+    /// A request answered from local state once it reaches the head.
+    Local { xid: i32, request: Request },
+    /// A sync barrier.
+    Sync {
+        xid: i32,
+        path: String,
+        token: u64,
+        zxid: Option<i64>,
+    },
+    /// An error reply that must keep its place in line.
+    Error { xid: i32, err: ErrorCode },
+}
+
+/// Handshake progress of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnState {
+    /// Nothing received yet.
+    Fresh,
+    /// ConnectRequest received; waiting on the leader (token).
+    Handshaking(u64),
+    /// Session established.
+    Open,
+}
+
+/// One client connection, as the node sees it.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) session: i64,
+    pub(crate) state: ConnState,
+    pub(crate) timeout_ms: i32,
+    /// Whether the ConnectRequest carried the read-only byte (echoed only then).
+    pub(crate) ro_byte: Option<bool>,
+    pub(crate) auth: Vec<Id>,
+    pub(crate) tx: UnboundedSender<Out>,
+    pub(crate) out: BytesMut,
+    pub(crate) pending: VecDeque<Pending>,
+    pub(crate) close: bool,
+    pub(crate) peer: SocketAddr,
+    pub(crate) received: u64,
+    pub(crate) sent: u64,
+    pub(crate) last_zxid: i64,
+    pub(crate) last_xid: i32,
+    pub(crate) last_op: &'static str,
+}
+
+impl Conn {
+    pub(crate) fn new(tx: UnboundedSender<Out>, peer: SocketAddr) -> Self {
+        Conn {
+            session: 0,
+            state: ConnState::Fresh,
+            timeout_ms: 0,
+            ro_byte: None,
+            auth: vec![Id {
+                scheme: "ip".into(),
+                id: peer.ip().to_string(),
+            }],
+            tx,
+            out: BytesMut::with_capacity(256),
+            pending: VecDeque::new(),
+            close: false,
+            peer,
+            received: 0,
+            sent: 0,
+            last_zxid: 0,
+            last_xid: 0,
+            last_op: "NA",
+        }
+    }
+}
+
+/// Per-node fault switches that the request path consults.
+#[derive(Debug, Default)]
+pub(crate) struct NodeFaults {
+    /// Perform the next write, then drop its connection instead of replying.
+    pub(crate) apply_then_drop: bool,
+}
+
+/// Counters for the four-letter words.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Stats {
+    pub(crate) received: u64,
+    pub(crate) sent: u64,
+}
+
+/// A simulated server.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub(crate) id: usize,
+    pub(crate) role: Role,
+    /// The epoch of the leader this node last synced with.
+    pub(crate) epoch: u32,
+    pub(crate) tree: DataTree,
+    pub(crate) watches: WatchManager,
+    pub(crate) log: Vec<Arc<LogEntry>>,
+    /// How many log entries are applied to `tree` (all committed).
+    pub(crate) applied: usize,
+    /// Committed sessions and their negotiated timeouts.
+    pub(crate) sessions: BTreeMap<i64, i32>,
+    pub(crate) conns: HashMap<ConnId, Conn>,
+    pub(crate) dirty: Vec<ConnId>,
+    pub(crate) next_session: i64,
+    pub(crate) next_token: u64,
+    pub(crate) touched: BTreeSet<i64>,
+    pub(crate) inbox: VecDeque<Envelope>,
+    /// When the node was paused (ms on the ensemble clock).
+    pub(crate) paused_at: Option<u64>,
+    /// Whether peers have noticed the pause.
+    pub(crate) pause_detected: bool,
+    pub(crate) looking_since: u64,
+    pub(crate) leader: Option<LeaderState>,
+    pub(crate) faults: NodeFaults,
+    pub(crate) stats: Stats,
+    pub(crate) sync_waiters: Vec<ConnId>,
+    pub(crate) history: History,
+    pub(crate) max_frame: usize,
+    pub(crate) extended_types: bool,
+    /// The ensemble's password secret.
+    pub(crate) secret: u64,
+}
+
+impl Node {
+    pub(crate) fn new(
+        id: usize,
+        seed: u64,
+        max_frame: usize,
+        extended_types: bool,
+        record: bool,
+        secret: u64,
+    ) -> Self {
+        Node {
+            id,
+            role: Role::Looking,
+            epoch: 0,
+            tree: DataTree::new(),
+            watches: WatchManager::new(),
+            log: Vec::new(),
+            applied: 0,
+            sessions: BTreeMap::new(),
+            conns: HashMap::new(),
+            dirty: Vec::new(),
+            next_session: super::session::first_session_id(seed, id as u64 + 1),
+            next_token: 1,
+            touched: BTreeSet::new(),
+            inbox: VecDeque::new(),
+            paused_at: None,
+            pause_detected: false,
+            looking_since: 0,
+            leader: None,
+            faults: NodeFaults::default(),
+            stats: Stats::default(),
+            sync_waiters: Vec::new(),
+            history: History {
+                node: id,
+                ..History::new(record)
+            },
+            max_frame,
+            extended_types,
+            secret,
+        }
+    }
+
+    /// Forgets all state (a restart with a wiped disk).
+    pub(crate) fn wipe(&mut self) {
+        self.tree = DataTree::new();
+        self.watches = WatchManager::new();
+        self.log.clear();
+        self.applied = 0;
+        self.sessions.clear();
+        self.epoch = 0;
+    }
+
+    /// The node's last processed zxid.
+    pub(crate) fn last_zxid(&self) -> i64 {
+        self.tree.last_zxid()
+    }
+
+    /// The zxid of the last logged (maybe uncommitted) proposal.
+    pub(crate) fn last_logged(&self) -> i64 {
+        self.log
+            .last()
+            .map(|e| e.zxid)
+            .unwrap_or_else(|| self.tree.last_zxid())
+    }
+
+    /// Whether read-write clients are served.
+    pub(crate) fn serving(&self) -> bool {
+        matches!(self.role, Role::Leading | Role::Following(_))
+    }
+
+    pub(crate) fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+
+    pub(crate) fn mark(&mut self, conn: ConnId) {
+        if !self.dirty.contains(&conn) {
+            self.dirty.push(conn);
+        }
+    }
+
+    /// Closes every client connection (the node stops serving).
+    pub(crate) fn close_all(&mut self) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.close_conn(id);
+        }
+    }
+
+    pub(crate) fn close_conn(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.close = true;
+            c.pending.clear();
+            self.mark(id);
+        }
+    }
+
+    /// Sends buffered output to the I/O tasks and forgets closed connections.
+    pub(crate) fn flush(&mut self) {
+        for id in std::mem::take(&mut self.dirty) {
+            let Some(c) = self.conns.get_mut(&id) else {
+                continue;
+            };
+            if !c.out.is_empty() {
+                let _ = c.tx.send(Out::Data(c.out.split().freeze()));
+            }
+            if c.close {
+                let _ = c.tx.send(Out::Close);
+                self.watches.remove_connection(id);
+                self.conns.remove(&id);
+            }
+        }
+    }
+
+    /// Applies committed log entries up to and including `zxid`.
+    pub(crate) fn apply_through(&mut self, zxid: i64, now_ms: i64) {
+        while let Some(entry) = self.log.get(self.applied).cloned() {
+            if entry.zxid > zxid {
+                break;
+            }
+            self.applied += 1;
+            self.apply_entry(&entry, now_ms);
+        }
+    }
+
+    fn apply_entry(&mut self, entry: &LogEntry, now_ms: i64) {
+        let result = self.tree.apply(entry.zxid, entry.time_ms, &entry.txn);
+        let fired = self.watches.trigger(&result.events);
+        for (conn, event) in fired {
+            self.notify(conn, &event, entry.zxid);
+        }
+        match &entry.txn {
+            Txn::CreateSession {
+                session_id,
+                timeout_ms,
+            } => {
+                self.sessions.insert(*session_id, *timeout_ms);
+            }
+            Txn::CloseSession { session_id } => {
+                self.sessions.remove(session_id);
+            }
+            _ => {}
+        }
+        if let Some(origin) = entry.origin.filter(|o| o.node == self.id) {
+            if let Txn::CreateSession {
+                session_id,
+                timeout_ms,
+            } = &entry.txn
+            {
+                self.finish_handshake(origin.conn, origin.token, *session_id, *timeout_ms);
+            } else if let Some(c) = self.conns.get_mut(&origin.conn) {
+                for p in c.pending.iter_mut() {
+                    if let Pending::Write { token, done, .. } = p {
+                        if *token == origin.token {
+                            *done = Some(Done::Applied(result.response));
+                            break;
+                        }
+                    }
+                }
+                self.pump(origin.conn, now_ms);
+            }
+        }
+        if let Txn::CloseSession { session_id } = &entry.txn {
+            let ids: Vec<ConnId> = self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.session == *session_id)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in ids {
+                self.pump(id, now_ms);
+                self.close_conn(id);
+            }
+        }
+        for id in std::mem::take(&mut self.sync_waiters) {
+            self.pump(id, now_ms);
+        }
+    }
+
+    /// Answers a handshake whose session the leader has confirmed or created.
+    pub(crate) fn finish_handshake(
+        &mut self,
+        conn: ConnId,
+        token: u64,
+        session_id: i64,
+        timeout_ms: i32,
+    ) {
+        let secret = self.secret;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.state != ConnState::Handshaking(token) {
+            return;
+        }
+        let response = zk_proto::ConnectResponse {
+            protocol_version: 0,
+            timeout: timeout_ms,
+            session_id,
+            passwd: super::session::password(secret, session_id),
+            read_only: c.ro_byte.map(|_| self.role == Role::ReadOnly),
+        };
+        c.state = ConnState::Open;
+        c.session = session_id;
+        c.timeout_ms = timeout_ms;
+        let _ = zk_proto::encode_record_frame(&mut c.out, self.max_frame, &response);
+        self.history
+            .push(conn, session_id, Event::Connected { timeout_ms });
+        self.mark(conn);
+    }
+
+    /// Refuses a handshake with the "expired" ConnectResponse, then closes.
+    pub(crate) fn expire_handshake(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            let response = zk_proto::ConnectResponse::expired(c.ro_byte);
+            let _ = zk_proto::encode_record_frame(&mut c.out, self.max_frame, &response);
+            c.close = true;
+            self.mark(conn);
+        }
+    }
+
+    /// Queues a watch notification on a connection (before any later reply).
+    pub(crate) fn notify(&mut self, conn: ConnId, event: &WatcherEvent, zxid: i64) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if encode_notification(&mut c.out, self.max_frame, -1, event).is_ok() {
+            c.sent += 1;
+            self.stats.sent += 1;
+            self.history.push(
+                conn,
+                c.session,
+                Event::Notification {
+                    event_type: event.event_type,
+                    path: event.path.clone(),
+                    zxid,
+                },
+            );
+        }
+        self.mark(conn);
+    }
+
+    /// Writes a reply with the node's current zxid.
+    pub(crate) fn reply(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        result: &Result<Response, ErrorCode>,
+        op: Option<&Request>,
+    ) {
+        let zxid = self.tree.last_zxid();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let (err, body) = match result {
+            Ok(r) => (ErrorCode::Ok, r),
+            Err(e) => (*e, &Response::Empty),
+        };
+        let header = ReplyHeader { xid, zxid, err };
+        if encode_reply(&mut c.out, self.max_frame, &header, body).is_err() {
+            c.close = true;
+        }
+        c.sent += 1;
+        c.last_zxid = zxid;
+        self.stats.sent += 1;
+        if self.history.enabled {
+            self.history.push(
+                conn,
+                c.session,
+                Event::Reply {
+                    xid,
+                    zxid,
+                    err: err.code(),
+                    op: op.map(|r| r.op_code().code()),
+                    path: op.and_then(|r| r.path()).map(str::to_owned),
+                    stat: body_stat(body),
+                },
+            );
+        }
+        self.mark(conn);
+    }
+
+    /// Answers every request at the head of the connection's queue that is
+    /// ready, in order.
+    pub(crate) fn pump(&mut self, conn: ConnId, now_ms: i64) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.close {
+                return;
+            }
+            let ready = match c.pending.front() {
+                None => return,
+                Some(Pending::Write { done, .. }) => done.is_some(),
+                Some(Pending::Local { .. }) | Some(Pending::Error { .. }) => true,
+                Some(Pending::Sync { zxid, .. }) => {
+                    matches!(zxid, Some(z) if *z <= self.tree.last_zxid())
+                }
+            };
+            if !ready {
+                if matches!(c.pending.front(), Some(Pending::Sync { .. }))
+                    && !self.sync_waiters.contains(&conn)
+                {
+                    self.sync_waiters.push(conn);
+                }
+                return;
+            }
+            let Some(head) = c.pending.pop_front() else {
+                return;
+            };
+            match head {
+                Pending::Write { xid, done, .. } => {
+                    if self.faults.apply_then_drop {
+                        self.faults.apply_then_drop = false;
+                        self.history.push(conn, c.session, Event::Dropped { xid });
+                        self.close_conn(conn);
+                        return;
+                    }
+                    match done {
+                        Some(Done::Applied(result)) => self.reply(conn, xid, &result, None),
+                        Some(Done::Rejected(ErrorCode::SessionMoved)) => {
+                            self.close_conn(conn);
+                            return;
+                        }
+                        Some(Done::Rejected(err)) => self.reply(conn, xid, &Err(err), None),
+                        None => {}
+                    }
+                }
+                Pending::Error { xid, err } => self.reply(conn, xid, &Err(err), None),
+                Pending::Sync { xid, path, .. } => {
+                    self.reply(conn, xid, &Ok(Response::Sync(SyncResponse { path })), None)
+                }
+                Pending::Local { xid, request } => self.run_local(conn, xid, &request, now_ms),
+            }
+        }
+    }
+
+    /// Runs a request that needs only this node's state: reads, pings,
+    /// watch management.
+    pub(crate) fn run_local(&mut self, conn: ConnId, xid: i32, request: &Request, now_ms: i64) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let ctx = Ctx {
+            session_id: c.session,
+            auth: &c.auth,
+            now_ms,
+            extended_types: self.extended_types,
+        };
+        let result: Result<Response, ErrorCode> = match request {
+            Request::Ping => Ok(Response::Empty),
+            Request::SetWatches(sw) => {
+                let sw2 = zk_proto::SetWatches2 {
+                    relative_zxid: sw.relative_zxid,
+                    data_watches: sw.data_watches.clone(),
+                    exist_watches: sw.exist_watches.clone(),
+                    child_watches: sw.child_watches.clone(),
+                    persistent_watches: Vec::new(),
+                    persistent_recursive_watches: Vec::new(),
+                };
+                let events = self.watches.set_watches(conn, &self.tree, &sw2);
+                self.catch_up(conn, events);
+                Ok(Response::Empty)
+            }
+            Request::SetWatches2(sw2) => {
+                let events = self.watches.set_watches(conn, &self.tree, sw2);
+                self.catch_up(conn, events);
+                Ok(Response::Empty)
+            }
+            Request::AddWatch(req) => match req.mode() {
+                Ok(mode) => {
+                    self.watches.add_watch(conn, &req.path, mode);
+                    Ok(Response::Empty)
+                }
+                Err(_) => Err(ErrorCode::BadArguments),
+            },
+            Request::CheckWatches(req) => self.watches.check(conn, req).map(|()| Response::Empty),
+            Request::RemoveWatches(req) => self.watches.remove(conn, req).map(|()| Response::Empty),
+            other => {
+                let result = self.tree.read(&ctx, other);
+                self.watches.register_after_read(conn, other, &result);
+                result
+            }
+        };
+        let reply_xid = match request {
+            Request::Ping => zk_proto::xid::PING,
+            Request::SetWatches(_) | Request::SetWatches2(_) => zk_proto::xid::SET_WATCHES,
+            _ => xid,
+        };
+        self.reply(conn, reply_xid, &result, Some(request));
+    }
+
+    fn catch_up(&mut self, conn: ConnId, events: Vec<WatcherEvent>) {
+        // Catch-up events announce changes older than the watch; record 0.
+        for event in events {
+            self.notify(conn, &event, 0);
+        }
+    }
+
+    /// Whether `op` changes replicated state.
+    pub(crate) fn is_write(op: OpCode) -> bool {
+        matches!(
+            op,
+            OpCode::Create
+                | OpCode::Create2
+                | OpCode::CreateContainer
+                | OpCode::CreateTtl
+                | OpCode::Delete
+                | OpCode::DeleteContainer
+                | OpCode::SetData
+                | OpCode::SetAcl
+                | OpCode::Check
+                | OpCode::Multi
+                | OpCode::Reconfig
+        )
+    }
+
+    /// Number of connections with an established session.
+    pub(crate) fn open_conns(&self) -> usize {
+        self.conns
+            .values()
+            .filter(|c| c.state == ConnState::Open)
+            .count()
+    }
+}
+
+fn body_stat(body: &Response) -> Option<zk_proto::Stat> {
+    match body {
+        Response::Stat(s) => Some(s.stat.clone()),
+        Response::GetData(d) => Some(d.stat.clone()),
+        Response::GetChildren2(d) => Some(d.stat.clone()),
+        Response::Create2(d) => Some(d.stat.clone()),
+        _ => None,
+    }
+}

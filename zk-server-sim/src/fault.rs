@@ -1,0 +1,191 @@
+//! Fault injection on a running [`Ensemble`].
+//!
+//! | call | effect |
+//! |---|---|
+//! | [`Ensemble::kill`] | crash: port closed, connections reset, logged state kept |
+//! | [`Ensemble::restart`] | start a killed (or running) node again, optionally with a wiped disk; it resyncs from the leader |
+//! | [`Ensemble::pause`] / [`Ensemble::resume`] | a GC pause: sockets stay open, nothing is read, written or processed; peers notice after `sync_limit` ticks |
+//! | [`Ensemble::partition`] / [`Ensemble::isolate`] / [`Ensemble::heal`] | cut or restore peer links; a side without quorum stops serving |
+//! | [`Ensemble::drop_client_connections`] | close every client connection of a node |
+//! | [`Ensemble::delay_replies`] | hold every write to a node's clients for a while |
+//! | [`Ensemble::apply_then_drop`] | perform the node's next client write, then drop the connection instead of replying |
+//! | [`Ensemble::expire_session`] | a real server-side expiry, now |
+//! | [`Ensemble::force_election`] | the leader steps down; a new epoch begins |
+
+use std::time::Duration;
+
+use crate::ensemble::node::Role;
+use crate::ensemble::{set_delay, set_paused, spawn_listener, Ensemble};
+use crate::server::listener;
+use crate::tree::WatchManager;
+
+impl Ensemble {
+    /// Crashes server `i`: its port closes and its client connections are
+    /// reset; its log and tree survive for [`Ensemble::restart`].
+    pub fn kill(&self, i: usize) {
+        tracing::info!(node = i, "fault: kill");
+        if let Some(io) = self.shared().io.get(i) {
+            if let Some(h) = io.listener.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                h.abort();
+            }
+        }
+        set_paused(self.shared(), i, false);
+        self.with_core(|c| {
+            if c.leader == Some(i) {
+                c.leader = None;
+            }
+            if let Some(n) = c.nodes.get_mut(i) {
+                n.conns.clear();
+                n.dirty.clear();
+                n.watches = WatchManager::new();
+                n.role = Role::Down;
+                n.leader = None;
+                n.inbox.clear();
+                n.paused_at = None;
+                n.pause_detected = false;
+                n.touched.clear();
+                n.sync_waiters.clear();
+            }
+            c.reconfigure();
+        });
+    }
+
+    /// Starts server `i` again on its old port (killing it first if it is
+    /// running). With `wipe`, its data is lost and it resyncs from the
+    /// leader with a snapshot.
+    pub fn restart(&self, i: usize, wipe: bool) -> std::io::Result<()> {
+        if self.role(i) != Some(Role::Down) {
+            self.kill(i);
+        }
+        tracing::info!(node = i, wipe, "fault: restart");
+        let listener = listener::bind(self.addr(i))?;
+        self.with_core(|c| {
+            let now = c.now_ms();
+            if let Some(n) = c.nodes.get_mut(i) {
+                if wipe {
+                    n.wipe();
+                }
+                n.role = Role::Looking;
+                n.looking_since = now;
+            }
+            c.reconfigure();
+        });
+        spawn_listener(self.shared(), i, listener);
+        Ok(())
+    }
+
+    /// Freezes server `i` like a long GC pause.
+    pub fn pause(&self, i: usize) {
+        tracing::info!(node = i, "fault: pause");
+        set_paused(self.shared(), i, true);
+        self.with_core(|c| {
+            let now = c.now_ms();
+            if let Some(n) = c.nodes.get_mut(i) {
+                if n.role != Role::Down && n.paused_at.is_none() {
+                    n.paused_at = Some(now);
+                    n.pause_detected = false;
+                }
+            }
+        });
+    }
+
+    /// Ends a [`Ensemble::pause`]. If the peers noticed the pause, the node
+    /// finds itself out of the quorum, drops its clients and resyncs;
+    /// otherwise it catches up on the messages that waited for it.
+    pub fn resume(&self, i: usize) {
+        tracing::info!(node = i, "fault: resume");
+        self.with_core(|c| {
+            let now = c.now_ms();
+            let Some(n) = c.nodes.get_mut(i) else {
+                return;
+            };
+            if n.paused_at.take().is_none() {
+                return;
+            }
+            let detected = std::mem::take(&mut n.pause_detected);
+            let inbox = std::mem::take(&mut n.inbox);
+            if detected {
+                if matches!(n.role, Role::Leading | Role::Following(_)) {
+                    n.close_all();
+                    n.role = Role::Looking;
+                    n.looking_since = now;
+                    n.leader = None;
+                }
+            } else {
+                for env in inbox.into_iter().rev() {
+                    c.queue.push_front(env);
+                }
+            }
+            c.settle();
+            c.reconfigure();
+        });
+        set_paused(self.shared(), i, false);
+    }
+
+    /// Cuts every link between `side` and the other servers.
+    pub fn partition(&self, side: &[usize]) {
+        tracing::info!(?side, "fault: partition");
+        self.with_core(|c| {
+            c.links.partition(side);
+            c.reconfigure();
+        });
+    }
+
+    /// Cuts server `i` off from every peer.
+    pub fn isolate(&self, i: usize) {
+        self.partition(&[i]);
+    }
+
+    /// Restores every peer link.
+    pub fn heal(&self) {
+        tracing::info!("fault: heal");
+        self.with_core(|c| {
+            c.links.heal();
+            c.reconfigure();
+        });
+    }
+
+    /// Closes every client connection of server `i`.
+    pub fn drop_client_connections(&self, i: usize) {
+        tracing::info!(node = i, "fault: drop client connections");
+        self.with_core(|c| {
+            if let Some(n) = c.nodes.get_mut(i) {
+                n.close_all();
+            }
+        });
+    }
+
+    /// Delays every write to server `i`'s clients by `d` (zero to stop).
+    pub fn delay_replies(&self, i: usize, d: Duration) {
+        set_delay(self.shared(), i, d);
+    }
+
+    /// The next client write on server `i` is performed, but its connection
+    /// is dropped instead of sending the reply.
+    pub fn apply_then_drop(&self, i: usize) {
+        self.with_core(|c| {
+            if let Some(n) = c.nodes.get_mut(i) {
+                n.faults.apply_then_drop = true;
+            }
+        });
+    }
+
+    /// Expires session `id` now through the leader (ephemerals deleted,
+    /// watches fired on every node, connections closed). False when the
+    /// session is unknown or there is no leader.
+    pub fn expire_session(&self, id: i64) -> bool {
+        tracing::info!(session = format_args!("{id:#x}"), "fault: expire session");
+        self.with_core(|c| c.expire_now(id))
+    }
+
+    /// Makes the leader step down; a new election in a new epoch follows.
+    pub fn force_election(&self) {
+        tracing::info!("fault: force election");
+        self.with_core(|c| {
+            if let Some(l) = c.leader.take() {
+                c.go_looking(l);
+            }
+            c.reconfigure();
+        });
+    }
+}

@@ -1,0 +1,163 @@
+//! Four-letter words (protocol.md §15; upstream `server/command/*.java`).
+//!
+//! The simulator behaves like a server started with
+//! `4lw.commands.whitelist=*` for the words it implements (`ruok`, `srvr`,
+//! `stat`, `mntr`, `cons`, `isro`, `wchs`, `conf`, `envi`, `dirs`, `crst`,
+//! `srst`); the remaining words (`dump`, `wchc`, `wchp`, `gtmk`, `stmk`,
+//! `hash`) answer like a real server whose whitelist excludes them:
+//! `<cmd> is not executed because it is not in the whitelist.`
+
+use std::fmt::Write as _;
+
+use crate::ensemble::core::Core;
+use crate::ensemble::node::{ConnState, Role};
+
+/// The version string the simulator reports.
+pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
+
+const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
+
+impl Core {
+    /// The full answer to four-letter word `word` on node `i`.
+    pub(crate) fn four_letter(&self, i: usize, word: &str) -> String {
+        let Some(n) = self.nodes.get(i) else {
+            return String::new();
+        };
+        let serving = n.role.mode().is_some();
+        match word {
+            "ruok" => "imok".into(),
+            "isro" => match n.role {
+                Role::ReadOnly => "ro".into(),
+                Role::Leading | Role::Following(_) => "rw".into(),
+                _ => "null".into(),
+            },
+            "srvr" | "stat" | "mntr" | "cons" | "wchs" if !serving => NOT_SERVING.into(),
+            "srvr" => self.stat_text(i, false),
+            "stat" => self.stat_text(i, true),
+            "cons" => {
+                let mut s = String::new();
+                for line in self.conn_lines(i, true) {
+                    let _ = writeln!(s, "{line}");
+                }
+                s.push('\n');
+                s
+            }
+            "mntr" => self.mntr(i),
+            "wchs" => {
+                let watching = n.open_conns();
+                format!(
+                    "{watching} connections watching {} paths\nTotal watches:{}\n",
+                    n.watches.watch_count(),
+                    n.watches.watch_count()
+                )
+            }
+            "conf" => format!(
+                "clientPort={}\nclientPortAddress=127.0.0.1\ntickTime={}\nmaxClientCnxns=0\nminSessionTimeout={}\nmaxSessionTimeout={}\nserverId={}\n",
+                0,
+                self.cfg.tick_ms,
+                self.cfg.min_session_timeout_ms,
+                self.cfg.max_session_timeout_ms,
+                i + 1
+            ),
+            "envi" => format!("Environment:\nzookeeper.version={VERSION}\nhost.name=localhost\n"),
+            "dirs" => "datadir_size: 0\nlogdir_size: 0\n".into(),
+            "crst" => "Connection stats reset.\n".into(),
+            "srst" => "Server stats reset.\n".into(),
+            other => format!("{other} is not executed because it is not in the whitelist.\n"),
+        }
+    }
+
+    fn conn_lines(&self, i: usize, full: bool) -> Vec<String> {
+        let Some(n) = self.nodes.get(i) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<_> = n.conns.keys().copied().collect();
+        ids.sort_unstable();
+        ids.iter()
+            .filter_map(|id| n.conns.get(id))
+            .map(|c| {
+                let queued = c.pending.len();
+                if full && c.state == ConnState::Open {
+                    format!(
+                        " /{}[1](queued={queued},recved={},sent={},sid={:#x},lop={},est=0,to={},lcxid={:#x},lzxid={:#x},lresp=0,llat=0,minlat=0,avglat=0.0,maxlat=0)",
+                        c.peer, c.received, c.sent, c.session, c.last_op, c.timeout_ms, c.last_xid, c.last_zxid
+                    )
+                } else {
+                    format!(
+                        " /{}[1](queued={queued},recved={},sent={})",
+                        c.peer, c.received, c.sent
+                    )
+                }
+            })
+            .collect()
+    }
+
+    fn stat_text(&self, i: usize, clients: bool) -> String {
+        let Some(n) = self.nodes.get(i) else {
+            return String::new();
+        };
+        let mut s = String::new();
+        let _ = writeln!(s, "Zookeeper version: {VERSION}");
+        if clients {
+            let _ = writeln!(s, "Clients:");
+            for line in self.conn_lines(i, false) {
+                let _ = writeln!(s, "{line}");
+            }
+            s.push('\n');
+        }
+        if n.role == Role::ReadOnly {
+            let _ = writeln!(s, "READ-ONLY mode; serving only read-only clients");
+        }
+        let _ = writeln!(s, "Latency min/avg/max: 0/0.0/0");
+        let _ = writeln!(s, "Received: {}", n.stats.received);
+        let _ = writeln!(s, "Sent: {}", n.stats.sent);
+        let _ = writeln!(s, "Connections: {}", n.conns.len());
+        let outstanding: usize = n.conns.values().map(|c| c.pending.len()).sum();
+        let _ = writeln!(s, "Outstanding: {outstanding}");
+        let _ = writeln!(s, "Zxid: {:#x}", n.last_zxid());
+        let _ = writeln!(s, "Mode: {}", n.role.mode().unwrap_or("standalone"));
+        let _ = writeln!(s, "Node count: {}", n.tree.node_count());
+        if n.role == Role::Leading {
+            let _ = writeln!(s, "Proposal sizes last/min/max: -1/-1/-1");
+        }
+        s
+    }
+
+    fn mntr(&self, i: usize) -> String {
+        let Some(n) = self.nodes.get(i) else {
+            return String::new();
+        };
+        let outstanding: usize = n.conns.values().map(|c| c.pending.len()).sum();
+        let ephemerals: usize = n.sessions.keys().map(|s| n.tree.ephemerals(*s).len()).sum();
+        let mut s = String::new();
+        let mut kv = |k: &str, v: String| {
+            let _ = writeln!(s, "{k}\t{v}");
+        };
+        kv("zk_version", VERSION.into());
+        kv(
+            "zk_server_state",
+            n.role.mode().unwrap_or("standalone").into(),
+        );
+        kv("zk_avg_latency", "0.0".into());
+        kv("zk_max_latency", "0".into());
+        kv("zk_min_latency", "0".into());
+        kv("zk_packets_received", n.stats.received.to_string());
+        kv("zk_packets_sent", n.stats.sent.to_string());
+        kv("zk_num_alive_connections", n.conns.len().to_string());
+        kv("zk_outstanding_requests", outstanding.to_string());
+        kv("zk_znode_count", n.tree.node_count().to_string());
+        kv("zk_watch_count", n.watches.watch_count().to_string());
+        kv("zk_ephemerals_count", ephemerals.to_string());
+        kv("zk_approximate_data_size", "0".into());
+        kv("zk_global_sessions", n.sessions.len().to_string());
+        kv("zk_last_proposal_size", "-1".into());
+        if let Some(ls) = &n.leader {
+            kv("zk_learners", ls.followers.len().to_string());
+            kv("zk_synced_followers", ls.followers.len().to_string());
+            kv("zk_synced_non_voting_followers", "0".into());
+            kv("zk_synced_observers", "0".into());
+            kv("zk_pending_syncs", ls.syncs.len().to_string());
+        }
+        s
+    }
+}

@@ -1,0 +1,280 @@
+//! Dispatch of client requests on an established connection.
+
+use bytes::Bytes;
+use zk_proto::{decode_request, ErrorCode, ProtoError, Reader, Record, Request, RequestHeader};
+
+use crate::ensemble::core::Core;
+use crate::ensemble::link::{Forwarded, Msg, Origin};
+use crate::ensemble::node::{ConnState, Node, Pending, Role};
+use crate::history::Event;
+use crate::tree::{auth, ConnId};
+
+impl Core {
+    /// Handles one frame received on a connection.
+    pub(crate) fn on_frame(&mut self, node: usize, conn: ConnId, frame: Bytes) {
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        n.stats.received += 1;
+        let Some(c) = n.conns.get_mut(&conn) else {
+            return;
+        };
+        c.received += 1;
+        match c.state {
+            ConnState::Fresh => self.handshake(node, conn, frame),
+            ConnState::Handshaking(_) => {
+                // Clients wait for the ConnectResponse before sending more.
+                n.close_conn(conn);
+            }
+            ConnState::Open => self.request(node, conn, frame),
+        }
+    }
+
+    fn request(&mut self, node: usize, conn: ConnId, frame: Bytes) {
+        let now = self.now_i64();
+        let leader = self.leader_of(node);
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        let (header, request) = match decode_request(frame.clone()) {
+            Ok(ok) => ok,
+            Err(ProtoError::UnknownOpCode(_)) => {
+                let Ok(header) = RequestHeader::decode(&mut Reader::new(frame)) else {
+                    n.close_conn(conn);
+                    return;
+                };
+                push(
+                    n,
+                    conn,
+                    Pending::Error {
+                        xid: header.xid,
+                        err: ErrorCode::Unimplemented,
+                    },
+                );
+                n.pump(conn, now);
+                return;
+            }
+            Err(_) => {
+                n.close_conn(conn);
+                return;
+            }
+        };
+        let Some(c) = n.conns.get_mut(&conn) else {
+            return;
+        };
+        let session_id = c.session;
+        let xid = header.xid;
+        c.last_xid = xid;
+        c.last_op = op_name(&request);
+        if n.history.enabled {
+            n.history.push(
+                conn,
+                session_id,
+                Event::Request {
+                    xid,
+                    op: request.op_code().code(),
+                    path: request.path().map(str::to_owned),
+                },
+            );
+        }
+        match n.role {
+            Role::Leading => {
+                self.touch(node, session_id);
+            }
+            Role::Following(_) => {
+                if let Some(n) = self.nodes.get_mut(node) {
+                    n.touched.insert(session_id);
+                }
+            }
+            _ => {}
+        }
+        let Some(n) = self.nodes.get_mut(node) else {
+            return;
+        };
+        let read_only = n.role == Role::ReadOnly;
+        match request {
+            Request::Auth(packet) => {
+                let Some(c) = n.conns.get_mut(&conn) else {
+                    return;
+                };
+                match auth::authenticate(&packet.scheme, &packet.auth) {
+                    Ok(id) => {
+                        if !c.auth.contains(&id) {
+                            c.auth.push(id);
+                        }
+                        reply_zero(n, conn, xid, ErrorCode::Ok);
+                    }
+                    Err(_) => {
+                        reply_zero(n, conn, xid, ErrorCode::AuthFailed);
+                        n.close_conn(conn);
+                    }
+                }
+                return;
+            }
+            Request::Reconfig(_) => {
+                push(
+                    n,
+                    conn,
+                    Pending::Error {
+                        xid,
+                        err: ErrorCode::ReconfigDisabled,
+                    },
+                );
+            }
+            Request::Sasl(_) => {
+                push(
+                    n,
+                    conn,
+                    Pending::Error {
+                        xid,
+                        err: ErrorCode::Unimplemented,
+                    },
+                );
+            }
+            Request::CloseSession if read_only => {
+                n.reply(conn, xid, &Ok(zk_proto::Response::Empty), None);
+                n.close_conn(conn);
+                return;
+            }
+            Request::Sync(req) if read_only => {
+                push(
+                    n,
+                    conn,
+                    Pending::Sync {
+                        xid,
+                        path: req.path,
+                        token: 0,
+                        zxid: Some(0),
+                    },
+                );
+            }
+            Request::Sync(req) => {
+                let Some(l) = leader else {
+                    n.close_conn(conn);
+                    return;
+                };
+                let token = n.token();
+                push(
+                    n,
+                    conn,
+                    Pending::Sync {
+                        xid,
+                        path: req.path,
+                        token,
+                        zxid: None,
+                    },
+                );
+                self.send(
+                    node,
+                    l,
+                    Msg::Sync {
+                        origin: Origin { node, conn, token },
+                    },
+                );
+            }
+            request if Node::is_write(request.op_code()) || request == Request::CloseSession => {
+                if read_only {
+                    push(
+                        n,
+                        conn,
+                        Pending::Error {
+                            xid,
+                            err: ErrorCode::NotReadOnly,
+                        },
+                    );
+                } else {
+                    let Some(l) = leader else {
+                        n.close_conn(conn);
+                        return;
+                    };
+                    let token = n.token();
+                    let auth = n
+                        .conns
+                        .get(&conn)
+                        .map(|c| c.auth.clone())
+                        .unwrap_or_default();
+                    push(
+                        n,
+                        conn,
+                        Pending::Write {
+                            xid,
+                            token,
+                            done: None,
+                        },
+                    );
+                    let op = if request == Request::CloseSession {
+                        Forwarded::CloseSession
+                    } else {
+                        Forwarded::Write(request)
+                    };
+                    self.send(
+                        node,
+                        l,
+                        Msg::Forward {
+                            origin: Origin { node, conn, token },
+                            session_id,
+                            auth,
+                            op,
+                        },
+                    );
+                }
+            }
+            request => {
+                let idle = n.conns.get(&conn).is_some_and(|c| c.pending.is_empty());
+                if idle {
+                    n.run_local(conn, xid, &request, now);
+                    return;
+                }
+                push(n, conn, Pending::Local { xid, request });
+            }
+        }
+        if let Some(n) = self.nodes.get_mut(node) {
+            n.pump(conn, now);
+        }
+    }
+}
+
+fn push(n: &mut Node, conn: ConnId, p: Pending) {
+    if let Some(c) = n.conns.get_mut(&conn) {
+        c.pending.push_back(p);
+    }
+}
+
+/// Auth replies carry zxid 0.
+fn reply_zero(n: &mut Node, conn: ConnId, xid: i32, err: ErrorCode) {
+    if let Some(c) = n.conns.get_mut(&conn) {
+        let header = zk_proto::ReplyHeader { xid, zxid: 0, err };
+        let _ =
+            zk_proto::encode_reply(&mut c.out, n.max_frame, &header, &zk_proto::Response::Empty);
+        c.sent += 1;
+        n.stats.sent += 1;
+    }
+    n.mark(conn);
+}
+
+/// The short operation name `cons` prints as `lop`.
+fn op_name(r: &Request) -> &'static str {
+    match r {
+        Request::Create(_)
+        | Request::Create2(_)
+        | Request::CreateContainer(_)
+        | Request::CreateTtl(_) => "CREA",
+        Request::Delete(_) | Request::DeleteContainer(_) => "DELE",
+        Request::Exists(_) => "EXIS",
+        Request::GetData(_) => "GETD",
+        Request::SetData(_) => "SETD",
+        Request::GetAcl(_) => "GETA",
+        Request::SetAcl(_) => "SETA",
+        Request::GetChildren(_) => "GETC",
+        Request::GetChildren2(_) => "GETC",
+        Request::Sync(_) => "SYNC",
+        Request::Ping => "PING",
+        Request::Check(_) => "CHEC",
+        Request::Multi(_) => "MULT",
+        Request::MultiRead(_) => "MLTR",
+        Request::SetWatches(_) | Request::SetWatches2(_) => "SETW",
+        Request::CloseSession => "CLOS",
+        Request::Auth(_) => "AUTH",
+        _ => "UNKN",
+    }
+}

@@ -1,0 +1,361 @@
+//! Client-protocol behaviour of a simulated ensemble, checked with a raw
+//! client: handshake variants, session moves, FIFO, watch ordering, 4lw.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod ensemble_support;
+
+use bytes::Bytes;
+use ensemble_support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use zk_proto::{CreateMode, ErrorCode, EventType, Request, Response};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_negotiates_timeout_and_echoes_read_only_byte_only_when_sent() {
+    let ens = ensemble(3).await; // tick 20 ms: timeouts clamp to [40, 400]
+    let (_, hs) = handshake(
+        ens.addr(0),
+        &Hello {
+            timeout: 10,
+            ..Hello::default()
+        },
+    )
+    .await;
+    let Handshake::Connected(r) = hs else {
+        panic!("refused")
+    };
+    assert_eq!(r.timeout, 40);
+    assert_eq!(r.read_only, Some(false));
+    assert_eq!(r.passwd.len(), 16);
+    assert_eq!((r.session_id as u64) >> 56, 1, "server id in the high byte");
+    let (_, hs) = handshake(
+        ens.addr(2),
+        &Hello {
+            timeout: 100_000,
+            read_only: None,
+            ..Hello::default()
+        },
+    )
+    .await;
+    let Handshake::Connected(r) = hs else {
+        panic!("refused")
+    };
+    assert_eq!(r.timeout, 400);
+    assert_eq!(r.read_only, None, "old clients get no read-only byte");
+    assert_eq!((r.session_id as u64) >> 56, 3);
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_moves_to_another_node_with_id_and_password() {
+    let ens = ensemble(3).await;
+    let mut a = connect(ens.addr(0)).await;
+    assert_eq!(
+        a.call(create("/e", b"x", CreateMode::Ephemeral))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+    let hello = a.hello();
+    let (b, hs) = handshake(ens.addr(1), &hello).await;
+    let Handshake::Connected(r) = hs else {
+        panic!("refused")
+    };
+    assert_eq!(r.session_id, a.session_id);
+    assert!(!r.is_expired());
+    let mut b = b.unwrap();
+    // The session (and its ephemeral) lives on.
+    let reply = b.call(get("/e", false)).await;
+    assert_eq!(reply.data(), Bytes::from_static(b"x"));
+    // A write on the old connection gets SESSIONMOVED: the server closes it.
+    let xid = a.send(&set("/e", b"y")).await;
+    assert!(
+        a.try_reply_to(xid).await.is_none(),
+        "old connection is closed"
+    );
+    assert_eq!(
+        b.call(get("/e", false)).await.data(),
+        Bytes::from_static(b"x")
+    );
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_on_the_same_node_closes_the_old_connection() {
+    let ens = ensemble(3).await;
+    let mut a = connect(ens.addr(1)).await;
+    let (b, _) = handshake(ens.addr(1), &a.hello()).await;
+    let mut b = b.unwrap();
+    assert!(a.closed().await);
+    assert_eq!(b.call(exists("/", false)).await.err(), ErrorCode::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_or_unknown_session_gets_the_expired_response() {
+    let ens = ensemble(3).await;
+    let a = connect(ens.addr(0)).await;
+    let mut hello = a.hello();
+    hello.passwd = Bytes::from_static(&[7; 16]);
+    let (raw, hs) = handshake(ens.addr(1), &hello).await;
+    let Handshake::Connected(r) = hs else {
+        panic!("no response")
+    };
+    assert!(r.is_expired());
+    assert_eq!(r.session_id, 0);
+    assert_eq!(&r.passwd[..], &[0; 16]);
+    assert!(raw.unwrap().closed().await);
+    // Closed sessions are unknown afterwards.
+    let mut a = a;
+    let hello = a.hello();
+    assert_eq!(a.call(Request::CloseSession).await.err(), ErrorCode::Ok);
+    assert!(a.closed().await);
+    let (_, hs) = handshake(ens.addr(2), &hello).await;
+    let Handshake::Connected(r) = hs else {
+        panic!("no response")
+    };
+    assert!(r.is_expired());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_ahead_of_the_server_is_closed_without_response() {
+    let ens = ensemble(3).await;
+    let (_, hs) = handshake(
+        ens.addr(0),
+        &Hello {
+            last_zxid: ens.last_zxid(0) + 1000,
+            ..Hello::default()
+        },
+    )
+    .await;
+    assert!(matches!(hs, Handshake::Closed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_sees_its_writes_in_order_and_replies_come_in_request_order() {
+    let ens = ensemble(3).await;
+    let follower = (0..3).find(|i| Some(*i) != ens.leader()).unwrap();
+    let mut c = connect(ens.addr(follower)).await;
+    let mut xids = Vec::new();
+    xids.push(c.send(&create("/fifo", b"0", CreateMode::Persistent)).await);
+    for i in 1..50u32 {
+        xids.push(c.send(&set("/fifo", i.to_string().as_bytes())).await);
+        xids.push(c.send(&get("/fifo", false)).await);
+    }
+    let mut last = 0;
+    for (k, xid) in xids.iter().enumerate() {
+        let r = c.reply_to(*xid).await; // asserts order
+        assert_eq!(r.err(), ErrorCode::Ok);
+        if k % 2 == 0 && k > 0 {
+            let v: u32 = std::str::from_utf8(&r.data()).unwrap().parse().unwrap();
+            assert_eq!(v, (k / 2) as u32, "read-your-writes");
+            assert!(r.header.zxid > last);
+            last = r.header.zxid;
+        }
+    }
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_event_arrives_before_the_data_it_announces() {
+    let ens = ensemble(3).await;
+    let mut w = connect(ens.addr(1)).await;
+    let mut writer = connect(ens.addr(2)).await;
+    writer
+        .call(create("/w", b"a", CreateMode::Persistent))
+        .await;
+    w.call(sync("/w")).await;
+    assert_eq!(
+        w.call(get("/w", true)).await.data(),
+        Bytes::from_static(b"a")
+    );
+    assert_eq!(
+        w.call(exists("/w/child", true)).await.err(),
+        ErrorCode::NoNode
+    );
+    writer.call(set("/w", b"b")).await;
+    writer
+        .call(create("/w/child", b"", CreateMode::Persistent))
+        .await;
+    // The first read that can see "b" comes after the event.
+    let xid = w.send(&sync("/w")).await;
+    w.reply_to(xid).await;
+    let r = w.call(get("/w", false)).await;
+    assert_eq!(r.data(), Bytes::from_static(b"b"));
+    let pos_event = w
+        .log
+        .iter()
+        .position(|f| matches!(f, Frame::Event(e) if e.path == "/w" && e.event_type == EventType::NodeDataChanged.code()))
+        .expect("NodeDataChanged delivered");
+    let pos_reply = w
+        .log
+        .iter()
+        .position(|f| matches!(f, Frame::Reply(r) if matches!(&r.body, Some(Response::GetData(d)) if d.data[..] == b"b"[..])))
+        .unwrap();
+    assert!(pos_event < pos_reply);
+    assert!(w
+        .events()
+        .iter()
+        .any(|e| e.path == "/w/child" && e.event_type == EventType::NodeCreated.code()));
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_watches_sends_catch_up_events_before_its_reply() {
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(0)).await;
+    c.call(create("/sw", b"1", CreateMode::Persistent)).await;
+    let zxid = c.last_zxid;
+    c.call(set("/sw", b"2")).await;
+    let xid = c
+        .send(&Request::SetWatches(zk_proto::SetWatches {
+            relative_zxid: zxid,
+            data_watches: vec!["/sw".into()],
+            exist_watches: vec!["/nope".into()],
+            child_watches: vec![],
+        }))
+        .await;
+    let first = c.recv().await.unwrap();
+    assert!(
+        matches!(first, Frame::Event(ref e) if e.event_type == EventType::NodeDataChanged.code()),
+        "{first:?}"
+    );
+    assert_eq!(c.reply_to(xid).await.err(), ErrorCode::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ping_auth_unknown_opcode_and_oversized_frames() {
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(0)).await;
+    c.call(create("/p", b"", CreateMode::Persistent)).await;
+    let r = c.call(Request::Ping).await;
+    assert_eq!(r.header.xid, -2);
+    assert_eq!(r.header.zxid, ens.last_zxid(0));
+    // Digest auth works; reply zxid 0.
+    let r = c
+        .call(Request::Auth(zk_proto::AuthPacket {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: Bytes::from_static(b"user:pw"),
+        }))
+        .await;
+    assert_eq!(
+        (r.header.xid, r.header.zxid, r.err()),
+        (-4, 0, ErrorCode::Ok)
+    );
+    // whoAmI lists the ip and digest ids.
+    let r = c.call(Request::WhoAmI).await;
+    let Some(Response::WhoAmI(who)) = r.body else {
+        panic!()
+    };
+    assert!(who.client_info.iter().any(|i| i.auth_scheme == "ip"));
+    assert!(who.client_info.iter().any(|i| i.auth_scheme == "digest"));
+    // An unknown opcode gets UNIMPLEMENTED, in order.
+    let mut frame = bytes::BytesMut::new();
+    zk_proto::encode_frame(&mut frame, 1 << 20, |b| {
+        use bytes::BufMut;
+        b.put_i32(77);
+        b.put_i32(9999);
+    })
+    .unwrap();
+    c.stream.write_all(&frame).await.unwrap();
+    let mut hdr = [0u8; 20];
+    c.stream.read_exact(&mut hdr).await.unwrap();
+    assert_eq!(i32::from_be_bytes(hdr[4..8].try_into().unwrap()), 77);
+    assert_eq!(
+        i32::from_be_bytes(hdr[16..20].try_into().unwrap()),
+        ErrorCode::Unimplemented.code()
+    );
+    // An unknown auth scheme fails and closes.
+    let mut d = connect(ens.addr(1)).await;
+    let xid = d
+        .send(&Request::Auth(zk_proto::AuthPacket {
+            auth_type: 0,
+            scheme: "nosuch".into(),
+            auth: Bytes::new(),
+        }))
+        .await;
+    assert_eq!(d.reply_to(xid).await.err(), ErrorCode::AuthFailed);
+    assert!(d.closed().await);
+    // An oversized frame closes the connection without a reply.
+    let mut e = connect(ens.addr(2)).await;
+    e.stream
+        .write_all(&(2_000_000i32).to_be_bytes())
+        .await
+        .unwrap();
+    assert!(e.closed().await);
+    let mut f = connect(ens.addr(2)).await;
+    f.stream.write_all(&(-1i32).to_be_bytes()).await.unwrap();
+    assert!(f.closed().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_session_removes_ephemerals_on_every_node() {
+    let ens = ensemble(3).await;
+    let mut owner = connect(ens.addr(0)).await;
+    let mut watchers = Vec::new();
+    owner.call(create("/eph", b"", CreateMode::Ephemeral)).await;
+    for i in 0..3 {
+        let mut w = connect(ens.addr(i)).await;
+        w.call(sync("/")).await;
+        assert_eq!(w.call(exists("/eph", true)).await.err(), ErrorCode::Ok);
+        watchers.push(w);
+    }
+    assert_eq!(owner.call(Request::CloseSession).await.err(), ErrorCode::Ok);
+    assert!(owner.closed().await);
+    for w in &mut watchers {
+        let ev = loop {
+            if let Some(Frame::Event(e)) = w.recv().await {
+                break e;
+            }
+        };
+        assert_eq!(
+            (ev.event_type, ev.path.as_str()),
+            (EventType::NodeDeleted.code(), "/eph")
+        );
+    }
+    for i in 0..3 {
+        assert!(!ens.snapshot(i).contains_key("/eph"));
+    }
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_words_have_the_real_formats() {
+    let ens = ensemble(3).await;
+    let leader = ens.leader().unwrap();
+    let _c = connect(ens.addr(leader)).await;
+    assert_eq!(four(ens.addr(0), "ruok").await, "imok");
+    assert_eq!(four(ens.addr(0), "isro").await, "rw");
+    let srvr = four(ens.addr(leader), "srvr").await;
+    let lines: Vec<&str> = srvr.lines().collect();
+    assert!(lines[0].starts_with("Zookeeper version: 3.8"), "{srvr}");
+    assert!(lines[1].starts_with("Latency min/avg/max: "));
+    assert!(lines[2].starts_with("Received: "));
+    assert!(lines[3].starts_with("Sent: "));
+    assert_eq!(lines[4], "Connections: 1");
+    assert!(lines[5].starts_with("Outstanding: "));
+    assert_eq!(lines[6], format!("Zxid: {:#x}", ens.last_zxid(leader)));
+    assert_eq!(lines[7], "Mode: leader");
+    assert!(lines[8].starts_with("Node count: "));
+    assert!(srvr.ends_with('\n'));
+    let follower = (leader + 1) % 3;
+    assert!(four(ens.addr(follower), "srvr")
+        .await
+        .contains("Mode: follower\n"));
+    let stat = four(ens.addr(leader), "stat").await;
+    assert!(stat.contains("\nClients:\n /127.0.0.1:"), "{stat}");
+    let mntr = four(ens.addr(leader), "mntr").await;
+    assert!(mntr.contains("zk_server_state\tleader\n"), "{mntr}");
+    assert!(mntr.contains("zk_synced_followers\t2\n"));
+    assert!(mntr.contains("zk_znode_count\t"));
+    let cons = four(ens.addr(leader), "cons").await;
+    assert!(cons.contains(",sid=0x"), "{cons}");
+    assert_eq!(
+        four(ens.addr(0), "dump").await,
+        "dump is not executed because it is not in the whitelist.\n"
+    );
+}
