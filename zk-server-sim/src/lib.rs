@@ -68,6 +68,7 @@ pub mod admin;
 mod ensemble;
 pub mod fault;
 pub mod history;
+pub mod real;
 mod server;
 pub mod testkit;
 pub mod tree;
