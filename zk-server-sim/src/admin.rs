@@ -46,7 +46,7 @@ fn role_name(r: Option<Role>) -> &'static str {
 
 /// Runs one admin command against `ensemble`; returns the answer line
 /// (without newline).
-pub fn execute(ensemble: &Ensemble, line: &str) -> (String, AdminOutcome) {
+pub async fn execute(ensemble: &Ensemble, line: &str) -> (String, AdminOutcome) {
     let words: Vec<&str> = line.split_whitespace().collect();
     let node = |k: usize| -> Result<usize, String> {
         let w = words.get(k).ok_or("err missing server index")?;
@@ -99,15 +99,16 @@ pub fn execute(ensemble: &Ensemble, line: &str) -> (String, AdminOutcome) {
             })),
             cont,
         ),
-        Some("restart") => (
-            answer(node(1).and_then(|i| {
-                ensemble
-                    .restart(i, words.get(2) == Some(&"wipe"))
-                    .map(|()| "ok".to_string())
-                    .map_err(|e| format!("err {e}"))
-            })),
-            cont,
-        ),
+        Some("restart") => {
+            let reply = match node(1) {
+                Ok(i) => match ensemble.restart(i, words.get(2) == Some(&"wipe")).await {
+                    Ok(()) => "ok".to_string(),
+                    Err(e) => format!("err {e}"),
+                },
+                Err(e) => e,
+            };
+            (reply, cont)
+        }
         Some("pause") => (
             answer(node(1).map(|i| {
                 ensemble.pause(i);

@@ -52,13 +52,24 @@ impl Ensemble {
 
     /// Starts server `i` again on its old port (killing it first if it is
     /// running). With `wipe`, its data is lost and it resyncs from the
-    /// leader with a snapshot.
-    pub fn restart(&self, i: usize, wipe: bool) -> std::io::Result<()> {
+    /// leader with a snapshot. Waits (up to about 5 s) for the old port to
+    /// be released by the crashed incarnation.
+    pub async fn restart(&self, i: usize, wipe: bool) -> std::io::Result<()> {
         if self.role(i) != Some(Role::Down) {
             self.kill(i);
         }
         tracing::info!(node = i, wipe, "fault: restart");
-        let listener = listener::bind(self.addr(i))?;
+        let mut attempts = 0;
+        let listener = loop {
+            match listener::bind(self.addr(i)) {
+                Ok(l) => break l,
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempts < 500 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         self.with_core(|c| {
             let now = c.now_ms();
             if let Some(n) = c.nodes.get_mut(i) {

@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     let (rd, mut wr) = sock.into_split();
                     let mut lines = BufReader::new(rd).lines();
                     while let Ok(Some(line)) = lines.next_line().await {
-                        let (answer, outcome) = execute(&ensemble, &line);
+                        let (answer, outcome) = execute(&ensemble, &line).await;
                         if wr
                             .write_all(format!("{answer}\n").as_bytes())
                             .await
