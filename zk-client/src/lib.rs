@@ -1,1 +1,150 @@
-//! zk-client
+//! An async [tokio] client for Apache ZooKeeper 3.5–3.9.
+//!
+//! ```no_run
+//! use zk_client::{Client, CreateOptions, Error};
+//! use zk_proto::CreateMode;
+//!
+//! # async fn demo() -> Result<(), Error> {
+//! let client = Client::connect("127.0.0.1:2181/myapp").await?;
+//!
+//! // Every operation is a typed method; paths are relative to the chroot.
+//! let (path, stat) = client
+//!     .create("/workers/w-", b"ready", &CreateOptions::new(CreateMode::EphemeralSequential))
+//!     .await?;
+//! println!("created {path} at zxid {}", stat.czxid);
+//!
+//! // A one-shot watch comes back with the read, as a future of the next event.
+//! let (data, _stat, watch) = client.get_data_watch("/config").await?;
+//! println!("config is {data:?}");
+//! let event = watch.await?;
+//! println!("{} on {}", event.event_type, event.path);
+//!
+//! // Atomic transactions through a typed builder.
+//! client
+//!     .transaction()
+//!     .check("/config", 1)
+//!     .set_data("/config", b"v2", Some(1))
+//!     .commit()
+//!     .await?;
+//!
+//! client.close().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # The contract
+//!
+//! - **One task owns the socket.** [`Client`] is a cheap `Clone` handle; every
+//!   clone feeds the same background task, which writes requests, matches
+//!   replies in FIFO order (a reply whose xid is not the oldest outstanding
+//!   one is a fatal protocol error), routes watch events, and pings the
+//!   server after a third of the negotiated session timeout of idleness. A
+//!   connection silent for two thirds of it is dropped.
+//! - **Every request resolves**: with its reply, with an error when the
+//!   connection is lost or the session ends, or with
+//!   [`Error::RequestTimeout`] when a [request timeout] is set. A caller is
+//!   never left hanging.
+//! - **Connection loss** fails everything in flight with
+//!   [`Error::ConnectionLoss`] (the outcome is unknown: a write may or may not
+//!   have been applied), publishes [`SessionState::Disconnected`], and hunts
+//!   the servers of the connect string to resume the same session (session
+//!   id, password and last zxid seen), re-arming the session's watches with
+//!   SetWatches. Requests made meanwhile wait for the next connection; every
+//!   failed attempt fails them with `ConnectionLoss`, as the Java client does.
+//! - **Expiry is never hidden.** A server's "expired" answer, or no server
+//!   reachable for 4/3 of the negotiated timeout, ends the session:
+//!   [`SessionState::Expired`], every pending request and watch fails with
+//!   [`Error::SessionExpired`], and so does every later call. The same holds
+//!   for [`SessionState::AuthFailed`] and [`SessionState::Closed`].
+//! - **Input is checked before sending**: paths ([`Error::InvalidPath`]),
+//!   data and request sizes against `jute.maxbuffer`
+//!   ([`Error::DataTooLarge`]), the connect string
+//!   ([`Error::BadConnectString`]).
+//! - **Chroot** (`host:port/app`) is prefixed to every outgoing path and
+//!   stripped from every incoming one: created paths, watch events, multi
+//!   results, ephemerals. [`Client::get_config`] is never chroot-relative.
+//! - **Garbage from a server** (truncated, oversized or nonsensical frames,
+//!   unexpected xids) yields typed errors ([`Error::Protocol`],
+//!   [`Error::UnexpectedReply`], or `ConnectionLoss` for requests caught on a
+//!   connection dropped because of it) and never a panic.
+//!
+//! # Ordering
+//!
+//! ZooKeeper applies one session's requests in the order it receives them.
+//! This client preserves the order **in which the methods are called**, not
+//! the order in which their futures are first polled:
+//!
+//! ```no_run
+//! # async fn demo(c: zk_client::Client) -> Result<(), zk_client::Error> {
+//! let a = c.create("/n", b"x", &Default::default());
+//! let b = c.get_data("/n"); // sent after the create: it sees the node
+//! let (data, _) = b.await?;  // awaiting `b` first is fine
+//! a.await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Each operation is a plain `fn`: it validates and encodes the request and
+//! appends it to the session's submission line (under a short mutex) before
+//! returning; the returned future only waits for the answer. The task takes
+//! work from the front of that line, assigns xids in line order, and writes
+//! in that order. Since the task, not the caller's future, moves requests
+//! to the wire, no request waits for another future to be polled.
+//!
+//! # Backpressure
+//!
+//! At most [`max_in_flight`] requests are written to the server and
+//! unanswered at any time; the task takes more from the line only as replies
+//! arrive. Calls made past that limit wait in the line, in call order,
+//! until there is room. The line holds only requests whose futures the
+//! caller still holds: dropping a future (or its timing out) withdraws a
+//! request that has not been sent, so the client never buffers work nobody
+//! is waiting for. A caller that bounds its own concurrency (for example
+//! with `buffer_unordered(n)`) thus bounds the client's memory too.
+//! [`Client::stats`] reports the current and peak numbers in flight and
+//! waiting.
+//!
+//! # Watches
+//!
+//! `*_watch` methods return the read's result together with a
+//! [`OneshotWatch`], a future of the next [`WatchedEvent`] on that node. The
+//! watch is registered only when the read succeeds (for
+//! [`Client::exists_watch`], also when the node is absent). Several watchers
+//! of one node all fire. When the session ends, pending watches resolve
+//! with its terminal error rather than hanging. Session states come from
+//! [`Client::state`] and [`Client::state_stream`].
+//!
+//! # Tracing
+//!
+//! The client emits [`tracing`] spans and events (no subscriber is
+//! installed): `zk.connect` (host, session_id, last_zxid) per attempt,
+//! `zk.request` (op, path, xid, session_id) per request with `send` and
+//! `reply` events at trace/debug, and `zk.event` (event, path, zxid) per
+//! watch notification.
+//!
+//! [tokio]: https://tokio.rs
+//! [request timeout]: ClientBuilder::request_timeout
+//! [`max_in_flight`]: ClientBuilder::max_in_flight
+
+mod builder;
+mod chroot;
+mod client;
+mod config;
+mod error;
+mod session;
+mod txn;
+mod watch;
+
+pub use builder::{
+    ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BUFFER, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_SESSION_TIMEOUT,
+};
+pub use client::{Client, ClientStats, CreateOptions, CONFIG_NODE};
+pub use config::{ConnectString, HostPort, DEFAULT_PORT};
+pub use error::{Error, Result};
+pub use session::conn::Transport;
+pub use session::state::{SessionState, StateStream};
+pub use txn::{MultiRead, OpResult, Transaction};
+pub use watch::{OneshotWatch, WatchedEvent};
+
+/// The protocol types the API uses (`Stat`, `Acl`, `CreateMode`...), re-exported.
+pub use zk_proto as proto;
+pub use zk_proto::{Acl, ClientInfo, CreateMode, ErrorCode, EventType, Id, Perms, Stat};

@@ -1,0 +1,147 @@
+//! The standard zk-client workload against a real ZooKeeper.
+//!
+//! ```text
+//! cargo run --release -p examples --bin bench -- --connect 127.0.0.1:2181
+//! ```
+//!
+//! Prints one line per workload, `NAME OPS_PER_SEC`, and nothing else on
+//! stdout (progress and errors go to stderr). All work happens on one
+//! 100-byte node under a unique path, removed at the end:
+//!
+//! | name | what is timed |
+//! |---|---|
+//! | `get_sequential` | 10,000 awaited getData, after 2,000 untimed warm-up ones |
+//! | `set_sequential` | 2,000 awaited setData |
+//! | `get_pipelined` | 200,000 getData, 1,000 in flight |
+//! | `set_pipelined` | 50,000 setData, 1,000 in flight |
+//! | `create_delete_ephemeral_seq_pairs` | 5,000 awaited (create ephemeral-sequential, delete) pairs; the rate is pairs per second |
+//!
+//! `examples/bench-peers/` has the same workload for other clients.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use futures::StreamExt;
+use zk_client::{Client, CreateOptions, Error};
+use zk_proto::CreateMode;
+
+const IN_FLIGHT: usize = 1000;
+
+fn usage() -> ExitCode {
+    eprintln!("usage: bench --connect HOST:PORT[,HOST:PORT...]");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let connect = match args.iter().position(|a| a == "--connect") {
+        Some(i) => match args.get(i + 1) {
+            Some(c) => c.clone(),
+            None => return usage(),
+        },
+        None => return usage(),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(&connect)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(name: &str, ops: usize, start: Instant) {
+    let secs = start.elapsed().as_secs_f64();
+    println!("{name} {:.0}", ops as f64 / secs);
+}
+
+async fn run(connect: &str) -> Result<(), Error> {
+    let client = Client::builder(connect)
+        .max_in_flight(IN_FLIGHT)
+        .connect()
+        .await?;
+    let unique = format!(
+        "/zk-client-bench-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0)
+    );
+    let data = [b'x'; 100];
+    client
+        .create(&unique, &[], &CreateOptions::default())
+        .await?;
+    let node = format!("{unique}/node");
+    client
+        .create(&node, &data, &CreateOptions::default())
+        .await?;
+    let result = workloads(&client, &unique, &node, &data).await;
+    // Clean up whatever happened.
+    let _ = client.delete(&node, None).await;
+    let _ = client.delete(&unique, None).await;
+    client.close().await?;
+    result
+}
+
+async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Result<(), Error> {
+    // get_sequential
+    for _ in 0..2_000 {
+        client.get_data(node).await?;
+    }
+    let start = Instant::now();
+    for _ in 0..10_000 {
+        client.get_data(node).await?;
+    }
+    report("get_sequential", 10_000, start);
+
+    // set_sequential
+    let start = Instant::now();
+    for _ in 0..2_000 {
+        client.set_data(node, data, None).await?;
+    }
+    report("set_sequential", 2_000, start);
+
+    // get_pipelined
+    let n = 200_000;
+    let start = Instant::now();
+    let mut replies = futures::stream::iter(0..n)
+        .map(|_| client.get_data(node))
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(r) = replies.next().await {
+        r?;
+    }
+    report("get_pipelined", n, start);
+
+    // set_pipelined
+    let n = 50_000;
+    let start = Instant::now();
+    let mut replies = futures::stream::iter(0..n)
+        .map(|_| client.set_data(node, data, None))
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(r) = replies.next().await {
+        r?;
+    }
+    report("set_pipelined", n, start);
+
+    // create_delete_ephemeral_seq_pairs
+    let prefix = format!("{parent}/e-");
+    let opts = CreateOptions::new(CreateMode::EphemeralSequential);
+    let start = Instant::now();
+    for _ in 0..5_000 {
+        let (path, _) = client.create(&prefix, data, &opts).await?;
+        client.delete(&path, None).await?;
+    }
+    report("create_delete_ephemeral_seq_pairs", 5_000, start);
+    Ok(())
+}

@@ -1,0 +1,197 @@
+//! The client builder.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::oneshot;
+
+use crate::chroot::Chroot;
+use crate::client::{Client, Inner};
+use crate::config::ConnectString;
+use crate::error::{Error, Result};
+use crate::session::conn::{BoxTransport, Transport};
+use crate::session::submit::Shared;
+use crate::session::{SessionConfig, Task};
+
+/// Default requested session timeout: 30 s.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout (per server attempt): 10 s.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default maximum of requests in flight: 1,000.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
+/// ZooKeeper's default `jute.maxbuffer` (1,048,575 bytes): the largest frame
+/// either side accepts, and so the limit on a node's data.
+pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
+
+/// Configures and connects a [`Client`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`session_timeout`](Self::session_timeout) | 30 s (the server clamps it to 2–20 ticks) |
+/// | [`connect_timeout`](Self::connect_timeout) | 10 s per server attempt |
+/// | [`request_timeout`](Self::request_timeout) | none: a request waits for its reply, a connection loss or the end of the session |
+/// | [`max_in_flight`](Self::max_in_flight) | 1,000 |
+/// | [`read_only`](Self::read_only) | false |
+/// | [`max_buffer`](Self::max_buffer) | 1,048,575 (`jute.maxbuffer`) |
+/// | credentials | none |
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), zk_client::Error> {
+/// use std::time::Duration;
+///
+/// let client = zk_client::Client::builder("zk1:2181,zk2:2181,zk3:2181/myapp")
+///     .session_timeout(Duration::from_secs(10))
+///     .request_timeout(Duration::from_secs(5))
+///     .digest("app", "secret")
+///     .connect()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClientBuilder {
+    connect_string: String,
+    session_timeout: Duration,
+    connect_timeout: Duration,
+    request_timeout: Option<Duration>,
+    max_in_flight: usize,
+    read_only: bool,
+    auths: Vec<(String, Bytes)>,
+    max_buffer: usize,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let schemes: Vec<&str> = self.auths.iter().map(|(s, _)| s.as_str()).collect();
+        f.debug_struct("ClientBuilder")
+            .field("connect_string", &self.connect_string)
+            .field("session_timeout", &self.session_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("request_timeout", &self.request_timeout)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("read_only", &self.read_only)
+            .field("auth_schemes (credentials redacted)", &schemes)
+            .field("max_buffer", &self.max_buffer)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder for `connect_string` (`host[:port][,host[:port]...][/chroot]`),
+    /// parsed when connecting.
+    pub fn new(connect_string: impl Into<String>) -> Self {
+        ClientBuilder {
+            connect_string: connect_string.into(),
+            session_timeout: DEFAULT_SESSION_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            request_timeout: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            read_only: false,
+            auths: Vec::new(),
+            max_buffer: DEFAULT_MAX_BUFFER,
+        }
+    }
+
+    /// The session timeout to ask for. The server clamps it to its
+    /// `[minSessionTimeout, maxSessionTimeout]`; the client then pings after a
+    /// third of the negotiated value of idleness and drops a connection that
+    /// has been silent for two thirds of it.
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// How long one attempt to reach a server and establish (or resume) the
+    /// session may take.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long any one request may wait for its reply, counted from the
+    /// call. Past it the request fails with [`Error::RequestTimeout`] (outcome
+    /// unknown if it was already sent; withdrawn if it was still waiting).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// The most requests written to the server and not yet answered. Calls
+    /// past it wait in line, in call order, until replies make room.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Whether a read-only server (one cut off from its quorum, with
+    /// `readonlymode.enabled`) is acceptable.
+    pub fn read_only(mut self, allowed: bool) -> Self {
+        self.read_only = allowed;
+        self
+    }
+
+    /// Adds digest credentials (`user:password`), sent right after every
+    /// connect. Bad ones end the session with [`Error::AuthFailed`].
+    pub fn digest(self, user: &str, password: &str) -> Self {
+        self.auth("digest", format!("{user}:{password}").into_bytes())
+    }
+
+    /// Adds credentials of any scheme, sent right after every connect.
+    pub fn auth(mut self, scheme: &str, auth: impl Into<Bytes>) -> Self {
+        self.auths.push((scheme.to_owned(), auth.into()));
+        self
+    }
+
+    /// The largest frame to send or accept (ZooKeeper's `jute.maxbuffer`);
+    /// data larger than this fails with [`Error::DataTooLarge`] before sending.
+    pub fn max_buffer(mut self, bytes: usize) -> Self {
+        self.max_buffer = bytes;
+        self
+    }
+
+    /// Connects to the servers (each tried once, in a random rotation) and
+    /// establishes the session.
+    ///
+    /// Errors: [`Error::BadConnectString`], [`Error::ConnectFailed`] when no
+    /// server answered, [`Error::AuthFailed`] for bad credentials.
+    pub async fn connect(self) -> Result<Client> {
+        self.start(None).await
+    }
+
+    /// Like [`connect`](Self::connect), but speaks over `transport` (any
+    /// `AsyncRead + AsyncWrite`: an in-memory pipe, a test server, a
+    /// pre-established tunnel) for the first connection. Reconnects after a
+    /// connection loss go to the hosts of the connect string.
+    pub async fn connect_raw<T: Transport>(self, transport: T) -> Result<Client> {
+        self.start(Some(Box::new(transport))).await
+    }
+
+    async fn start(self, first_io: Option<BoxTransport>) -> Result<Client> {
+        let cs = ConnectString::parse(&self.connect_string)?;
+        let chroot = Chroot::new(cs.chroot());
+        let shared = Arc::new(Shared::new(self.max_in_flight));
+        let cfg = SessionConfig {
+            hosts: cs.hosts().to_vec(),
+            session_timeout: self.session_timeout,
+            connect_timeout: self.connect_timeout,
+            read_only: self.read_only,
+            max_frame: self.max_buffer,
+            chroot: chroot.clone(),
+            auths: self.auths,
+        };
+        let task = Task::new(shared.clone(), cfg, first_io);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        tokio::spawn(task.run(ready_tx));
+        ready_rx.await.unwrap_or(Err(Error::Closed))?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                shared,
+                chroot,
+                max_data: self.max_buffer,
+                max_frame: self.max_buffer,
+                request_timeout: self.request_timeout,
+            }),
+        })
+    }
+}

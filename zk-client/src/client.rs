@@ -1,0 +1,772 @@
+//! The client handle and its typed operations.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use zk_proto::{
+    Acl, ClientInfo, Create2Response, CreateMode, CreateRequest, CreateTtlRequest, DeleteRequest,
+    ErrorCode, ExistsRequest, GetAclRequest, GetAclResponse, GetAllChildrenNumberRequest,
+    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenRequest, GetChildrenResponse,
+    GetDataRequest, GetDataResponse, GetEphemeralsRequest, GetEphemeralsResponse, ProtoError,
+    Reader, ReconfigRequest, Record, Request, SetAclRequest, SetDataRequest, Stat, StatResponse,
+    SyncRequest, WhoAmIResponse,
+};
+
+use crate::builder::ClientBuilder;
+use crate::chroot::Chroot;
+use crate::error::{Error, Result};
+use crate::session::state::{SessionState, StateStream};
+use crate::session::submit::{Reply, Req, Shared, WatchReg, Work};
+use crate::txn::{MultiRead, Transaction};
+use crate::watch::{OneshotWatch, WatchKind};
+
+/// The path of the ensemble configuration node (never chroot-relative).
+pub const CONFIG_NODE: &str = "/zookeeper/config";
+
+/// How [`Client::create`] creates a node: its mode, ACL and (for TTL modes) TTL.
+///
+/// ```
+/// use zk_client::CreateOptions;
+/// use zk_proto::{Acl, CreateMode};
+///
+/// let persistent = CreateOptions::default();
+/// let lock = CreateOptions::new(CreateMode::EphemeralSequential);
+/// let ttl = CreateOptions::new(CreateMode::PersistentWithTtl).with_ttl(60_000);
+/// let private = CreateOptions::new(CreateMode::Persistent).with_acl(Acl::creator_all());
+/// # let _ = (persistent, lock, ttl, private);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateOptions {
+    mode: CreateMode,
+    acl: Vec<Acl>,
+    ttl_ms: Option<i64>,
+}
+
+impl Default for CreateOptions {
+    /// A persistent node with `OPEN_ACL_UNSAFE` (everything for `world:anyone`).
+    fn default() -> Self {
+        CreateOptions::new(CreateMode::Persistent)
+    }
+}
+
+impl CreateOptions {
+    /// Options for `mode`, with the `OPEN_ACL_UNSAFE` ACL.
+    pub fn new(mode: CreateMode) -> Self {
+        CreateOptions {
+            mode,
+            acl: Acl::open_unsafe(),
+            ttl_ms: None,
+        }
+    }
+
+    /// Uses this ACL instead of `OPEN_ACL_UNSAFE`.
+    pub fn with_acl(mut self, acl: Vec<Acl>) -> Self {
+        self.acl = acl;
+        self
+    }
+
+    /// Sets the TTL in milliseconds (TTL modes only). The server checks the
+    /// range, (0, 2^40 − 1], and answers BADARGUMENTS outside it; a server
+    /// without `zookeeper.extendedTypesEnabled` answers UNIMPLEMENTED.
+    pub fn with_ttl(mut self, ttl_ms: i64) -> Self {
+        self.ttl_ms = Some(ttl_ms);
+        self
+    }
+
+    /// The mode.
+    pub fn mode(&self) -> CreateMode {
+        self.mode
+    }
+
+    /// Builds the wire request for `server_path`.
+    pub(crate) fn request(&self, server_path: String, data: Bytes) -> Result<CreateBody> {
+        let body = CreateRequest {
+            path: server_path,
+            data,
+            acl: self.acl.clone(),
+            flags: self.mode.code(),
+        };
+        match (self.mode.is_ttl(), self.ttl_ms) {
+            (true, Some(ttl)) => Ok(CreateBody::Ttl(CreateTtlRequest {
+                path: body.path,
+                data: body.data,
+                acl: body.acl,
+                flags: body.flags,
+                ttl,
+            })),
+            (true, None) => Err(Error::InvalidArgument(format!(
+                "create mode {} needs a TTL",
+                self.mode
+            ))),
+            (false, Some(_)) => Err(Error::InvalidArgument(format!(
+                "a TTL was given with create mode {}, which is not a TTL mode",
+                self.mode
+            ))),
+            (false, None) if self.mode.is_container() => Ok(CreateBody::Container(body)),
+            (false, None) => Ok(CreateBody::Plain(body)),
+        }
+    }
+}
+
+/// The three wire shapes of a create.
+pub(crate) enum CreateBody {
+    Plain(CreateRequest),
+    Container(CreateRequest),
+    Ttl(CreateTtlRequest),
+}
+
+/// Counters describing the client's request pipeline.
+///
+/// - `in_flight`: requests written to the server (or about to be) and not yet
+///   answered. Never more than `max_in_flight`.
+/// - `queued`: requests made but not yet sent because `max_in_flight` were
+///   outstanding. Each belongs to a future the caller holds; dropping the
+///   future withdraws it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientStats {
+    /// Requests currently awaiting a reply.
+    pub in_flight: usize,
+    /// The most requests ever awaiting a reply at once.
+    pub peak_in_flight: usize,
+    /// Requests currently waiting for room in flight.
+    pub queued: usize,
+    /// The longest the waiting line has been.
+    pub peak_queued: usize,
+    /// The configured limit.
+    pub max_in_flight: usize,
+}
+
+pub(crate) struct Inner {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) chroot: Chroot,
+    pub(crate) max_data: usize,
+    pub(crate) max_frame: usize,
+    pub(crate) request_timeout: Option<Duration>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // The last handle is gone: close the session once earlier requests are answered.
+        self.shared.submit_close(Work::Close(None));
+    }
+}
+
+/// A handle to a ZooKeeper session. Cheap to clone; every clone shares the
+/// one background task that owns the connection.
+///
+/// Every operation is a plain `fn` that validates and encodes the request and
+/// puts it in line **before returning**; the returned future only waits for
+/// the answer. So the order of calls is the order ZooKeeper sees, whatever
+/// order the futures are polled in. See the crate docs on ordering and
+/// backpressure.
+///
+/// When the last handle is dropped, the session is closed after the
+/// requests already made have been answered.
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let info = *self.inner.shared.state.borrow();
+        f.debug_struct("Client")
+            .field("session_id", &format_args!("{:#x}", info.session_id))
+            .field("state", &info.state)
+            .field("chroot", &self.inner.chroot)
+            .finish()
+    }
+}
+
+/// A request that has been put in line, or refused before it was.
+pub(crate) struct Call {
+    rx: Result<oneshot::Receiver<Result<Reply>>>,
+    deadline: Option<Instant>,
+}
+
+impl Call {
+    /// Waits for the reply (or the per-request timeout) and turns a non-OK code into an error.
+    pub(crate) async fn reply(self) -> Result<Reply> {
+        let rx = self.rx?;
+        let wait = async {
+            match rx.await {
+                Ok(r) => r,
+                // The task ended without answering: it is gone, so the client is closed.
+                Err(_) => Err(Error::Closed),
+            }
+        };
+        match self.deadline {
+            Some(d) => match tokio::time::timeout_at(d, wait).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::RequestTimeout),
+            },
+            None => wait.await,
+        }
+    }
+
+    /// Like [`Call::reply`], and reads the body of a successful reply.
+    pub(crate) async fn ok(self) -> Result<Reader> {
+        let reply = self.reply().await?;
+        match Error::from_code(reply.err) {
+            None => Ok(Reader::new(reply.body)),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+/// Decodes a reply body, turning a malformed one into [`Error::Protocol`].
+pub(crate) fn decode<R: Record>(mut r: Reader) -> Result<R> {
+    R::decode(&mut r).map_err(Error::Protocol)
+}
+
+impl Client {
+    /// A builder for a client of `connect_string` (`host:port,host:port/chroot`).
+    pub fn builder(connect_string: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(connect_string)
+    }
+
+    /// Connects with default settings; see [`ClientBuilder`] for them.
+    pub async fn connect(connect_string: impl Into<String>) -> Result<Client> {
+        ClientBuilder::new(connect_string).connect().await
+    }
+
+    /// The current session state.
+    pub fn state(&self) -> SessionState {
+        self.inner.shared.state.borrow().state
+    }
+
+    /// A stream of session states: the current one first, then every change
+    /// (never hiding a disconnection), ending after a terminal state.
+    pub fn state_stream(&self) -> StateStream {
+        StateStream::new(self.inner.shared.state.subscribe())
+    }
+
+    /// The session id (0 before the first connection).
+    pub fn session_id(&self) -> i64 {
+        self.inner.shared.state.borrow().session_id
+    }
+
+    /// The session timeout the server granted.
+    pub fn negotiated_timeout(&self) -> Duration {
+        let ms = self.inner.shared.state.borrow().negotiated_timeout_ms;
+        Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+    }
+
+    /// The chroot this client works under, if any.
+    pub fn chroot(&self) -> Option<&str> {
+        self.inner.chroot.prefix_str()
+    }
+
+    /// Pipeline counters (requests in flight and waiting); see [`ClientStats`].
+    pub fn stats(&self) -> ClientStats {
+        let s = &self.inner.shared;
+        ClientStats {
+            in_flight: s.counters.in_flight.load(Ordering::Relaxed),
+            peak_in_flight: s.counters.peak_in_flight.load(Ordering::Relaxed),
+            queued: s.queued(),
+            peak_queued: s.counters.peak_queued.load(Ordering::Relaxed),
+            max_in_flight: s.max_in_flight,
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.inner.request_timeout.map(|t| Instant::now() + t)
+    }
+
+    pub(crate) fn server_path(&self, path: &str) -> Result<String> {
+        self.inner.chroot.to_server(path)
+    }
+
+    pub(crate) fn check_data(&self, data: &[u8]) -> Result<Bytes> {
+        if data.len() > self.inner.max_data {
+            return Err(Error::DataTooLarge {
+                len: data.len(),
+                max: self.inner.max_data,
+            });
+        }
+        Ok(Bytes::copy_from_slice(data))
+    }
+
+    pub(crate) fn strip(&self, server_path: String) -> String {
+        self.inner.chroot.strip(server_path)
+    }
+
+    /// Encodes `request` and puts it in line. This is the moment that fixes
+    /// the request's order.
+    pub(crate) fn send(&self, request: Result<Request>, watch: Option<WatchReg>) -> Call {
+        let deadline = self.deadline();
+        let rx = request.and_then(|request| {
+            let op = request.op_code();
+            let mut frame = BytesMut::new();
+            zk_proto::encode_request(&mut frame, self.inner.max_frame, 0, &request).map_err(
+                |e| match e {
+                    ProtoError::FrameTooLarge { len, max } => Error::DataTooLarge {
+                        len: usize::try_from(len).unwrap_or(usize::MAX),
+                        max,
+                    },
+                    other => Error::Protocol(other),
+                },
+            )?;
+            let span = tracing::debug_span!(
+                "zk.request",
+                op = op.name(),
+                path = request.path().unwrap_or(""),
+                xid = tracing::field::Empty,
+                session_id = self.session_id(),
+            );
+            let (tx, rx) = oneshot::channel();
+            self.inner.shared.submit(Work::Request(Req {
+                op,
+                frame,
+                watch,
+                reply: tx,
+                span,
+            }));
+            Ok(rx)
+        });
+        Call { rx, deadline }
+    }
+
+    fn send_watched(
+        &self,
+        request: Result<Request>,
+        kind: WatchKind,
+        exist_on_no_node: bool,
+    ) -> (Call, OneshotWatch) {
+        let (tx, rx) = oneshot::channel();
+        let watch = request
+            .as_ref()
+            .ok()
+            .and_then(|r| r.path())
+            .map(|p| WatchReg {
+                kind,
+                server_path: p.to_owned(),
+                exist_on_no_node,
+                tx,
+            });
+        (self.send(request, watch), OneshotWatch::new(rx))
+    }
+
+    // ----- create / delete -----
+
+    /// Creates a node and returns its path (with the sequence suffix for
+    /// sequential modes, relative to the chroot) and its Stat.
+    ///
+    /// Every mode is supported: persistent, ephemeral, both sequential
+    /// variants (the path may then end in `/`), container (opcode 19) and
+    /// TTL (opcode 21; the server must run with
+    /// `zookeeper.extendedTypesEnabled=true`, or it answers UNIMPLEMENTED).
+    ///
+    /// Notable errors: `NodeExists`, `NoNode` (no parent),
+    /// `NoChildrenForEphemerals`, `InvalidAcl`, `NoAuth`, `Unimplemented`,
+    /// `BadArguments`; `InvalidPath`, `DataTooLarge` and `InvalidArgument`
+    /// before sending.
+    pub fn create(
+        &self,
+        path: &str,
+        data: &[u8],
+        options: &CreateOptions,
+    ) -> impl Future<Output = Result<(String, Stat)>> + Send + 'static {
+        let request = (|| {
+            let mode = options.mode;
+            let server_path = self
+                .inner
+                .chroot
+                .to_server_create(path, mode.is_sequential())?;
+            let data = self.check_data(data)?;
+            Ok(match options.request(server_path, data)? {
+                CreateBody::Plain(r) => Request::Create2(r),
+                CreateBody::Container(r) => Request::CreateContainer(r),
+                CreateBody::Ttl(r) => Request::CreateTtl(r),
+            })
+        })();
+        let call = self.send(request, None);
+        let this = self.clone();
+        async move {
+            let resp: Create2Response = decode(call.ok().await?)?;
+            Ok((this.strip(resp.path), resp.stat))
+        }
+    }
+
+    /// Deletes a node if its version matches (`None`: any version).
+    ///
+    /// Notable errors: `NoNode`, `BadVersion`, `NotEmpty`, `NoAuth`.
+    pub fn delete(
+        &self,
+        path: &str,
+        version: Option<i32>,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let request = self.server_path(path).map(|path| {
+            Request::Delete(DeleteRequest {
+                path,
+                version: version.unwrap_or(-1),
+            })
+        });
+        let call = self.send(request, None);
+        async move {
+            call.ok().await?;
+            Ok(())
+        }
+    }
+
+    // ----- reads -----
+
+    /// The node's Stat, or `None` if it does not exist.
+    pub fn exists(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<Option<Stat>>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::Exists(ExistsRequest { path, watch: false }));
+        let call = self.send(request, None);
+        async move { exists_reply(call).await }
+    }
+
+    /// Like [`Client::exists`], and leaves a watch: on the node's data (and
+    /// deletion) when it exists, on its creation when it does not.
+    pub fn exists_watch(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Option<Stat>, OneshotWatch)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::Exists(ExistsRequest { path, watch: true }));
+        let (call, watch) = self.send_watched(request, WatchKind::Data, true);
+        async move { Ok((exists_reply(call).await?, watch)) }
+    }
+
+    /// The node's data and Stat.
+    ///
+    /// Notable errors: `NoNode`, `NoAuth`.
+    pub fn get_data(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetData(GetDataRequest { path, watch: false }));
+        let call = self.send(request, None);
+        async move {
+            let r: GetDataResponse = decode(call.ok().await?)?;
+            Ok((r.data, r.stat))
+        }
+    }
+
+    /// Like [`Client::get_data`], and leaves a watch on the node's data and deletion.
+    pub fn get_data_watch(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Bytes, Stat, OneshotWatch)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetData(GetDataRequest { path, watch: true }));
+        let (call, watch) = self.send_watched(request, WatchKind::Data, false);
+        async move {
+            let r: GetDataResponse = decode(call.ok().await?)?;
+            Ok((r.data, r.stat, watch))
+        }
+    }
+
+    /// The names of the node's children (in no particular order).
+    pub fn get_children(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetChildren(GetChildrenRequest { path, watch: false }));
+        let call = self.send(request, None);
+        async move {
+            let r: GetChildrenResponse = decode(call.ok().await?)?;
+            Ok(r.children)
+        }
+    }
+
+    /// Like [`Client::get_children`], and leaves a watch on the children and the node's deletion.
+    pub fn get_children_watch(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Vec<String>, OneshotWatch)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetChildren(GetChildrenRequest { path, watch: true }));
+        let (call, watch) = self.send_watched(request, WatchKind::Child, false);
+        async move {
+            let r: GetChildrenResponse = decode(call.ok().await?)?;
+            Ok((r.children, watch))
+        }
+    }
+
+    /// The names of the node's children and the node's Stat (getChildren2).
+    pub fn get_children_with_stat(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Vec<String>, Stat)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetChildren2(GetChildrenRequest { path, watch: false }));
+        let call = self.send(request, None);
+        async move {
+            let r: GetChildren2Response = decode(call.ok().await?)?;
+            Ok((r.children, r.stat))
+        }
+    }
+
+    /// Like [`Client::get_children_with_stat`], and leaves a child watch.
+    pub fn get_children_with_stat_watch(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Vec<String>, Stat, OneshotWatch)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetChildren2(GetChildrenRequest { path, watch: true }));
+        let (call, watch) = self.send_watched(request, WatchKind::Child, false);
+        async move {
+            let r: GetChildren2Response = decode(call.ok().await?)?;
+            Ok((r.children, r.stat, watch))
+        }
+    }
+
+    /// The number of descendants of the node (not counting itself).
+    pub fn get_all_children_number(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<i32>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path }));
+        let call = self.send(request, None);
+        async move {
+            let r: GetAllChildrenNumberResponse = decode(call.ok().await?)?;
+            Ok(r.total_number)
+        }
+    }
+
+    /// This session's ephemeral nodes whose path starts with `prefix` (a
+    /// plain string prefix; `/` for all), relative to the chroot.
+    pub fn get_ephemerals(
+        &self,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
+        let request = self
+            .server_path(prefix)
+            .map(|prefix_path| Request::GetEphemerals(GetEphemeralsRequest { prefix_path }));
+        let call = self.send(request, None);
+        let this = self.clone();
+        async move {
+            let r: GetEphemeralsResponse = decode(call.ok().await?)?;
+            Ok(r.ephemerals
+                .into_iter()
+                .filter_map(|p| this.inner.chroot.strip_inside(p))
+                .collect())
+        }
+    }
+
+    /// The node's ACL and Stat.
+    pub fn get_acl(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<(Vec<Acl>, Stat)>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::GetAcl(GetAclRequest { path }));
+        let call = self.send(request, None);
+        async move {
+            let r: GetAclResponse = decode(call.ok().await?)?;
+            Ok((r.acl, r.stat))
+        }
+    }
+
+    // ----- writes -----
+
+    /// Replaces the node's data if its version matches (`None`: any version).
+    ///
+    /// Notable errors: `NoNode`, `BadVersion`, `NoAuth`; `DataTooLarge` before sending.
+    pub fn set_data(
+        &self,
+        path: &str,
+        data: &[u8],
+        version: Option<i32>,
+    ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let request = (|| {
+            Ok(Request::SetData(SetDataRequest {
+                path: self.server_path(path)?,
+                data: self.check_data(data)?,
+                version: version.unwrap_or(-1),
+            }))
+        })();
+        let call = self.send(request, None);
+        async move {
+            let r: StatResponse = decode(call.ok().await?)?;
+            Ok(r.stat)
+        }
+    }
+
+    /// Replaces the node's ACL if its ACL version (`aversion`) matches (`None`: any).
+    ///
+    /// Notable errors: `NoNode`, `BadVersion`, `NoAuth`, `InvalidAcl`.
+    pub fn set_acl(
+        &self,
+        path: &str,
+        acl: &[Acl],
+        version: Option<i32>,
+    ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let request = self.server_path(path).map(|path| {
+            Request::SetAcl(SetAclRequest {
+                path,
+                acl: acl.to_vec(),
+                version: version.unwrap_or(-1),
+            })
+        });
+        let call = self.send(request, None);
+        async move {
+            let r: StatResponse = decode(call.ok().await?)?;
+            Ok(r.stat)
+        }
+    }
+
+    /// Waits until the server this client is connected to has applied every
+    /// write the leader had committed when it received the sync.
+    pub fn sync(&self, path: &str) -> impl Future<Output = Result<()>> + Send + 'static {
+        let request = self
+            .server_path(path)
+            .map(|path| Request::Sync(SyncRequest { path }));
+        let call = self.send(request, None);
+        async move {
+            let _: SyncRequest = decode(call.ok().await?)?;
+            Ok(())
+        }
+    }
+
+    // ----- transactions -----
+
+    /// Starts an atomic transaction (multi): create, delete, set_data and
+    /// check ops, all applied or none.
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.clone())
+    }
+
+    /// Starts a batch of reads (multiRead, ZooKeeper 3.6+): get_data and
+    /// get_children ops, each succeeding or failing on its own.
+    pub fn multi_read(&self) -> MultiRead {
+        MultiRead::new(self.clone())
+    }
+
+    // ----- auth -----
+
+    /// Adds credentials to the session (for example `("digest", b"user:password")`).
+    /// They are remembered and sent again after every reconnect.
+    ///
+    /// Bad credentials end the session: the future fails with
+    /// [`Error::AuthFailed`] and the state becomes
+    /// [`SessionState::AuthFailed`].
+    pub fn add_auth(
+        &self,
+        scheme: &str,
+        auth: &[u8],
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.inner.shared.submit(Work::Auth {
+            scheme: scheme.to_owned(),
+            auth: Bytes::copy_from_slice(auth),
+            reply: tx,
+        });
+        let call_deadline = self.deadline();
+        async move {
+            let wait = async { rx.await.unwrap_or(Err(Error::Closed)) };
+            match call_deadline {
+                Some(d) => tokio::time::timeout_at(d, wait)
+                    .await
+                    .unwrap_or(Err(Error::RequestTimeout)),
+                None => wait.await,
+            }
+        }
+    }
+
+    /// The identities the server associates with this session (whoAmI, ZooKeeper 3.7+).
+    pub fn who_am_i(&self) -> impl Future<Output = Result<Vec<ClientInfo>>> + Send + 'static {
+        let call = self.send(Ok(Request::WhoAmI), None);
+        async move {
+            let r: WhoAmIResponse = decode(call.ok().await?)?;
+            Ok(r.client_info)
+        }
+    }
+
+    // ----- ensemble configuration -----
+
+    /// The ensemble's dynamic configuration: the data of `/zookeeper/config`
+    /// (never chroot-relative) and its Stat.
+    pub fn get_config(&self) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static {
+        let call = self.send(
+            Ok(Request::GetData(GetDataRequest {
+                path: CONFIG_NODE.to_owned(),
+                watch: false,
+            })),
+            None,
+        );
+        async move {
+            let r: GetDataResponse = decode(call.ok().await?)?;
+            Ok((r.data, r.stat))
+        }
+    }
+
+    /// Changes the ensemble membership and returns the new configuration.
+    ///
+    /// Incremental: `joining` (`server.N=host:quorum:election;client` lines,
+    /// comma separated) and `leaving` (server ids). Bulk: `new_members`.
+    /// `from_config` is the expected current config version (`None`: any).
+    /// The session needs the rights (super user) and the server
+    /// `reconfigEnabled=true`, or the answer is NOAUTH / RECONFIGDISABLED.
+    pub fn reconfig(
+        &self,
+        joining: Option<&str>,
+        leaving: Option<&str>,
+        new_members: Option<&str>,
+        from_config: Option<i64>,
+    ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static {
+        let call = self.send(
+            Ok(Request::Reconfig(ReconfigRequest {
+                joining_servers: joining.unwrap_or_default().to_owned(),
+                leaving_servers: leaving.unwrap_or_default().to_owned(),
+                new_members: new_members.unwrap_or_default().to_owned(),
+                cur_config_id: from_config.unwrap_or(-1),
+            })),
+            None,
+        );
+        async move {
+            let r: GetDataResponse = decode(call.ok().await?)?;
+            Ok((r.data, r.stat))
+        }
+    }
+
+    // ----- close -----
+
+    /// Ends the session on the server (its ephemerals go at once) after the
+    /// requests already made have been answered. Later calls fail with
+    /// [`Error::Closed`]; the state becomes [`SessionState::Closed`].
+    pub fn close(&self) -> impl Future<Output = Result<()>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.inner.shared.submit_close(Work::Close(Some(tx)));
+        async move { rx.await.unwrap_or(Ok(())) }
+    }
+}
+
+async fn exists_reply(call: Call) -> Result<Option<Stat>> {
+    let reply = call.reply().await?;
+    match reply.err {
+        ErrorCode::Ok => {
+            let r: StatResponse = decode(Reader::new(reply.body))?;
+            Ok(Some(r.stat))
+        }
+        ErrorCode::NoNode => Ok(None),
+        other => Err(Error::from_code(other).unwrap_or(Error::UnknownCode(other.code()))),
+    }
+}

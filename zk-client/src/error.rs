@@ -1,0 +1,358 @@
+//! The client's one error type.
+
+use zk_proto::{ErrorCode, PathError, ProtoError};
+
+use crate::txn::OpResult;
+
+/// Everything a [`Client`](crate::Client) operation can fail with.
+///
+/// One variant per ZooKeeper error code (the server's answers), plus the
+/// errors the client itself produces (connection loss, timeouts, bad input,
+/// malformed frames). `Clone` so that one failure can be fanned out to every
+/// waiter; `#[non_exhaustive]` so that new codes can be added.
+///
+/// Use [`Error::is_retriable`] to decide whether trying again may help, and
+/// [`Error::code`] to get the wire code where there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    // ----- server error codes -----
+    /// SYSTEMERROR (−1): a server-side system error.
+    #[error("server system error (SYSTEMERROR)")]
+    SystemError,
+    /// RUNTIMEINCONSISTENCY (−2): in a failed multi, an op after the failing one.
+    #[error("runtime inconsistency (RUNTIMEINCONSISTENCY)")]
+    RuntimeInconsistency,
+    /// DATAINCONSISTENCY (−3).
+    #[error("data inconsistency (DATAINCONSISTENCY)")]
+    DataInconsistency,
+    /// MARSHALLINGERROR (−5): the server could not decode the request.
+    #[error("the server could not decode the request (MARSHALLINGERROR)")]
+    MarshallingError,
+    /// UNIMPLEMENTED (−6): the server does not support the operation (for
+    /// example a TTL node on a server without `zookeeper.extendedTypesEnabled`).
+    #[error("operation not implemented by the server (UNIMPLEMENTED)")]
+    Unimplemented,
+    /// OPERATIONTIMEOUT (−7): the server timed the operation out.
+    #[error("the server timed the operation out (OPERATIONTIMEOUT)")]
+    OperationTimeout,
+    /// BADARGUMENTS (−8): bad path, flags or TTL.
+    #[error("bad arguments (BADARGUMENTS)")]
+    BadArguments,
+    /// UNKNOWNSESSION (−12).
+    #[error("unknown session (UNKNOWNSESSION)")]
+    UnknownSession,
+    /// NEWCONFIGNOQUORUM (−13): the reconfig's new configuration has no quorum.
+    #[error("new configuration has no quorum (NEWCONFIGNOQUORUM)")]
+    NewConfigNoQuorum,
+    /// RECONFIGINPROGRESS (−14): another reconfig is running.
+    #[error("another reconfig is in progress (RECONFIGINPROGRESS)")]
+    ReconfigInProgress,
+    /// APIERROR (−100): the boundary code; servers do not send it.
+    #[error("API error (APIERROR)")]
+    ApiError,
+    /// NONODE (−101): the node does not exist.
+    #[error("node does not exist (NONODE)")]
+    NoNode,
+    /// NOAUTH (−102): the node's ACL does not allow this.
+    #[error("not authorised (NOAUTH)")]
+    NoAuth,
+    /// BADVERSION (−103): the expected version does not match.
+    #[error("version mismatch (BADVERSION)")]
+    BadVersion,
+    /// NOCHILDRENFOREPHEMERALS (−108): ephemerals cannot have children.
+    #[error("ephemeral nodes may not have children (NOCHILDRENFOREPHEMERALS)")]
+    NoChildrenForEphemerals,
+    /// NODEEXISTS (−110): the node already exists.
+    #[error("node already exists (NODEEXISTS)")]
+    NodeExists,
+    /// NOTEMPTY (−111): the node has children.
+    #[error("node has children (NOTEMPTY)")]
+    NotEmpty,
+    /// SESSIONEXPIRED (−112): the session has expired. Terminal: every later
+    /// call fails with this too; build a new client.
+    #[error("session expired (SESSIONEXPIRED)")]
+    SessionExpired,
+    /// INVALIDCALLBACK (−113).
+    #[error("invalid callback (INVALIDCALLBACK)")]
+    InvalidCallback,
+    /// INVALIDACL (−114): an empty ACL, an unknown scheme, or `auth` with no
+    /// authenticated id.
+    #[error("invalid ACL (INVALIDACL)")]
+    InvalidAcl,
+    /// AUTHFAILED (−115): authentication failed. Terminal for the session.
+    #[error("authentication failed (AUTHFAILED)")]
+    AuthFailed,
+    /// SESSIONMOVED (−118): the session moved to another server.
+    #[error("session moved to another server (SESSIONMOVED)")]
+    SessionMoved,
+    /// NOTREADONLY (−119): a write sent to a read-only server.
+    #[error("write on a read-only server (NOTREADONLY)")]
+    NotReadOnly,
+    /// EPHEMERALONLOCALSESSION (−120).
+    #[error("ephemeral on a local session (EPHEMERALONLOCALSESSION)")]
+    EphemeralOnLocalSession,
+    /// NOWATCHER (−121): no such watch.
+    #[error("no such watcher (NOWATCHER)")]
+    NoWatcher,
+    /// RECONFIGDISABLED (−123).
+    #[error("reconfig is disabled (RECONFIGDISABLED)")]
+    ReconfigDisabled,
+    /// SESSIONCLOSEDREQUIRESASLAUTH (−124).
+    #[error("session closed: SASL authentication required (SESSIONCLOSEDREQUIRESASLAUTH)")]
+    SessionClosedRequireSaslAuth,
+    /// QUOTAEXCEEDED (−125).
+    #[error("quota exceeded (QUOTAEXCEEDED)")]
+    QuotaExceeded,
+    /// THROTTLEDOP (−127): the server throttled the request; retry later.
+    #[error("operation throttled by the server (THROTTLEDOP)")]
+    ThrottledOp,
+    /// A code this client does not know.
+    #[error("unknown ZooKeeper error code {0}")]
+    UnknownCode(i32),
+
+    // ----- client-side errors -----
+    /// CONNECTIONLOSS (−4): the connection to the server was lost (or could
+    /// not be established) while the request was outstanding. **The outcome is
+    /// unknown**: a write may or may not have been applied. The client
+    /// reconnects within the same session on its own.
+    #[error("connection lost (CONNECTIONLOSS): the request's outcome is unknown")]
+    ConnectionLoss,
+    /// REQUESTTIMEOUT (−122): no reply within the per-request timeout. The
+    /// outcome is unknown.
+    #[error("request timed out (REQUESTTIMEOUT): the request's outcome is unknown")]
+    RequestTimeout,
+    /// The client was closed (by [`Client::close`](crate::Client::close) or
+    /// because every handle was dropped).
+    #[error("the client is closed")]
+    Closed,
+    /// A path broke ZooKeeper's path rules; nothing was sent.
+    #[error(transparent)]
+    InvalidPath(#[from] PathError),
+    /// The request would exceed `jute.maxbuffer`; nothing was sent.
+    #[error("request of {len} bytes exceeds the maximum of {max} bytes (jute.maxbuffer)")]
+    DataTooLarge {
+        /// Size of the data or of the encoded request.
+        len: usize,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A bad argument caught before sending (an out-of-range TTL, a TTL with a
+    /// non-TTL mode, a read op in a write transaction...).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// The connect string could not be parsed.
+    #[error("bad connect string {input:?}: {reason}")]
+    BadConnectString {
+        /// The connect string as given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The server sent something that is not valid ZooKeeper protocol (a
+    /// truncated or oversized frame, an unexpected xid, a nonsensical body).
+    /// The connection is dropped when the framing itself is broken.
+    #[error("protocol error: {0}")]
+    Protocol(#[from] ProtoError),
+    /// The server sent a frame the client did not expect (a reply whose xid
+    /// matches no outstanding request, for example).
+    #[error("unexpected reply from server: {0}")]
+    UnexpectedReply(String),
+    /// An I/O error (connecting, resolving, reading or writing).
+    #[error("I/O error ({kind:?}): {message}")]
+    Io {
+        /// The kind of the underlying `std::io::Error`.
+        kind: std::io::ErrorKind,
+        /// Its message.
+        message: String,
+    },
+    /// No server in the connect string could be reached within the connect timeout.
+    #[error("could not connect to any server: {0}")]
+    ConnectFailed(String),
+    /// A multi (transaction) failed: nothing was applied. `index` is the op
+    /// that failed, `source` its error; `results` has one entry per op
+    /// (`OpResult::Error` for each, as the server reports them).
+    #[error("transaction failed at op {index}: {source}")]
+    MultiFailed {
+        /// The index of the failing op.
+        index: usize,
+        /// Why it failed.
+        source: Box<Error>,
+        /// One result per op.
+        results: Vec<OpResult>,
+    },
+}
+
+/// A shorthand for `Result<T, zk_client::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether retrying the same operation may succeed.
+    ///
+    /// True for transient conditions: connection loss, timeouts, throttling,
+    /// a session move, a reconfig in progress. Beware: after `ConnectionLoss`
+    /// and `RequestTimeout` the first attempt may have been applied, so a
+    /// retried non-idempotent write (create, versionless set) must first check
+    /// whether it already took effect.
+    ///
+    /// False for everything that will fail again the same way, and for the
+    /// terminal states (session expired, auth failed, closed).
+    pub fn is_retriable(&self) -> bool {
+        match self {
+            Error::ConnectionLoss
+            | Error::RequestTimeout
+            | Error::OperationTimeout
+            | Error::ThrottledOp
+            | Error::SessionMoved
+            | Error::ReconfigInProgress
+            | Error::Io { .. }
+            | Error::ConnectFailed(_) => true,
+            Error::MultiFailed { source, .. } => source.is_retriable(),
+            _ => false,
+        }
+    }
+
+    /// Whether this error ends the session for good: nothing on this client
+    /// will work again (session expired, authentication failed, closed).
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            Error::SessionExpired | Error::AuthFailed | Error::Closed
+        )
+    }
+
+    /// The ZooKeeper error code this error corresponds to, if any.
+    pub fn code(&self) -> Option<ErrorCode> {
+        Some(match self {
+            Error::SystemError => ErrorCode::SystemError,
+            Error::RuntimeInconsistency => ErrorCode::RuntimeInconsistency,
+            Error::DataInconsistency => ErrorCode::DataInconsistency,
+            Error::MarshallingError => ErrorCode::MarshallingError,
+            Error::Unimplemented => ErrorCode::Unimplemented,
+            Error::OperationTimeout => ErrorCode::OperationTimeout,
+            Error::BadArguments => ErrorCode::BadArguments,
+            Error::UnknownSession => ErrorCode::UnknownSession,
+            Error::NewConfigNoQuorum => ErrorCode::NewConfigNoQuorum,
+            Error::ReconfigInProgress => ErrorCode::ReconfigInProgress,
+            Error::ApiError => ErrorCode::ApiError,
+            Error::NoNode => ErrorCode::NoNode,
+            Error::NoAuth => ErrorCode::NoAuth,
+            Error::BadVersion => ErrorCode::BadVersion,
+            Error::NoChildrenForEphemerals => ErrorCode::NoChildrenForEphemerals,
+            Error::NodeExists => ErrorCode::NodeExists,
+            Error::NotEmpty => ErrorCode::NotEmpty,
+            Error::SessionExpired => ErrorCode::SessionExpired,
+            Error::InvalidCallback => ErrorCode::InvalidCallback,
+            Error::InvalidAcl => ErrorCode::InvalidAcl,
+            Error::AuthFailed => ErrorCode::AuthFailed,
+            Error::SessionMoved => ErrorCode::SessionMoved,
+            Error::NotReadOnly => ErrorCode::NotReadOnly,
+            Error::EphemeralOnLocalSession => ErrorCode::EphemeralOnLocalSession,
+            Error::NoWatcher => ErrorCode::NoWatcher,
+            Error::ReconfigDisabled => ErrorCode::ReconfigDisabled,
+            Error::SessionClosedRequireSaslAuth => ErrorCode::SessionClosedRequireSaslAuth,
+            Error::QuotaExceeded => ErrorCode::QuotaExceeded,
+            Error::ThrottledOp => ErrorCode::ThrottledOp,
+            Error::UnknownCode(c) => ErrorCode::Unknown(*c),
+            Error::ConnectionLoss => ErrorCode::ConnectionLoss,
+            Error::RequestTimeout => ErrorCode::RequestTimeout,
+            Error::InvalidPath(_) | Error::InvalidArgument(_) => ErrorCode::BadArguments,
+            Error::MultiFailed { source, .. } => return source.code(),
+            Error::Closed
+            | Error::DataTooLarge { .. }
+            | Error::BadConnectString { .. }
+            | Error::Protocol(_)
+            | Error::UnexpectedReply(_)
+            | Error::Io { .. }
+            | Error::ConnectFailed(_) => return None,
+        })
+    }
+
+    /// The error for a non-OK server code (`None` for OK).
+    pub fn from_code(code: ErrorCode) -> Option<Error> {
+        Some(match code {
+            ErrorCode::Ok => return None,
+            ErrorCode::SystemError => Error::SystemError,
+            ErrorCode::RuntimeInconsistency => Error::RuntimeInconsistency,
+            ErrorCode::DataInconsistency => Error::DataInconsistency,
+            ErrorCode::ConnectionLoss => Error::ConnectionLoss,
+            ErrorCode::MarshallingError => Error::MarshallingError,
+            ErrorCode::Unimplemented => Error::Unimplemented,
+            ErrorCode::OperationTimeout => Error::OperationTimeout,
+            ErrorCode::BadArguments => Error::BadArguments,
+            ErrorCode::UnknownSession => Error::UnknownSession,
+            ErrorCode::NewConfigNoQuorum => Error::NewConfigNoQuorum,
+            ErrorCode::ReconfigInProgress => Error::ReconfigInProgress,
+            ErrorCode::ApiError => Error::ApiError,
+            ErrorCode::NoNode => Error::NoNode,
+            ErrorCode::NoAuth => Error::NoAuth,
+            ErrorCode::BadVersion => Error::BadVersion,
+            ErrorCode::NoChildrenForEphemerals => Error::NoChildrenForEphemerals,
+            ErrorCode::NodeExists => Error::NodeExists,
+            ErrorCode::NotEmpty => Error::NotEmpty,
+            ErrorCode::SessionExpired => Error::SessionExpired,
+            ErrorCode::InvalidCallback => Error::InvalidCallback,
+            ErrorCode::InvalidAcl => Error::InvalidAcl,
+            ErrorCode::AuthFailed => Error::AuthFailed,
+            ErrorCode::SessionMoved => Error::SessionMoved,
+            ErrorCode::NotReadOnly => Error::NotReadOnly,
+            ErrorCode::EphemeralOnLocalSession => Error::EphemeralOnLocalSession,
+            ErrorCode::NoWatcher => Error::NoWatcher,
+            ErrorCode::RequestTimeout => Error::RequestTimeout,
+            ErrorCode::ReconfigDisabled => Error::ReconfigDisabled,
+            ErrorCode::SessionClosedRequireSaslAuth => Error::SessionClosedRequireSaslAuth,
+            ErrorCode::QuotaExceeded => Error::QuotaExceeded,
+            ErrorCode::ThrottledOp => Error::ThrottledOp,
+            ErrorCode::Unknown(c) => Error::UnknownCode(c),
+            other => Error::UnknownCode(other.code()),
+        })
+    }
+
+    pub(crate) fn io(e: &std::io::Error) -> Error {
+        Error::Io {
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::io(&e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_code_maps_back_to_itself() {
+        for &c in ErrorCode::ALL {
+            match Error::from_code(c) {
+                None => assert_eq!(c, ErrorCode::Ok),
+                Some(e) => assert_eq!(e.code(), Some(c), "{c}"),
+            }
+        }
+        assert_eq!(
+            Error::from_code(ErrorCode::Unknown(-999)),
+            Some(Error::UnknownCode(-999))
+        );
+    }
+
+    #[test]
+    fn retriable_and_terminal() {
+        assert!(Error::ConnectionLoss.is_retriable());
+        assert!(Error::ConnectionLoss
+            .to_string()
+            .contains("outcome is unknown"));
+        assert!(Error::RequestTimeout.is_retriable());
+        assert!(Error::ThrottledOp.is_retriable());
+        assert!(!Error::SessionExpired.is_retriable());
+        assert!(!Error::AuthFailed.is_retriable());
+        assert!(!Error::Closed.is_retriable());
+        assert!(!Error::NoNode.is_retriable());
+        assert!(Error::SessionExpired.is_terminal());
+        assert!(!Error::ConnectionLoss.is_terminal());
+    }
+}

@@ -1,0 +1,10 @@
+//! The session: the background task that owns the socket, and what it shares with the handles.
+
+pub(crate) mod conn;
+mod pending;
+pub(crate) mod state;
+pub(crate) mod submit;
+mod task;
+mod watches;
+
+pub(crate) use task::{SessionConfig, Task};

@@ -1,0 +1,221 @@
+//! The submission line shared by every handle and the session task.
+//!
+//! Requests are pushed here, in call order, by the plain `fn`s of
+//! [`Client`](crate::Client); the task takes them from the front only while
+//! fewer than `max_in_flight` are outstanding on the wire.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use bytes::{Bytes, BytesMut};
+use futures::task::AtomicWaker;
+use tokio::sync::{oneshot, watch};
+use zk_proto::{ErrorCode, OpCode};
+
+use super::state::StateInfo;
+use crate::error::Error;
+use crate::watch::{WatchKind, WatchSender};
+
+/// A successful or failed reply, body still encoded (the caller decodes it).
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) err: ErrorCode,
+    pub(crate) body: Bytes,
+}
+
+pub(crate) type ReplySender = oneshot::Sender<Result<Reply, Error>>;
+
+/// A watch to register when the request succeeds.
+pub(crate) struct WatchReg {
+    pub(crate) kind: WatchKind,
+    /// The server path (chroot applied).
+    pub(crate) server_path: String,
+    /// Register an exist watch instead when the reply is NONODE (exists only).
+    pub(crate) exist_on_no_node: bool,
+    pub(crate) tx: WatchSender,
+}
+
+/// An encoded request waiting for its xid.
+pub(crate) struct Req {
+    pub(crate) op: OpCode,
+    /// The whole frame, encoded at call time with xid 0; the task patches in the xid.
+    pub(crate) frame: BytesMut,
+    pub(crate) watch: Option<WatchReg>,
+    pub(crate) reply: ReplySender,
+    pub(crate) span: tracing::Span,
+}
+
+/// One item of the submission line.
+pub(crate) enum Work {
+    /// An ordinary request (xid > 0).
+    Request(Req),
+    /// An auth packet (xid −4), remembered and re-sent after reconnects.
+    Auth {
+        scheme: String,
+        auth: Bytes,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    /// Close the session; `None` when every handle was dropped.
+    Close(Option<oneshot::Sender<Result<(), Error>>>),
+}
+
+impl Work {
+    /// Whether the caller gave up on it (its future was dropped), so it need not be sent.
+    fn is_abandoned(&self) -> bool {
+        match self {
+            Work::Request(r) => r.reply.is_closed(),
+            Work::Auth { .. } | Work::Close(_) => false,
+        }
+    }
+
+    /// Fails it with `err`.
+    pub(crate) fn fail(self, err: Error) {
+        match self {
+            Work::Request(r) => {
+                let _ = r.reply.send(Err(err));
+            }
+            Work::Auth { reply, .. } => {
+                let _ = reply.send(Err(err));
+            }
+            Work::Close(Some(tx)) => {
+                let _ = tx.send(if err == Error::Closed {
+                    Ok(())
+                } else {
+                    Err(err)
+                });
+            }
+            Work::Close(None) => {}
+        }
+    }
+}
+
+struct Line {
+    items: VecDeque<Work>,
+    /// Set once the session is over (or closing): new work fails at once with this.
+    refuse: Option<Error>,
+    /// When the line reaches this length, abandoned items are swept out.
+    sweep_at: usize,
+}
+
+/// Counters for tests and monitoring; see [`ClientStats`](crate::ClientStats).
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) peak_in_flight: AtomicUsize,
+    pub(crate) peak_queued: AtomicUsize,
+}
+
+/// State shared between the handles and the session task.
+pub(crate) struct Shared {
+    line: Mutex<Line>,
+    /// Wakes the task when work arrives.
+    pub(crate) waker: AtomicWaker,
+    pub(crate) max_in_flight: usize,
+    pub(crate) counters: Counters,
+    pub(crate) state: watch::Sender<StateInfo>,
+}
+
+const MIN_SWEEP: usize = 1024;
+
+impl Shared {
+    pub(crate) fn new(max_in_flight: usize) -> Self {
+        Shared {
+            line: Mutex::new(Line {
+                items: VecDeque::new(),
+                refuse: None,
+                sweep_at: MIN_SWEEP,
+            }),
+            waker: AtomicWaker::new(),
+            max_in_flight: max_in_flight.max(1),
+            counters: Counters::default(),
+            state: watch::channel(StateInfo::initial()).0,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Line> {
+        // A panic while holding this lock cannot leave the line inconsistent
+        // (every operation is a single push/pop), so poisoning is ignored.
+        self.line.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Appends `work` to the line (this is the moment that fixes its order),
+    /// or fails it at once if the session is over.
+    pub(crate) fn submit(&self, work: Work) {
+        let mut line = self.lock();
+        if let Some(err) = &line.refuse {
+            let err = err.clone();
+            drop(line);
+            work.fail(err);
+            return;
+        }
+        line.items.push_back(work);
+        if line.items.len() >= line.sweep_at {
+            line.items.retain(|w| !w.is_abandoned());
+            line.sweep_at = (line.items.len() * 2).max(MIN_SWEEP);
+        }
+        let len = line.items.len();
+        drop(line);
+        self.counters.peak_queued.fetch_max(len, Ordering::Relaxed);
+        self.waker.wake();
+    }
+
+    /// Appends a close request and refuses everything after it.
+    pub(crate) fn submit_close(&self, work: Work) {
+        let mut line = self.lock();
+        if let Some(err) = &line.refuse {
+            let err = err.clone();
+            drop(line);
+            work.fail(err);
+            return;
+        }
+        line.items.push_back(work);
+        line.refuse = Some(Error::Closed);
+        drop(line);
+        self.waker.wake();
+    }
+
+    /// Moves up to `room` items from the front of the line into `out`,
+    /// skipping abandoned ones. Stops after a `Close`.
+    pub(crate) fn take(&self, room: usize, out: &mut Vec<Work>) {
+        if room == 0 {
+            return;
+        }
+        let mut line = self.lock();
+        let mut taken = 0;
+        while taken < room {
+            let Some(w) = line.items.pop_front() else {
+                break;
+            };
+            if w.is_abandoned() {
+                continue;
+            }
+            let is_close = matches!(w, Work::Close(_));
+            out.push(w);
+            taken += 1;
+            if is_close {
+                break;
+            }
+        }
+    }
+
+    /// Takes everything in the line (to fail it).
+    pub(crate) fn drain(&self) -> Vec<Work> {
+        self.lock().items.drain(..).collect()
+    }
+
+    /// From now on, new work fails at once with `err`.
+    pub(crate) fn refuse(&self, err: Error) {
+        self.lock().refuse = Some(err);
+    }
+
+    /// Number of items waiting in the line.
+    pub(crate) fn queued(&self) -> usize {
+        self.lock().items.len()
+    }
+
+    pub(crate) fn set_in_flight(&self, n: usize) {
+        self.counters.in_flight.store(n, Ordering::Relaxed);
+        self.counters.peak_in_flight.fetch_max(n, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,678 @@
+//! The background task that owns the socket.
+//!
+//! Shape: an outer session loop (connect, serve, on connection loss fail what
+//! is in flight and hunt the servers again with the same session id, last
+//! zxid and password) around an inner connection loop that is one hand-written
+//! `poll` function: read and route frames, take work from the submission
+//! line while fewer than `max_in_flight` requests are outstanding, ping when
+//! idle, detect a silent server, flush.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::oneshot;
+use tokio::time::{sleep_until, Instant, Sleep};
+use tracing::{debug, debug_span, trace, warn, Instrument};
+use zk_proto::{
+    encode_record_frame, encode_request, xid, AuthPacket, ConnectRequest, ConnectResponse,
+    ErrorCode, EventType, OpCode, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
+};
+
+use super::conn::{framed, BoxTransport, Conn, ConnError};
+use super::pending::{Matched, Pending, PendingQueue};
+use super::state::{SessionState, StateInfo};
+use super::submit::{Reply, Shared, Work};
+use super::watches::Watches;
+use crate::chroot::Chroot;
+use crate::config::HostPort;
+use crate::error::Error;
+use crate::watch::WatchKind;
+
+/// Everything the task needs to know from the builder.
+pub(crate) struct SessionConfig {
+    pub(crate) hosts: Vec<HostPort>,
+    pub(crate) session_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) read_only: bool,
+    pub(crate) max_frame: usize,
+    pub(crate) chroot: Chroot,
+    pub(crate) auths: Vec<(String, Bytes)>,
+}
+
+/// Why a connection ended.
+enum End {
+    /// The connection failed; the session may live on.
+    Lost(Error),
+    /// closeSession was answered.
+    Closed,
+    /// The server rejected our credentials.
+    AuthFailed,
+}
+
+/// Why a connection attempt failed.
+enum AttemptError {
+    /// Try another server.
+    Retry(Error),
+    /// The session is over.
+    Terminal(SessionState, Error),
+}
+
+pub(crate) struct Task {
+    shared: Arc<Shared>,
+    cfg: SessionConfig,
+    /// A pre-connected transport to use for the first attempt (`connect_raw`).
+    first_io: Option<BoxTransport>,
+    session_id: i64,
+    passwd: Bytes,
+    negotiated: Duration,
+    last_zxid: i64,
+    /// Whether a read-write server ever accepted this session (a read-only
+    /// session is local to its server and cannot be resumed elsewhere).
+    seen_rw: bool,
+    watches: Watches,
+    next_xid: i32,
+    next_host: usize,
+    epoch: u64,
+    /// When we last heard from any server (for local session expiry).
+    last_heard: Instant,
+}
+
+impl Task {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        mut cfg: SessionConfig,
+        first_io: Option<BoxTransport>,
+    ) -> Task {
+        let auths = std::mem::take(&mut cfg.auths);
+        let mut task = Task {
+            shared,
+            negotiated: cfg.session_timeout,
+            cfg,
+            first_io,
+            session_id: 0,
+            passwd: Bytes::from_static(&[0; PASSWORD_LEN]),
+            last_zxid: 0,
+            seen_rw: false,
+            watches: Watches::default(),
+            next_xid: 1,
+            next_host: 0,
+            epoch: 0,
+            last_heard: Instant::now(),
+        };
+        task.cfg.auths = auths;
+        // Spread clients over the ensemble, as Java's StaticHostProvider does.
+        if task.cfg.hosts.len() > 1 {
+            task.next_host = rand::rng().random_range(0..task.cfg.hosts.len());
+        }
+        task
+    }
+
+    /// Runs the session to its end. `ready` learns how the first connection went.
+    pub(crate) async fn run(mut self, ready: oneshot::Sender<Result<(), Error>>) {
+        let mut conn = match self.first_connect().await {
+            Ok(conn) => {
+                let _ = ready.send(Ok(()));
+                conn
+            }
+            Err((state, err)) => {
+                self.terminate(state, err.clone());
+                let _ = ready.send(Err(err));
+                return;
+            }
+        };
+        loop {
+            let end = self.serve(&mut conn).await;
+            drop(conn);
+            match end {
+                End::Closed => {
+                    self.terminate(SessionState::Closed, Error::Closed);
+                    return;
+                }
+                End::AuthFailed => {
+                    self.terminate(SessionState::AuthFailed, Error::AuthFailed);
+                    return;
+                }
+                End::Lost(reason) => {
+                    debug!(session_id = self.session_id, %reason, "connection lost");
+                    self.publish(SessionState::Disconnected);
+                    conn = match self.reconnect().await {
+                        Ok(c) => c,
+                        Err((state, err)) => {
+                            self.terminate(state, err);
+                            return;
+                        }
+                    };
+                }
+            }
+        }
+    }
+
+    fn publish(&self, state: SessionState) {
+        let info = StateInfo {
+            state,
+            epoch: self.epoch,
+            session_id: self.session_id,
+            negotiated_timeout_ms: i32::try_from(self.negotiated.as_millis()).unwrap_or(i32::MAX),
+        };
+        self.shared.state.send_replace(info);
+    }
+
+    /// Ends the session for good: refuses new work, fails everything waiting
+    /// and every watch with `err`, and publishes the terminal state.
+    fn terminate(&mut self, state: SessionState, err: Error) {
+        debug!(session_id = self.session_id, %state, "session over");
+        self.shared.refuse(err.clone());
+        for w in self.shared.drain() {
+            w.fail(err.clone());
+        }
+        self.watches.fail_all(&err);
+        self.shared.set_in_flight(0);
+        self.publish(state);
+    }
+
+    fn alloc_xid(&mut self) -> i32 {
+        let x = self.next_xid;
+        self.next_xid = if x == i32::MAX { 1 } else { x + 1 };
+        x
+    }
+
+    /// The first connection: each server once, in order; the first success wins.
+    async fn first_connect(&mut self) -> Result<Conn, (SessionState, Error)> {
+        let mut last = Error::ConnectFailed("no servers".into());
+        for _ in 0..self.cfg.hosts.len().max(1) {
+            match self.attempt().await {
+                Ok(conn) => return Ok(conn),
+                Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
+                Err(AttemptError::Retry(err)) => last = err,
+            }
+        }
+        Err((SessionState::Closed, Error::ConnectFailed(last.to_string())))
+    }
+
+    /// Hunts the servers again within the session, until one takes us back,
+    /// the session is found expired (by a server, or locally after 4/3 of the
+    /// negotiated timeout without hearing from any server), or the client is closed.
+    async fn reconnect(&mut self) -> Result<Conn, (SessionState, Error)> {
+        let expiry = self.last_heard + self.negotiated * 4 / 3;
+        let mut attempt: u32 = 0;
+        loop {
+            // Java fails queued requests on every failed attempt; so do we, and
+            // a close() waiting in the line ends the session here.
+            if attempt > 0 {
+                let mut close_requested = false;
+                for w in self.shared.drain() {
+                    if matches!(w, Work::Close(_)) {
+                        close_requested = true;
+                        w.fail(Error::Closed);
+                    } else {
+                        w.fail(Error::ConnectionLoss);
+                    }
+                }
+                if close_requested {
+                    return Err((SessionState::Closed, Error::Closed));
+                }
+                let cap = 1000u64.min(50u64.saturating_mul(1 << attempt.min(10)));
+                let delay = Duration::from_millis(rand::rng().random_range(0..=cap));
+                tokio::time::sleep(delay).await;
+            }
+            if Instant::now() >= expiry {
+                return Err((SessionState::Expired, Error::SessionExpired));
+            }
+            match self.attempt().await {
+                Ok(conn) => return Ok(conn),
+                Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
+                Err(AttemptError::Retry(err)) => {
+                    debug!(attempt, %err, "reconnect attempt failed");
+                }
+            }
+            attempt = attempt.saturating_add(1);
+        }
+    }
+
+    /// One connection attempt to the next server: TCP, handshake, credentials, watches.
+    async fn attempt(&mut self) -> Result<Conn, AttemptError> {
+        let n = self.cfg.hosts.len().max(1);
+        let host = self.cfg.hosts.get(self.next_host % n).cloned();
+        self.next_host = (self.next_host + 1) % n;
+        let span = debug_span!(
+            "zk.connect",
+            host = host.as_ref().map(|h| h.to_string()).unwrap_or_default(),
+            session_id = self.session_id,
+            last_zxid = self.last_zxid,
+        );
+        let timeout = self.cfg.connect_timeout;
+        let result = tokio::time::timeout(timeout, self.handshake(host).instrument(span.clone()))
+            .await
+            .unwrap_or_else(|_| {
+                Err(AttemptError::Retry(Error::ConnectFailed(format!(
+                    "no session established within the connect timeout ({timeout:?})"
+                ))))
+            });
+        let _enter = span.enter();
+        match &result {
+            Ok(_) => debug!(
+                session_id = self.session_id,
+                timeout_ms = self.negotiated.as_millis() as u64,
+                "connected"
+            ),
+            Err(AttemptError::Retry(e)) => debug!(error = %e, "connect attempt failed"),
+            Err(AttemptError::Terminal(s, e)) => debug!(state = %s, error = %e, "session refused"),
+        }
+        result
+    }
+
+    async fn handshake(&mut self, host: Option<HostPort>) -> Result<Conn, AttemptError> {
+        let io: BoxTransport = match self.first_io.take() {
+            Some(io) => io,
+            None => {
+                let host = host.ok_or_else(|| {
+                    AttemptError::Retry(Error::ConnectFailed("no servers".into()))
+                })?;
+                let tcp = tokio::net::TcpStream::connect((host.host.as_str(), host.port))
+                    .await
+                    .map_err(|e| AttemptError::Retry(Error::io(&e)))?;
+                let _ = tcp.set_nodelay(true);
+                Box::new(tcp)
+            }
+        };
+        let mut conn = framed(io, self.cfg.max_frame);
+        let resume = self.seen_rw && self.session_id != 0;
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: self.last_zxid,
+            timeout: i32::try_from(self.cfg.session_timeout.as_millis()).unwrap_or(i32::MAX),
+            session_id: if resume { self.session_id } else { 0 },
+            passwd: if resume {
+                self.passwd.clone()
+            } else {
+                Bytes::from_static(&[0; PASSWORD_LEN])
+            },
+            read_only: Some(self.cfg.read_only),
+        };
+        let retry = |e: Error| AttemptError::Retry(e);
+        encode_record_frame(conn.write_buffer_mut(), self.cfg.max_frame, &req)
+            .map_err(|e| retry(e.into()))?;
+        conn.flush().await.map_err(|e| retry(e.into()))?;
+        let frame = next_frame(&mut conn).await.map_err(retry)?;
+        let resp = ConnectResponse::decode(&mut Reader::new(frame))
+            .map_err(|e| retry(Error::Protocol(e)))?;
+        if resp.is_expired() {
+            return Err(AttemptError::Terminal(
+                SessionState::Expired,
+                Error::SessionExpired,
+            ));
+        }
+        let read_only = resp.read_only == Some(true);
+        self.session_id = resp.session_id;
+        self.passwd = resp.passwd;
+        self.negotiated = Duration::from_millis(u64::try_from(resp.timeout).unwrap_or(1).max(1));
+        if !read_only {
+            self.seen_rw = true;
+        }
+        self.last_heard = Instant::now();
+
+        // Credentials: sent (and their answers awaited) before anything else,
+        // so that a bad one fails the connect rather than some later request.
+        if !self.cfg.auths.is_empty() {
+            for (scheme, auth) in &self.cfg.auths {
+                let packet = Request::Auth(AuthPacket {
+                    auth_type: 0,
+                    scheme: scheme.clone(),
+                    auth: auth.clone(),
+                });
+                encode_request(
+                    conn.write_buffer_mut(),
+                    self.cfg.max_frame,
+                    xid::AUTH,
+                    &packet,
+                )
+                .map_err(|e| retry(e.into()))?;
+            }
+            conn.flush().await.map_err(|e| retry(e.into()))?;
+            let mut answered = 0;
+            while answered < self.cfg.auths.len() {
+                let frame = next_frame(&mut conn).await.map_err(retry)?;
+                let header = ReplyHeader::decode(&mut Reader::new(frame))
+                    .map_err(|e| retry(Error::Protocol(e)))?;
+                if header.xid != xid::AUTH {
+                    continue; // a ping or notification cannot precede it, but be lenient
+                }
+                answered += 1;
+                if header.err == ErrorCode::AuthFailed {
+                    return Err(AttemptError::Terminal(
+                        SessionState::AuthFailed,
+                        Error::AuthFailed,
+                    ));
+                }
+            }
+        }
+
+        // Re-arm every watch the session holds, in 128 KiB batches.
+        for batch in self.watches.set_watches(self.last_zxid) {
+            let req = Request::SetWatches(batch);
+            encode_request(
+                conn.write_buffer_mut(),
+                self.cfg.max_frame,
+                xid::SET_WATCHES,
+                &req,
+            )
+            .map_err(|e| retry(e.into()))?;
+        }
+
+        self.epoch += 1;
+        self.publish(if read_only {
+            SessionState::ConnectedReadOnly
+        } else {
+            SessionState::Connected
+        });
+        Ok(conn)
+    }
+
+    async fn serve(&mut self, conn: &mut Conn) -> End {
+        let now = Instant::now();
+        let mut live = Live {
+            ping_every: self.negotiated / 3,
+            read_timeout: self.negotiated * 2 / 3,
+            task: self,
+            pending: PendingQueue::default(),
+            batch: Vec::new(),
+            last_sent: now,
+            last_recv: now,
+            timer: Box::pin(sleep_until(now)),
+            closing: false,
+        };
+        live.reset_timer();
+        let end = poll_fn(|cx| live.poll(cx, conn)).await;
+        let err = match &end {
+            End::Closed => Error::Closed,
+            End::AuthFailed => Error::AuthFailed,
+            End::Lost(_) => Error::ConnectionLoss,
+        };
+        live.pending.fail_all(&err);
+        live.task.last_heard = live.last_recv;
+        live.task.shared.set_in_flight(0);
+        end
+    }
+}
+
+/// Reads one frame, treating end of stream as an error.
+async fn next_frame(conn: &mut Conn) -> Result<Bytes, Error> {
+    match conn.next().await {
+        Some(Ok(frame)) => Ok(frame),
+        Some(Err(e)) => Err(e.into()),
+        None => Err(Error::ConnectFailed(
+            "the server closed the connection without answering".into(),
+        )),
+    }
+}
+
+/// The state of one live connection.
+struct Live<'a> {
+    task: &'a mut Task,
+    pending: PendingQueue,
+    batch: Vec<Work>,
+    last_sent: Instant,
+    last_recv: Instant,
+    ping_every: Duration,
+    read_timeout: Duration,
+    /// Fires at the next ping or read-timeout deadline.
+    timer: Pin<Box<Sleep>>,
+    /// closeSession was sent: take no more work.
+    closing: bool,
+}
+
+/// Frames handled per poll before yielding to other tasks.
+const FRAMES_PER_POLL: usize = 1024;
+
+impl Live<'_> {
+    fn reset_timer(&mut self) {
+        let next = (self.last_sent + self.ping_every).min(self.last_recv + self.read_timeout);
+        self.timer.as_mut().reset(next);
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>, conn: &mut Conn) -> Poll<End> {
+        // 1. Read and route every frame that is ready.
+        let mut frames = 0;
+        loop {
+            match conn.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    frames += 1;
+                    if let Some(end) = self.on_frame(frame) {
+                        return Poll::Ready(end);
+                    }
+                    if frames >= FRAMES_PER_POLL {
+                        cx.waker().wake_by_ref();
+                        break;
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    warn!(error = %e, "dropping connection");
+                    return Poll::Ready(End::Lost(match e {
+                        ConnError::Proto(p) => Error::Protocol(p),
+                        ConnError::Io(e) => Error::io(&e),
+                    }));
+                }
+                Poll::Ready(None) => {
+                    return Poll::Ready(End::Lost(Error::Io {
+                        kind: std::io::ErrorKind::UnexpectedEof,
+                        message: "the server closed the connection".into(),
+                    }))
+                }
+                Poll::Pending => break,
+            }
+        }
+        if frames > 0 {
+            self.last_recv = Instant::now();
+        }
+
+        // 2. Take work from the line while there is room in flight.
+        let mut wrote = false;
+        if !self.closing {
+            self.task.shared.waker.register(cx.waker());
+            let room = self
+                .task
+                .shared
+                .max_in_flight
+                .saturating_sub(self.pending.len());
+            self.task.shared.take(room, &mut self.batch);
+            let mut batch = std::mem::take(&mut self.batch);
+            for work in batch.drain(..) {
+                self.write_work(work, conn);
+                wrote = true;
+            }
+            self.batch = batch;
+        }
+        self.task.shared.set_in_flight(self.pending.len());
+
+        // 3. Timers: read timeout and idle ping.
+        if wrote {
+            self.last_sent = Instant::now();
+        }
+        if frames > 0 || wrote {
+            self.reset_timer();
+        }
+        while self.timer.as_mut().poll(cx).is_ready() {
+            let now = Instant::now();
+            if now.duration_since(self.last_recv) >= self.read_timeout {
+                return Poll::Ready(End::Lost(Error::ConnectFailed(format!(
+                    "no reply from the server for {:?}",
+                    self.read_timeout
+                ))));
+            }
+            if now.duration_since(self.last_sent) >= self.ping_every {
+                trace!("ping");
+                if let Err(e) = encode_request(
+                    conn.write_buffer_mut(),
+                    self.task.cfg.max_frame,
+                    xid::PING,
+                    &Request::Ping,
+                ) {
+                    return Poll::Ready(End::Lost(e.into()));
+                }
+                self.last_sent = now;
+            }
+            self.reset_timer();
+        }
+
+        // 4. Flush.
+        if !conn.write_buffer().is_empty() {
+            if let Poll::Ready(Err(e)) = conn.poll_flush_unpin(cx) {
+                return Poll::Ready(End::Lost(e.into()));
+            }
+        }
+        Poll::Pending
+    }
+
+    fn write_work(&mut self, work: Work, conn: &mut Conn) {
+        let max_frame = self.task.cfg.max_frame;
+        match work {
+            Work::Request(mut req) => {
+                let xid = self.task.alloc_xid();
+                if let Some(slot) = req.frame.get_mut(4..8) {
+                    slot.copy_from_slice(&xid.to_be_bytes());
+                }
+                req.span.record("xid", xid);
+                trace!(parent: &req.span, xid, "send");
+                conn.write_buffer_mut().extend_from_slice(&req.frame);
+                self.pending.push(Pending {
+                    xid,
+                    op: req.op,
+                    reply: Some(req.reply),
+                    watch: req.watch,
+                    span: req.span,
+                    close: None,
+                });
+            }
+            Work::Auth {
+                scheme,
+                auth,
+                reply,
+            } => {
+                let packet = Request::Auth(AuthPacket {
+                    auth_type: 0,
+                    scheme: scheme.clone(),
+                    auth: auth.clone(),
+                });
+                match encode_request(conn.write_buffer_mut(), max_frame, xid::AUTH, &packet) {
+                    Ok(()) => {
+                        debug!(%scheme, "add_auth");
+                        // Remembered so that it is sent again after a reconnect.
+                        self.task.cfg.auths.push((scheme, auth));
+                        self.pending.push_auth(Some(reply));
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e.into()));
+                    }
+                }
+            }
+            Work::Close(tx) => {
+                let xid = self.task.alloc_xid();
+                let span = debug_span!("zk.request", op = "closeSession", xid);
+                let mut buf = BytesMut::new();
+                if encode_request(&mut buf, max_frame, xid, &Request::CloseSession).is_ok() {
+                    conn.write_buffer_mut().extend_from_slice(&buf);
+                }
+                self.task.shared.refuse(Error::Closed);
+                self.closing = true;
+                self.pending.push(Pending {
+                    xid,
+                    op: OpCode::CloseSession,
+                    reply: None,
+                    watch: None,
+                    span,
+                    close: tx,
+                });
+            }
+        }
+    }
+
+    /// Routes one frame. Returns why the connection must end, if it must.
+    fn on_frame(&mut self, frame: Bytes) -> Option<End> {
+        let mut r = Reader::new(frame);
+        let header = match ReplyHeader::decode(&mut r) {
+            Ok(h) => h,
+            Err(e) => return Some(End::Lost(Error::Protocol(e))),
+        };
+        match header.xid {
+            xid::NOTIFICATION => {
+                let ev = match WatcherEvent::decode(&mut r) {
+                    Ok(ev) => ev,
+                    Err(e) => return Some(End::Lost(Error::Protocol(e))),
+                };
+                self.on_event(&ev, header.zxid);
+            }
+            xid::PING => trace!("pong"),
+            xid::SET_WATCHES => trace!(err = %header.err, "setWatches answered"),
+            xid::AUTH => {
+                let waiter = self.pending.pop_auth().flatten();
+                if header.err == ErrorCode::AuthFailed {
+                    if let Some(tx) = waiter {
+                        let _ = tx.send(Err(Error::AuthFailed));
+                    }
+                    return Some(End::AuthFailed);
+                }
+                if let Some(tx) = waiter {
+                    let _ = tx.send(Error::from_code(header.err).map_or(Ok(()), Err));
+                }
+            }
+            got => match self.pending.matching(got) {
+                Matched::Unexpected { got, expected } => {
+                    warn!(got, ?expected, "reply xid out of order");
+                    return Some(End::Lost(Error::UnexpectedReply(format!(
+                        "reply with xid {got}, expected {}",
+                        expected.map_or_else(|| "none".to_owned(), |x| x.to_string())
+                    ))));
+                }
+                Matched::Request(p) => return self.on_reply(p, header, r),
+            },
+        }
+        None
+    }
+
+    fn on_reply(&mut self, p: Pending, header: ReplyHeader, mut r: Reader) -> Option<End> {
+        if header.zxid > 0 && header.zxid > self.task.last_zxid {
+            self.task.last_zxid = header.zxid;
+        }
+        debug!(parent: &p.span, err = %header.err, zxid = header.zxid, "reply");
+        if let Some(w) = p.watch {
+            if header.err.is_ok() {
+                self.task.watches.add(w.kind, w.server_path, w.tx);
+            } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
+                self.task.watches.add(WatchKind::Exist, w.server_path, w.tx);
+            }
+        }
+        if p.op == OpCode::CloseSession {
+            if let Some(tx) = p.close {
+                let _ = tx.send(Ok(()));
+            }
+            return Some(End::Closed);
+        }
+        if let Some(tx) = p.reply {
+            let _ = tx.send(Ok(Reply {
+                err: header.err,
+                body: r.take_rest(),
+            }));
+        }
+        None
+    }
+
+    fn on_event(&mut self, ev: &WatcherEvent, zxid: i64) {
+        let Ok(event_type) = EventType::try_from(ev.event_type) else {
+            debug!(event_type = ev.event_type, path = %ev.path, "unknown event type ignored");
+            return;
+        };
+        let span = debug_span!("zk.event", event = %event_type, path = %ev.path, zxid);
+        let _enter = span.enter();
+        let fired = self
+            .task
+            .watches
+            .fire(event_type, &ev.path, zxid, &self.task.cfg.chroot);
+        debug!(fired, "watch event");
+    }
+}
