@@ -26,6 +26,10 @@ const WRAPPER: &str = r#"
 log=$1 cleanup=$2
 shift 2
 exec 2>>"$log"
+if ((BASH_VERSINFO[0] < 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] < 1))); then
+  echo "zk-real wrapper: needs bash >= 5.1 (wait -n -p), this is $BASH_VERSION" >&2
+  exit 3
+fi
 exec 3<&0 0</dev/null
 "$@" >>"$log" 2>&1 3<&- &
 jpid=$!
@@ -43,16 +47,18 @@ exec 3<&-
 who=
 wait -n -p who "$jpid" "$rpid"
 status=$?
-if [ "$who" = "$rpid" ]; then
-  kill -s KILL "$jpid" 2>/dev/null
-  wait "$jpid"
-  status=$?
-  echo "zk-real wrapper: owner process went away; JVM killed"
-  if [ -n "$cleanup" ]; then rm -rf -- "$cleanup"; fi
-else
+if [ "$who" = "$jpid" ]; then
   kill "$rpid" 2>/dev/null
   wait "$rpid" 2>/dev/null
+  exit "$status"
 fi
+# The owner went away (its end of the lifeline closed), or wait failed: either way,
+# never leave the JVM behind.
+kill -s KILL "$jpid" 2>/dev/null
+wait "$jpid"
+status=$?
+echo "zk-real wrapper: owner process went away; JVM killed"
+if [ "$who" = "$rpid" ] && [ -n "$cleanup" ]; then rm -rf -- "$cleanup"; fi
 exit "$status"
 "#;
 
