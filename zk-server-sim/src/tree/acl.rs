@@ -26,7 +26,7 @@ pub(crate) fn fixup_acl(auth_ids: &[Id], acls: &[Acl]) -> Result<Vec<Acl>, Error
             out.push(a.clone());
         } else if id.scheme == "auth" {
             let mut any = false;
-            for cid in auth_ids {
+            for cid in &auth::java_order(auth_ids) {
                 if auth::is_authenticated_scheme(&cid.scheme) {
                     any = true;
                     out.push(Acl::new(a.perms, cid.clone()));

@@ -78,7 +78,11 @@ impl DataTree {
                 node.stat.mzxid = zxid;
                 node.stat.version = *version;
                 let stat = node.client_stat();
-                events.push(TreeEvent::new(path.clone(), EventType::NodeDataChanged));
+                events.push(TreeEvent::new(
+                    path.clone(),
+                    EventType::NodeDataChanged,
+                    node.acl.clone(),
+                ));
                 Ok(Response::Stat(StatResponse { stat }))
             }
             Txn::SetAcl { path, acl, version } => {
@@ -118,7 +122,14 @@ impl DataTree {
             parent.stat.pzxid = zxid;
         }
         parent.children.insert(child);
-        let node = Node::new(c.data.clone(), c.acl.clone(), zxid, time_ms, c.ephemeral_owner);
+        let parent_acl = parent.acl.clone();
+        let node = Node::new(
+            c.data.clone(),
+            c.acl.clone(),
+            zxid,
+            time_ms,
+            c.ephemeral_owner,
+        );
         let stat = node.client_stat();
         if let EphemeralKind::Session(id) = node.kind() {
             self.ephemerals
@@ -127,10 +138,15 @@ impl DataTree {
                 .insert(&c.path);
         }
         self.nodes.insert(c.path.clone(), node);
-        events.push(TreeEvent::new(c.path.clone(), EventType::NodeCreated));
+        events.push(TreeEvent::new(
+            c.path.clone(),
+            EventType::NodeCreated,
+            c.acl.clone(),
+        ));
         events.push(TreeEvent::new(
             display_parent(parent_path),
             EventType::NodeChildrenChanged,
+            parent_acl,
         ));
         Ok(match c.reply {
             CreateReply::Path => Response::Create(CreateResponse {
@@ -157,16 +173,18 @@ impl DataTree {
         if zxid > parent.stat.pzxid {
             parent.stat.pzxid = zxid;
         }
+        let parent_acl = parent.acl.clone();
         let node = self.nodes.remove(path).ok_or(ErrorCode::NoNode)?;
         if let EphemeralKind::Session(id) = node.kind() {
             if let Some(set) = self.ephemerals.get_mut(&id) {
                 set.remove(path);
             }
         }
-        events.push(TreeEvent::new(path, EventType::NodeDeleted));
+        events.push(TreeEvent::new(path, EventType::NodeDeleted, node.acl));
         events.push(TreeEvent::new(
             display_parent(parent_path),
             EventType::NodeChildrenChanged,
+            parent_acl,
         ));
         Ok(())
     }

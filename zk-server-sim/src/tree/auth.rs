@@ -11,6 +11,8 @@ use base64::Engine as _;
 use sha1::{Digest as _, Sha1};
 use zk_proto::{ErrorCode, Id};
 
+use super::java_hash::java_string_hash;
+
 /// The `digest` scheme's name.
 pub const DIGEST: &str = "digest";
 /// The `ip` scheme's name.
@@ -93,6 +95,31 @@ pub fn authenticate_with(
 /// The id every connection gets at connect time: `ip:<peer address>`.
 pub fn ip_id(peer_ip: &str) -> Id {
     Id::new(IP, peer_ip)
+}
+
+/// A connection's ids in the order ZooKeeper iterates them: `ServerCnxn`
+/// keeps them in a `ConcurrentHashMap`-backed set, so whoAmI and the `auth`
+/// ACL expansion see them by hash bucket (jute `Id.hashCode`), then in
+/// insertion order. (Bins are not reordered by resizes here; a connection
+/// with 12 or more ids may differ.)
+pub fn java_order(ids: &[Id]) -> Vec<Id> {
+    let mut cap: usize = 16;
+    while ids.len() >= cap / 4 * 3 {
+        cap *= 2;
+    }
+    let bucket = |id: &Id| {
+        let h = 37_i32
+            .wrapping_mul(
+                37_i32
+                    .wrapping_mul(17)
+                    .wrapping_add(java_string_hash(&id.scheme)),
+            )
+            .wrapping_add(java_string_hash(&id.id)) as u32;
+        ((h ^ (h >> 16)) & 0x7fff_ffff) as usize & (cap - 1)
+    };
+    let mut out = ids.to_vec();
+    out.sort_by_key(bucket);
+    out
 }
 
 /// Whether `scheme` has a registered provider (ZooKeeper's `ProviderRegistry`).
@@ -179,7 +206,9 @@ fn parse_ip_expr(expr: &str) -> Option<([u8; 4], u32)> {
     };
     let addr = parse_v4(addr)?;
     let bits = match bits {
-        Some(b) => u32::try_from(java_parse_int(b)?).ok().filter(|b| *b <= 32)?,
+        Some(b) => u32::try_from(java_parse_int(b)?)
+            .ok()
+            .filter(|b| *b <= 32)?,
         None => 32,
     };
     Some((addr, bits))
@@ -219,10 +248,7 @@ mod tests {
 
     #[test]
     fn authenticate_schemes() {
-        assert_eq!(
-            authenticate("digest", b"u:p").unwrap(),
-            digest_id("u:p")
-        );
+        assert_eq!(authenticate("digest", b"u:p").unwrap(), digest_id("u:p"));
         assert_eq!(authenticate("bogus", b"x"), Err(ErrorCode::AuthFailed));
         let cfg = AuthConfig::new(Some("127.0.0.1".into()), Some(digest("super:test")));
         let ids = authenticate_with("digest", b"super:test", &cfg).unwrap();

@@ -84,7 +84,8 @@ impl DataTree {
     }
 
     pub(crate) fn node_mut(&mut self, path: &str) -> Option<&mut Node> {
-        self.nodes.get_mut(if path.is_empty() { ROOT } else { path })
+        self.nodes
+            .get_mut(if path.is_empty() { ROOT } else { path })
     }
 
     /// The zxid of the last applied txn (ZooKeeper's `lastProcessedZxid`).

@@ -82,7 +82,12 @@ impl DataTree {
     }
 
     /// `pRequest2TxnCreate`.
-    fn prep_create(&self, ctx: &Ctx<'_>, op: CreateOp, a: &CreateArgs<'_>) -> Result<Txn, ErrorCode> {
+    fn prep_create(
+        &self,
+        ctx: &Ctx<'_>,
+        op: CreateOp,
+        a: &CreateArgs<'_>,
+    ) -> Result<Txn, ErrorCode> {
         let mode = CreateMode::try_from(a.flags).map_err(|_| ErrorCode::BadArguments)?;
         // validateCreateRequest: TTL enabled?, then EphemeralType.validateTTL.
         if mode.is_ttl() && !ctx.extended_types {

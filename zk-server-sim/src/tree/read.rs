@@ -40,9 +40,11 @@ impl DataTree {
                 }))
             }
             Request::GetData(r) => self.get_data(ctx, &r.path).map(Response::GetData),
-            Request::GetChildren(r) => self
-                .readable(ctx, &r.path)
-                .map(|n| Response::GetChildren(GetChildrenResponse { children: n.child_names() })),
+            Request::GetChildren(r) => self.readable(ctx, &r.path).map(|n| {
+                Response::GetChildren(GetChildrenResponse {
+                    children: n.child_names(),
+                })
+            }),
             Request::GetChildren2(r) => self.readable(ctx, &r.path).map(|n| {
                 Response::GetChildren2(GetChildren2Response {
                     children: n.child_names(),
@@ -64,10 +66,12 @@ impl DataTree {
             }
             Request::GetAllChildrenNumber(r) => {
                 self.readable(ctx, &r.path)?;
-                Ok(Response::GetAllChildrenNumber(GetAllChildrenNumberResponse {
-                    total_number: i32::try_from(self.all_children_number(&r.path))
-                        .unwrap_or(i32::MAX),
-                }))
+                Ok(Response::GetAllChildrenNumber(
+                    GetAllChildrenNumberResponse {
+                        total_number: i32::try_from(self.all_children_number(&r.path))
+                            .unwrap_or(i32::MAX),
+                    },
+                ))
             }
             Request::GetEphemerals(r) => {
                 let prefix = r.prefix_path.trim_matches(|c: char| c <= ' ');
@@ -79,7 +83,9 @@ impl DataTree {
                         .filter(|p| p.starts_with(&r.prefix_path))
                         .collect()
                 };
-                Ok(Response::GetEphemerals(GetEphemeralsResponse { ephemerals }))
+                Ok(Response::GetEphemerals(GetEphemeralsResponse {
+                    ephemerals,
+                }))
             }
             Request::MultiRead(m) => {
                 let mut results = Vec::with_capacity(m.ops.len());
@@ -102,8 +108,7 @@ impl DataTree {
                 Ok(Response::Multi(MultiResponse { results }))
             }
             Request::WhoAmI => Ok(Response::WhoAmI(WhoAmIResponse {
-                client_info: ctx
-                    .auth
+                client_info: auth::java_order(ctx.auth)
                     .iter()
                     .map(|id| ClientInfo {
                         auth_scheme: id.scheme.clone(),

@@ -145,14 +145,20 @@ pub struct TreeEvent {
     pub path: String,
     /// NodeCreated, NodeDeleted, NodeDataChanged or NodeChildrenChanged.
     pub event_type: EventType,
+    /// The ACL of the node the event is about (for NodeChildrenChanged, the
+    /// parent's). A connection without READ on it is not notified (the
+    /// CVE-2024-23944 fix, ZOOKEEPER-4799, in 3.8.4 and Debian's 3.8.0), though
+    /// its one-shot watch is still used up.
+    pub acl: Vec<Acl>,
 }
 
 impl TreeEvent {
-    /// An event of `event_type` on `path`.
-    pub fn new(path: impl Into<String>, event_type: EventType) -> Self {
+    /// An event of `event_type` on `path`, on a node with `acl`.
+    pub fn new(path: impl Into<String>, event_type: EventType, acl: Vec<Acl>) -> Self {
         TreeEvent {
             path: path.into(),
             event_type,
+            acl,
         }
     }
 }

@@ -18,10 +18,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use zk_proto::{
-    AddWatchMode, ErrorCode, EventType, MultiOp, MultiResult, RemoveWatchesRequest, Request,
-    Response, SetWatches2, WatcherEvent,
+    AddWatchMode, ErrorCode, EventType, Id, Perms, RemoveWatchesRequest, Request, Response,
+    SetWatches2, WatcherEvent,
 };
 
+use super::acl::check_acl;
 use super::{DataTree, TreeEvent};
 
 /// Identifies one client connection on one server.
@@ -135,9 +136,34 @@ impl Table {
     /// 3.8's `containsWatcher`: true when *any* connection watches exactly
     /// `path`, or when this connection's mode there is recursive. (Upstream
     /// checks the path's watcher set for being non-null, not for holding this
-    /// connection; the simulator keeps that quirk.)
-    fn contains(&self, conn: ConnId, path: &str) -> bool {
-        self.by_path.contains_key(path) || self.mode(conn, path) == Mode::Recursive
+    /// connection; the simulator keeps that quirk.) Upstream walks the path with
+    /// `PathParentIterator`, which computes each parent eagerly and throws on a
+    /// component without '/' (e.g. `"a"`): that is a MARSHALLINGERROR reply.
+    fn contains(&self, conn: ConnId, path: &str) -> Result<bool, ErrorCode> {
+        let mode = self.mode(conn, path);
+        let max_levels = if self.recursive == 0 { 1 } else { usize::MAX };
+        let mut next = path.to_owned();
+        let mut level = 0_usize;
+        while !next.is_empty() && level < max_levels {
+            let local = next.clone();
+            if next == "/" {
+                next.clear();
+            } else {
+                match next.rfind('/') {
+                    None => return Err(ErrorCode::MarshallingError),
+                    Some(0) => next = "/".to_owned(),
+                    Some(i) => next.truncate(i),
+                }
+            }
+            level += 1;
+            if level == 1 && self.by_path.contains_key(&local) {
+                return Ok(true);
+            }
+            if mode == Mode::Recursive {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// `removeWatcher(path, watcher)`.
@@ -218,10 +244,25 @@ pub struct WatchesSummary {
 /// [`trigger`](Self::trigger) with its events and queue the notifications on
 /// each connection before any later reply; on close call
 /// [`remove_connection`](Self::remove_connection).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WatchManager {
     data: Table,
     child: Table,
+    /// Each connection's authenticated ids, for the notification ACL filter.
+    auth: BTreeMap<ConnId, Vec<Id>>,
+    /// Whether notifications need READ on the node (ZOOKEEPER-4799).
+    filter_by_acl: bool,
+}
+
+impl Default for WatchManager {
+    fn default() -> Self {
+        WatchManager {
+            data: Table::default(),
+            child: Table::default(),
+            auth: BTreeMap::new(),
+            filter_by_acl: true,
+        }
+    }
 }
 
 impl WatchManager {
@@ -230,11 +271,25 @@ impl WatchManager {
         WatchManager::default()
     }
 
+    /// Records `conn`'s authenticated ids (the `ip` id from connect, then each
+    /// auth packet's); call it whenever they change. A notification goes to a
+    /// connection only if these ids grant READ on the node (see [`TreeEvent::acl`]).
+    pub fn set_auth(&mut self, conn: ConnId, ids: &[Id]) {
+        self.auth.insert(conn, ids.to_vec());
+    }
+
+    /// Whether notifications are filtered by the watcher's READ permission on
+    /// the node (default true: ZooKeeper ≥ 3.8.4 and Debian's patched 3.8.0,
+    /// ZOOKEEPER-4799 / CVE-2024-23944). `false` gives 3.8.0–3.8.3 as released.
+    pub fn set_acl_filtering(&mut self, enabled: bool) {
+        self.filter_by_acl = enabled;
+    }
+
     /// After a read (or an exists that answered NONODE), registers the watch
     /// the request asked for: exists → a data watch (also on a missing node),
     /// getData → a data watch, getChildren/getChildren2 → a child watch, each
-    /// only when the read succeeded; multiRead sub-ops with `watch` set register
-    /// for each sub-op that succeeded; addWatch registers its persistent watch.
+    /// only when the read succeeded; addWatch registers its persistent watch.
+    /// multiRead never sets watches (3.8 drops its sub-ops' `watch` flags).
     pub fn register_after_read(
         &mut self,
         conn: ConnId,
@@ -253,22 +308,8 @@ impl WatchManager {
             Request::GetChildren(r) | Request::GetChildren2(r) if r.watch && result.is_ok() => {
                 self.child.add(conn, &r.path, Mode::Standard);
             }
-            Request::MultiRead(m) => {
-                let Ok(Response::Multi(resp)) = result else {
-                    return;
-                };
-                for (op, res) in m.ops.iter().zip(&resp.results) {
-                    match (op, res) {
-                        (MultiOp::GetData(r), MultiResult::GetData(_)) if r.watch => {
-                            self.data.add(conn, &r.path, Mode::Standard);
-                        }
-                        (MultiOp::GetChildren(r), MultiResult::GetChildren(_)) if r.watch => {
-                            self.child.add(conn, &r.path, Mode::Standard);
-                        }
-                        _ => {}
-                    }
-                }
-            }
+            // multiRead sets no watches: upstream's MultiOperationRecord keeps
+            // only the sub-ops' paths (Op.getData/getChildren), dropping `watch`.
             Request::AddWatch(r) => {
                 if let Ok(mode) = r.mode() {
                     self.add_watch(conn, &r.path, mode);
@@ -290,7 +331,8 @@ impl WatchManager {
     }
 
     /// Fires the watches for a committed txn's events. Returns the
-    /// notifications in order, each with the connection it goes to.
+    /// notifications in order, each with the connection it goes to. One-shot
+    /// watches are used up even when the ACL filter withholds their event.
     pub fn trigger(&mut self, events: &[TreeEvent]) -> Vec<(ConnId, WatcherEvent)> {
         let mut out = Vec::new();
         for ev in events {
@@ -308,6 +350,12 @@ impl WatchManager {
                 _ => BTreeSet::new(),
             };
             for conn in fired {
+                if self.filter_by_acl {
+                    let ids = self.auth.get(&conn).map(Vec::as_slice).unwrap_or_default();
+                    if check_acl(&ev.acl, Perms::READ, ids).is_err() {
+                        continue;
+                    }
+                }
                 out.push((conn, WatcherEvent::node(ev.event_type, ev.path.clone())));
             }
         }
@@ -372,9 +420,9 @@ impl WatchManager {
     /// NOWATCHER. Watcher types 4 and 5 do not exist in 3.8 (MARSHALLINGERROR).
     pub fn check(&self, conn: ConnId, req: &RemoveWatchesRequest) -> Result<(), ErrorCode> {
         let found = match req.watcher_type {
-            1 => self.child.contains(conn, &req.path),
-            2 => self.data.contains(conn, &req.path),
-            3 => self.child.contains(conn, &req.path) || self.data.contains(conn, &req.path),
+            1 => self.child.contains(conn, &req.path)?,
+            2 => self.data.contains(conn, &req.path)?,
+            3 => self.child.contains(conn, &req.path)? | self.data.contains(conn, &req.path)?,
             _ => return Err(ErrorCode::MarshallingError),
         };
         if found {
@@ -406,6 +454,7 @@ impl WatchManager {
 
     /// Drops every watch of a closed connection.
     pub fn remove_connection(&mut self, conn: ConnId) {
+        self.auth.remove(&conn);
         self.data.remove_connection(conn);
         self.child.remove_connection(conn);
     }
@@ -441,7 +490,9 @@ impl WatchManager {
         let mut out: BTreeMap<String, BTreeSet<ConnId>> = BTreeMap::new();
         for t in [&self.data, &self.child] {
             for (path, conns) in &t.by_path {
-                out.entry(path.clone()).or_default().extend(conns.iter().copied());
+                out.entry(path.clone())
+                    .or_default()
+                    .extend(conns.iter().copied());
             }
         }
         out
