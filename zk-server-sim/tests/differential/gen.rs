@@ -1,0 +1,389 @@
+//! Seeded random operation sequences over a small path universe.
+
+use bytes::Bytes;
+use zk_proto::{
+    Acl, AddWatchMode, AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest,
+    CreateRequest, CreateTtlRequest, DeleteRequest, ExistsRequest, GetAclRequest,
+    GetAllChildrenNumberRequest, GetChildrenRequest, GetDataRequest, GetEphemeralsRequest, Id,
+    MultiOp, MultiRequest, Perms, RemoveWatchesRequest, Request, SetAclRequest, SetDataRequest,
+    SyncRequest, MAX_TTL_MS,
+};
+use zk_server_sim::tree::auth::digest_id;
+
+use super::rng::Rng;
+
+/// Number of concurrent sessions the sequences use.
+pub const SLOTS: usize = 2;
+
+/// The digest credentials a session may authenticate with.
+pub const USERS: [&str; 2] = ["u1:p1", "u2:p2"];
+
+/// One step of a sequence.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// A request on the session in `slot`.
+    Req { slot: usize, req: Request },
+    /// SetWatches2 on a live connection; `rel` is a canonical zxid ordinal the
+    /// runner translates for each target.
+    SetWatches {
+        slot: usize,
+        rel: usize,
+        data: Vec<String>,
+        exist: Vec<String>,
+        child: Vec<String>,
+    },
+    /// Close the session in `slot` and open a new one there (with the slot's auth).
+    Reopen { slot: usize },
+}
+
+/// Draws steps; `known` holds paths the reference server created (sequential names).
+#[derive(Debug)]
+pub struct Generator {
+    rng: Rng,
+    pub known: Vec<String>,
+}
+
+const L1: [&str; 3] = ["a", "b", "c"];
+const L2: [&str; 2] = ["x", "y"];
+const L3: [&str; 1] = ["p"];
+const WEIRD: [&str; 12] = [
+    "/",
+    "/zookeeper",
+    "/zookeeper/config",
+    "/zookeeper/quota",
+    "/a/",
+    "//a",
+    "a",
+    "/a/./x",
+    "/a/../b",
+    "",
+    "/a\u{0}b",
+    "/nope/x",
+];
+
+impl Generator {
+    pub fn new(seed: u64) -> Self {
+        Generator {
+            rng: Rng::new(seed),
+            known: Vec::new(),
+        }
+    }
+
+    /// A path: mostly from the universe, some created names, a few weird ones.
+    fn path(&mut self) -> String {
+        let r = self.rng.below(100);
+        if r < 6 {
+            return (*self.rng.pick(&WEIRD)).to_owned();
+        }
+        if r < 22 && !self.known.is_empty() {
+            let k = self.rng.below(self.known.len());
+            return self.known[k].clone();
+        }
+        let mut p = format!("/{}", self.rng.pick(&L1));
+        if self.rng.chance(60) {
+            p.push('/');
+            let name: &&str = self.rng.pick(&L2);
+            p.push_str(name);
+            if self.rng.chance(35) {
+                p.push('/');
+                let name: &&str = self.rng.pick(&L3);
+                p.push_str(name);
+            }
+        }
+        p
+    }
+
+    fn data(&mut self) -> Bytes {
+        let len = self.rng.below(6);
+        (0..len)
+            .map(|_| b'a' + self.rng.below(26) as u8)
+            .collect::<Vec<u8>>()
+            .into()
+    }
+
+    fn version(&mut self) -> i32 {
+        if self.rng.chance(70) {
+            -1
+        } else {
+            self.rng.below(3) as i32
+        }
+    }
+
+    fn acl(&mut self) -> Vec<Acl> {
+        match self.rng.below(24) {
+            0..=13 => Acl::open_unsafe(),
+            14 => Acl::read_unsafe(),
+            15 => Acl::creator_all(),
+            16 => vec![
+                Acl::new(Perms::ALL, digest_id(USERS[0])),
+                Acl::new(Perms::READ, Id::anyone()),
+            ],
+            17 => vec![Acl::new(Perms::ALL, digest_id(USERS[1]))],
+            18 => vec![Acl::new(Perms::ALL, Id::new("ip", "127.0.0.1"))],
+            19 => vec![
+                Acl::new(Perms::READ | Perms::CREATE, Id::new("ip", "10.0.0.0/8")),
+                Acl::new(Perms::ADMIN | Perms::DELETE, Id::anyone()),
+            ],
+            20 => Vec::new(),
+            21 => vec![Acl::new(Perms::ALL, Id::new("world", "someone"))],
+            22 => vec![Acl::new(Perms::ALL, Id::new("digest", "nocolon"))],
+            _ => vec![
+                Acl::new(Perms::WRITE | Perms::READ, Id::anyone()),
+                Acl::new(Perms::WRITE | Perms::READ, Id::anyone()),
+                Acl::new(Perms::CREATE | Perms::DELETE, Id::new("ip", "127.0.0.0/24")),
+            ],
+        }
+    }
+
+    fn ttl(&mut self) -> i64 {
+        match self.rng.below(10) {
+            0 => 0,
+            1 => MAX_TTL_MS + 1,
+            2 => MAX_TTL_MS,
+            3 => -1,
+            _ => 600_000 + self.rng.below(1000) as i64,
+        }
+    }
+
+    /// A create as a top-level request: opcode and flags drawn together so
+    /// the server never reaches upstream's unchecked failure paths.
+    fn create(&mut self) -> Request {
+        let path = self.path();
+        let path = if self.rng.chance(25) && !path.ends_with('/') {
+            // A sequential prefix such as /a/s-.
+            format!("{path}/s-")
+        } else {
+            path
+        };
+        let data = self.data();
+        let acl = self.acl();
+        match self.rng.below(20) {
+            0..=5 => Request::Create(CreateRequest {
+                path,
+                data,
+                acl,
+                flags: self.create_flags(),
+            }),
+            6..=12 => Request::Create2(CreateRequest {
+                path,
+                data,
+                acl,
+                flags: self.create_flags(),
+            }),
+            13..=15 => Request::CreateContainer(CreateRequest {
+                path,
+                data,
+                acl,
+                flags: if self.rng.chance(80) { 4 } else { 0 },
+            }),
+            _ => {
+                let (flags, ttl) = if self.rng.chance(90) {
+                    (5 + self.rng.below(2) as i32, self.ttl())
+                } else {
+                    // A non-TTL mode with a ttl: BADARGUMENTS.
+                    (self.rng.below(3) as i32, 1000)
+                };
+                let ttl = if (0..5).contains(&flags) && ttl < 0 {
+                    1000
+                } else {
+                    ttl
+                };
+                Request::CreateTtl(CreateTtlRequest {
+                    path,
+                    data,
+                    acl,
+                    flags,
+                    ttl,
+                })
+            }
+        }
+    }
+
+    /// Flags for create/create2: every mode but TTL (which needs opcode 21), a
+    /// container flag (plain node with these opcodes) and an invalid one.
+    fn create_flags(&mut self) -> i32 {
+        match self.rng.below(20) {
+            0..=6 => 0,
+            7..=10 => 1,
+            11..=13 => 2,
+            14..=16 => 3,
+            17 => 4,
+            18 => 5,
+            _ => 7,
+        }
+    }
+
+    fn multi_op(&mut self) -> MultiOp {
+        match self.rng.below(10) {
+            0..=3 => {
+                let path = self.path();
+                let path = if self.rng.chance(20) {
+                    format!("{path}/m-")
+                } else {
+                    path
+                };
+                let req = CreateRequest {
+                    path,
+                    data: self.data(),
+                    acl: if self.rng.chance(90) {
+                        Acl::open_unsafe()
+                    } else {
+                        self.acl()
+                    },
+                    flags: *self.rng.pick(&[0, 0, 1, 2, 3, 4]),
+                };
+                match self.rng.below(3) {
+                    0 => MultiOp::Create(req),
+                    1 => MultiOp::Create2(req),
+                    _ => MultiOp::CreateContainer(req),
+                }
+            }
+            4 => MultiOp::CreateTtl(CreateTtlRequest {
+                path: self.path(),
+                data: self.data(),
+                acl: Acl::open_unsafe(),
+                flags: 5 + self.rng.below(2) as i32,
+                ttl: self.ttl().clamp(1, MAX_TTL_MS),
+            }),
+            5..=6 => MultiOp::Delete(DeleteRequest {
+                path: self.path(),
+                version: self.version(),
+            }),
+            7..=8 => MultiOp::SetData(SetDataRequest {
+                path: self.path(),
+                data: self.data(),
+                version: self.version(),
+            }),
+            _ => MultiOp::Check(CheckVersionRequest {
+                path: self.path(),
+                version: self.version(),
+            }),
+        }
+    }
+
+    fn watch(&mut self) -> bool {
+        self.rng.chance(50)
+    }
+
+    /// The next step.
+    pub fn next(&mut self) -> Step {
+        let slot = self.rng.below(SLOTS);
+        let roll = self.rng.below(1000);
+        let req = match roll {
+            0..=239 => self.create(),
+            240..=339 => Request::Delete(DeleteRequest {
+                path: self.path(),
+                version: self.version(),
+            }),
+            340..=449 => Request::SetData(SetDataRequest {
+                path: self.path(),
+                data: self.data(),
+                version: self.version(),
+            }),
+            450..=489 => Request::SetAcl(SetAclRequest {
+                path: self.path(),
+                acl: self.acl(),
+                version: self.version(),
+            }),
+            490..=569 => {
+                let n = self.rng.below(5);
+                Request::Multi(MultiRequest {
+                    ops: (0..n).map(|_| self.multi_op()).collect(),
+                })
+            }
+            570..=599 => {
+                let n = 1 + self.rng.below(3);
+                Request::MultiRead(MultiRequest {
+                    ops: (0..n)
+                        .map(|_| {
+                            let path = self.path();
+                            let watch = self.rng.chance(30);
+                            if self.rng.chance(50) {
+                                MultiOp::GetData(GetDataRequest { path, watch })
+                            } else {
+                                MultiOp::GetChildren(GetChildrenRequest { path, watch })
+                            }
+                        })
+                        .collect(),
+                })
+            }
+            600..=669 => Request::Exists(ExistsRequest {
+                path: self.path(),
+                watch: self.watch(),
+            }),
+            670..=739 => Request::GetData(GetDataRequest {
+                path: self.path(),
+                watch: self.watch(),
+            }),
+            740..=789 => Request::GetChildren(GetChildrenRequest {
+                path: self.path(),
+                watch: self.watch(),
+            }),
+            790..=839 => Request::GetChildren2(GetChildrenRequest {
+                path: self.path(),
+                watch: self.watch(),
+            }),
+            840..=864 => Request::GetAcl(GetAclRequest { path: self.path() }),
+            865..=879 => {
+                Request::GetAllChildrenNumber(GetAllChildrenNumberRequest { path: self.path() })
+            }
+            880..=894 => Request::GetEphemerals(GetEphemeralsRequest {
+                prefix_path: if self.rng.chance(30) {
+                    "/".into()
+                } else {
+                    self.path()
+                },
+            }),
+            895..=899 => Request::WhoAmI,
+            900..=909 => Request::Sync(SyncRequest { path: self.path() }),
+            910..=934 => Request::AddWatch(AddWatchRequest {
+                path: self.path(),
+                mode: if self.rng.chance(50) {
+                    AddWatchMode::Persistent.code()
+                } else {
+                    AddWatchMode::PersistentRecursive.code()
+                },
+            }),
+            935..=949 => Request::RemoveWatches(RemoveWatchesRequest {
+                path: self.path(),
+                watcher_type: 1 + self.rng.below(3) as i32,
+            }),
+            950..=959 => Request::CheckWatches(CheckWatchesRequest {
+                path: self.path(),
+                watcher_type: 1 + self.rng.below(3) as i32,
+            }),
+            960..=974 => {
+                let list = |g: &mut Self| -> Vec<String> {
+                    (0..g.rng.below(3))
+                        .map(|_| g.path())
+                        .filter(|p| p.starts_with('/'))
+                        .collect()
+                };
+                let data = list(self);
+                let exist = list(self);
+                let child = list(self);
+                return Step::SetWatches {
+                    slot,
+                    rel: self.rng.next_u64() as usize,
+                    data,
+                    exist,
+                    child,
+                };
+            }
+            975..=984 => return Step::Reopen { slot },
+            985..=989 => Request::Auth(AuthPacket {
+                auth_type: 0,
+                scheme: "digest".into(),
+                auth: Bytes::from(*self.rng.pick(&USERS)),
+            }),
+            990..=994 => Request::Ping,
+            _ => Request::Reconfig(zk_proto::ReconfigRequest {
+                joining_servers: String::new(),
+                leaving_servers: String::new(),
+                new_members: String::new(),
+                cur_config_id: -1,
+            }),
+        };
+        Step::Req { slot, req }
+    }
+}

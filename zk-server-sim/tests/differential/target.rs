@@ -1,0 +1,338 @@
+//! What a sequence runs against: the in-process tree, or any server speaking
+//! the wire protocol (a real ZooKeeper, or the simulator's network server).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io;
+use std::net::SocketAddr;
+
+use zk_proto::{ErrorCode, ErrorResponse, Id, Request, Response, SetWatches2, WatcherEvent};
+use zk_server_sim::testkit::RawClient;
+use zk_server_sim::tree::auth::{authenticate_with, ip_id, AuthConfig};
+use zk_server_sim::tree::{ConnId, Ctx, DataTree, WatchManager};
+
+/// What one request produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The reply header's zxid.
+    pub zxid: i64,
+    /// The reply header's error.
+    pub err: ErrorCode,
+    /// The decoded body, if any.
+    pub body: Option<Response>,
+}
+
+/// A system under test.
+pub enum Target {
+    /// DataTree + WatchManager driven in-process as a server would drive them.
+    Tree(Box<TreeTarget>),
+    /// Sessions over TCP to `addr`.
+    Wire(WireTarget),
+}
+
+impl Target {
+    pub fn tree() -> Self {
+        Target::Tree(Box::default())
+    }
+
+    pub fn wire(addr: SocketAddr, slots: usize) -> Self {
+        Target::Wire(WireTarget {
+            addr,
+            clients: (0..slots).map(|_| None).collect(),
+        })
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Target::Tree(_) => "tree".into(),
+            Target::Wire(w) => format!("wire {}", w.addr),
+        }
+    }
+
+    /// Opens a new session in `slot`; returns its id.
+    pub async fn open(&mut self, slot: usize) -> io::Result<i64> {
+        match self {
+            Target::Tree(t) => Ok(t.open(slot)),
+            Target::Wire(w) => {
+                let c = RawClient::connect(w.addr, 30_000).await?;
+                let id = c.session_id();
+                if let Some(s) = w.clients.get_mut(slot) {
+                    *s = Some(c);
+                }
+                Ok(id)
+            }
+        }
+    }
+
+    /// Closes the session in `slot` (closeSession, then the connection goes).
+    pub async fn close(&mut self, slot: usize) -> io::Result<Outcome> {
+        match self {
+            Target::Tree(t) => Ok(t.close(slot)),
+            Target::Wire(w) => {
+                let Some(mut c) = w.clients.get_mut(slot).and_then(Option::take) else {
+                    return Err(io::Error::other("no session in slot"));
+                };
+                let (h, body) = c.request(&Request::CloseSession).await?;
+                c.disconnect();
+                Ok(Outcome {
+                    zxid: h.zxid,
+                    err: h.err,
+                    body,
+                })
+            }
+        }
+    }
+
+    pub async fn request(&mut self, slot: usize, req: &Request) -> io::Result<Outcome> {
+        match self {
+            Target::Tree(t) => Ok(t.request(slot, req)),
+            Target::Wire(w) => {
+                let c = w
+                    .clients
+                    .get_mut(slot)
+                    .and_then(Option::as_mut)
+                    .ok_or_else(|| io::Error::other("no session in slot"))?;
+                let (h, body) = c.request(req).await?;
+                Ok(Outcome {
+                    zxid: h.zxid,
+                    err: h.err,
+                    body,
+                })
+            }
+        }
+    }
+
+    /// Every notification the session in `slot` has been sent so far. For a
+    /// wire target, a ping first makes sure everything queued before now has arrived.
+    pub async fn notifications(&mut self, slot: usize) -> io::Result<Vec<WatcherEvent>> {
+        match self {
+            Target::Tree(t) => Ok(t
+                .notes
+                .get_mut(slot)
+                .map(|q| q.drain(..).collect())
+                .unwrap_or_default()),
+            Target::Wire(w) => {
+                let Some(c) = w.clients.get_mut(slot).and_then(Option::as_mut) else {
+                    return Ok(Vec::new());
+                };
+                c.request(&Request::Ping).await?;
+                Ok(c.notifications())
+            }
+        }
+    }
+}
+
+/// Sessions over TCP.
+pub struct WireTarget {
+    addr: SocketAddr,
+    clients: Vec<Option<RawClient>>,
+}
+
+/// One session of the tree target.
+#[derive(Debug)]
+struct TreeSession {
+    id: i64,
+    conn: ConnId,
+    auth: Vec<Id>,
+}
+
+/// The in-process server: one tree, one watch manager, zxids from 1.
+#[derive(Debug, Default)]
+pub struct TreeTarget {
+    pub tree: DataTree,
+    pub watches: WatchManager,
+    sessions: BTreeMap<usize, TreeSession>,
+    notes: Vec<VecDeque<WatcherEvent>>,
+    next_conn: ConnId,
+    clock: i64,
+}
+
+const PEER: &str = "127.0.0.1";
+
+impl TreeTarget {
+    fn now(&mut self) -> i64 {
+        self.clock += 7;
+        1_700_000_000_000 + self.clock
+    }
+
+    fn write(&mut self, session_id: i64, auth: &[Id], req: &Request) -> Outcome {
+        let now = self.now();
+        let ctx = Ctx {
+            session_id,
+            auth,
+            now_ms: now,
+            extended_types: true,
+        };
+        let txn = self.tree.prepare(&ctx, req);
+        let zxid = self.tree.last_zxid() + 1;
+        let applied = self.tree.apply(zxid, now, &txn);
+        self.route(&applied.events);
+        match applied.response {
+            Ok(body) => Outcome {
+                zxid,
+                err: ErrorCode::Ok,
+                body: Some(body),
+            },
+            Err(err) => Outcome {
+                zxid,
+                err,
+                body: None,
+            },
+        }
+    }
+
+    fn route(&mut self, events: &[zk_server_sim::tree::TreeEvent]) {
+        for (conn, ev) in self.watches.trigger(events) {
+            if let Some((slot, _)) = self.sessions.iter().find(|(_, s)| s.conn == conn) {
+                let slot = *slot;
+                self.queue(slot).push_back(ev);
+            }
+        }
+    }
+
+    fn queue(&mut self, slot: usize) -> &mut VecDeque<WatcherEvent> {
+        while self.notes.len() <= slot {
+            self.notes.push(VecDeque::new());
+        }
+        &mut self.notes[slot]
+    }
+
+    fn open(&mut self, slot: usize) -> i64 {
+        let id = 0x0100_0000_0000_0000 + self.tree.last_zxid() + 1;
+        let txn = zk_server_sim::tree::Txn::CreateSession {
+            session_id: id,
+            timeout_ms: 30_000,
+        };
+        let zxid = self.tree.last_zxid() + 1;
+        let now = self.now();
+        self.tree.apply(zxid, now, &txn);
+        self.next_conn += 1;
+        let auth = vec![ip_id(PEER)];
+        self.watches.set_auth(self.next_conn, &auth);
+        self.sessions.insert(
+            slot,
+            TreeSession {
+                id,
+                conn: self.next_conn,
+                auth,
+            },
+        );
+        self.queue(slot).clear();
+        id
+    }
+
+    fn close(&mut self, slot: usize) -> Outcome {
+        let Some(s) = self.sessions.remove(&slot) else {
+            return Outcome {
+                zxid: self.tree.last_zxid(),
+                err: ErrorCode::SessionExpired,
+                body: None,
+            };
+        };
+        let out = self.write(s.id, &s.auth, &Request::CloseSession);
+        self.watches.remove_connection(s.conn);
+        self.queue(slot).clear();
+        out
+    }
+
+    fn request(&mut self, slot: usize, req: &Request) -> Outcome {
+        let last = self.tree.last_zxid();
+        let Some(s) = self.sessions.get(&slot) else {
+            return Outcome {
+                zxid: last,
+                err: ErrorCode::SessionExpired,
+                body: None,
+            };
+        };
+        let (id, conn, auth) = (s.id, s.conn, s.auth.clone());
+        let ok = |body: Option<Response>| Outcome {
+            zxid: last,
+            err: ErrorCode::Ok,
+            body,
+        };
+        let fail = |err: ErrorCode| Outcome {
+            zxid: last,
+            err,
+            body: None,
+        };
+        match req {
+            Request::Ping => ok(Some(Response::Empty)),
+            Request::Auth(p) => {
+                let cfg = AuthConfig::new(Some(PEER.into()), None);
+                match authenticate_with(&p.scheme, &p.auth, &cfg) {
+                    Ok(ids) => {
+                        if let Some(s) = self.sessions.get_mut(&slot) {
+                            for i in ids {
+                                if !s.auth.contains(&i) {
+                                    s.auth.push(i);
+                                }
+                            }
+                            self.watches.set_auth(s.conn, &s.auth);
+                        }
+                        ok(Some(Response::Empty))
+                    }
+                    Err(e) => fail(e),
+                }
+            }
+            Request::SetWatches(sw) => {
+                let sw2 = SetWatches2 {
+                    relative_zxid: sw.relative_zxid,
+                    data_watches: sw.data_watches.clone(),
+                    exist_watches: sw.exist_watches.clone(),
+                    child_watches: sw.child_watches.clone(),
+                    persistent_watches: Vec::new(),
+                    persistent_recursive_watches: Vec::new(),
+                };
+                self.set_watches(slot, conn, &sw2);
+                ok(Some(Response::Empty))
+            }
+            Request::SetWatches2(sw) => {
+                self.set_watches(slot, conn, sw);
+                ok(Some(Response::Empty))
+            }
+            Request::AddWatch(_) => {
+                let res = Ok(Response::AddWatch(ErrorResponse { err: ErrorCode::Ok }));
+                self.watches.register_after_read(conn, req, &res);
+                ok(res.ok())
+            }
+            Request::RemoveWatches(r) => match self.watches.remove(conn, r) {
+                Ok(()) => ok(Some(Response::Empty)),
+                Err(e) => fail(e),
+            },
+            Request::CheckWatches(r) => match self.watches.check(conn, r) {
+                Ok(()) => ok(Some(Response::Empty)),
+                Err(e) => fail(e),
+            },
+            Request::Create(_)
+            | Request::Create2(_)
+            | Request::CreateContainer(_)
+            | Request::CreateTtl(_)
+            | Request::Delete(_)
+            | Request::DeleteContainer(_)
+            | Request::SetData(_)
+            | Request::SetAcl(_)
+            | Request::Check(_)
+            | Request::Multi(_)
+            | Request::Reconfig(_)
+            | Request::CloseSession => self.write(id, &auth, req),
+            _ => {
+                let ctx = Ctx {
+                    session_id: id,
+                    auth: &auth,
+                    now_ms: 0,
+                    extended_types: true,
+                };
+                let res = self.tree.read(&ctx, req);
+                self.watches.register_after_read(conn, req, &res);
+                match res {
+                    Ok(body) => ok(Some(body)),
+                    Err(e) => fail(e),
+                }
+            }
+        }
+    }
+
+    fn set_watches(&mut self, slot: usize, conn: ConnId, sw: &SetWatches2) {
+        let events = self.watches.set_watches(conn, &self.tree, sw);
+        self.queue(slot).extend(events);
+    }
+}
