@@ -86,7 +86,8 @@ impl StateInfo {
 
 type BoxedStates = Pin<Box<dyn Stream<Item = SessionState> + Send>>;
 
-/// A stream of session states: first the current one, then every change.
+/// A stream of session states: first the state when the stream was made,
+/// then every change.
 ///
 /// Built on a `watch` channel, so a slow reader may miss short-lived
 /// intermediate states, but never a disconnection: if the reader last saw
@@ -110,11 +111,13 @@ struct Cursor {
 }
 
 impl StateStream {
-    pub(crate) fn new(rx: watch::Receiver<StateInfo>) -> Self {
+    pub(crate) fn new(mut rx: watch::Receiver<StateInfo>) -> Self {
+        // The first item is the state at creation, not at first poll.
+        let now = *rx.borrow_and_update();
         let cursor = Cursor {
             rx,
-            last: None,
-            queued: None,
+            last: Some(now),
+            queued: Some(now.state),
         };
         let inner = futures::stream::unfold(cursor, |mut c| async move {
             if let Some(s) = c.queued.take() {

@@ -1,0 +1,23 @@
+//! zk-client integration tests against real ZooKeeper 3.8 (one test binary).
+//!
+//! The default ensemble (three servers, no extended types) is shared by every
+//! test, each in its own chroot; TTL tests use a standalone server with
+//! extended types; fault tests put a TCP proxy in front of a server or run
+//! a fake server that sends garbage.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod chroot;
+mod errors;
+mod fake_server;
+mod ops;
+mod ordering;
+mod session;
+mod support;
+mod watches;
