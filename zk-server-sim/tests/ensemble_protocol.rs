@@ -359,3 +359,53 @@ async fn four_letter_words_have_the_real_formats() {
         "dump is not executed because it is not in the whitelist.\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_commits_atomically_and_reports_per_op_errors() {
+    use zk_proto::{MultiOp, MultiRequest};
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(1)).await;
+    c.call(create("/m", b"", CreateMode::Persistent)).await;
+    let Request::Create(cr) = create("/m/a", b"1", CreateMode::Persistent) else {
+        unreachable!()
+    };
+    let ok = Request::Multi(MultiRequest {
+        ops: vec![
+            MultiOp::Create(cr.clone()),
+            MultiOp::SetData(zk_proto::SetDataRequest {
+                path: "/m/a".into(),
+                data: Bytes::from_static(b"2"),
+                version: 0,
+            }),
+            MultiOp::Check(zk_proto::CheckVersionRequest {
+                path: "/m".into(),
+                version: 0,
+            }),
+        ],
+    });
+    let r = c.call(ok).await;
+    assert_eq!(r.err(), ErrorCode::Ok, "{r:?}");
+    assert_eq!(
+        c.call(get("/m/a", false)).await.data(),
+        Bytes::from_static(b"2")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_watch_answers_with_an_error_response_body_and_stays_armed() {
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(0)).await;
+    let r = c
+        .call(Request::AddWatch(zk_proto::AddWatchRequest {
+            path: "/aw".into(),
+            mode: 1,
+        }))
+        .await;
+    assert_eq!(r.err(), ErrorCode::Ok);
+    assert!(matches!(r.body, Some(Response::AddWatch(_))), "{r:?}");
+    c.call(create("/aw", b"", CreateMode::Persistent)).await;
+    c.call(create("/aw/x", b"", CreateMode::Persistent)).await;
+    let paths: Vec<String> = c.events().iter().map(|e| e.path.clone()).collect();
+    assert_eq!(paths, ["/aw", "/aw/x"]);
+    assert_eq!(ens.watch_count(0), ens.watch_count(0).max(1));
+}

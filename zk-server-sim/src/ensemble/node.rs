@@ -560,7 +560,10 @@ impl Node {
             Request::AddWatch(req) => match req.mode() {
                 Ok(mode) => {
                     self.watches.add_watch(conn, &req.path, mode);
-                    Ok(Response::Empty)
+                    // FinalRequestProcessor answers addWatch with ErrorResponse(0).
+                    Ok(Response::AddWatch(zk_proto::ErrorResponse {
+                        err: ErrorCode::Ok,
+                    }))
                 }
                 Err(_) => Err(ErrorCode::BadArguments),
             },
