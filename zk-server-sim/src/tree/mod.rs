@@ -1,6 +1,19 @@
 //! ZooKeeper's data model: the znode tree, watches and ACLs, as a pure,
 //! deterministic library (no I/O, no async runtime).
 //!
+//! **Note for the server/ensemble code (additions to the agreed interface):**
+//! - [`TreeEvent`] also carries the node's `acl`, and [`WatchManager`]
+//!   withholds a notification from a connection without READ on the node
+//!   (ZOOKEEPER-4799 / CVE-2024-23944, present in 3.8.4+ and in Debian's
+//!   3.8.0 package, so in the reference server). Call
+//!   [`WatchManager::set_auth`] with a connection's ids at connect (`ip:<addr>`)
+//!   and after every successful auth packet, or ACL-protected nodes' events
+//!   are filtered out; [`WatchManager::set_acl_filtering`]`(false)` gives 3.8.0–3.8.3.
+//! - [`auth::authenticate_with`] covers `ip` auth packets and the super digest.
+//! - Every write takes a zxid in ZooKeeper, including an empty multi and a
+//!   reconfig answered with RECONFIGDISABLED (`prepare` returns a txn for both).
+//! - addWatch's reply has an `ErrorResponse { err: 0 }` body on the wire.
+//!
 //! It answers exactly as a ZooKeeper 3.8 server does — error codes and the
 //! order they are checked in, every Stat field (including the client-visible
 //! cversion, `2 × creations − children`), sequential names, child and
