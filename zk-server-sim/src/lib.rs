@@ -50,7 +50,7 @@
 //!   reconnect. The leader tracks expiry in tick-sized buckets and expires
 //!   sessions with a replicated closeSession (ephemerals deleted, watches
 //!   fired on every node).
-//! - **Faults**: see [`fault`](crate::fault) — kill/restart (with or without
+//! - **Faults**: see [`fault`] — kill/restart (with or without
 //!   wiping), pause/resume, partitions, dropped connections, delayed replies,
 //!   apply-then-drop, forced expiry and elections.
 //! - **Observability**: roles, zxids, sessions, watch counts, tree snapshots,

@@ -409,3 +409,35 @@ async fn add_watch_answers_with_an_error_response_body_and_stays_armed() {
     assert_eq!(paths, ["/aw", "/aw/x"]);
     assert_eq!(ens.watch_count(0), ens.watch_count(0).max(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_pipelined_behind_the_connect_request_are_answered_after_it() {
+    use bytes::BytesMut;
+    use tokio::net::TcpStream;
+    let ens = ensemble(3).await;
+    let follower = (0..3).find(|i| Some(*i) != ens.leader()).unwrap();
+    let mut s = TcpStream::connect(ens.addr(follower)).await.unwrap();
+    let mut out = BytesMut::new();
+    let hello = zk_proto::ConnectRequest {
+        timeout: 10_000,
+        passwd: Bytes::from_static(&[0; 16]),
+        ..Default::default()
+    };
+    zk_proto::encode_record_frame(&mut out, 1 << 20, &hello).unwrap();
+    zk_proto::encode_request(&mut out, 1 << 20, 1, &exists("/zookeeper", false)).unwrap();
+    s.write_all(&out).await.unwrap();
+    let mut buf = BytesMut::new();
+    let mut frames = Vec::new();
+    while frames.len() < 2 {
+        if let Some(f) = zk_proto::FrameDecoder::default().decode(&mut buf).unwrap() {
+            frames.push(f);
+            continue;
+        }
+        assert!(s.read_buf(&mut buf).await.unwrap() > 0);
+    }
+    use zk_proto::Record;
+    let resp = zk_proto::ConnectResponse::from_bytes(frames[0].clone()).unwrap();
+    assert!(!resp.is_expired());
+    let hdr = zk_proto::ReplyHeader::decode(&mut zk_proto::Reader::new(frames[1].clone())).unwrap();
+    assert_eq!((hdr.xid, hdr.err), (1, ErrorCode::Ok));
+}

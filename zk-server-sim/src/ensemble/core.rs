@@ -34,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) rank: Vec<u64>,
     pub(crate) start: tokio::time::Instant,
     pub(crate) secret: u64,
+    /// Connections holding frames that arrived during their handshake.
+    pub(crate) early: Vec<(usize, crate::tree::ConnId)>,
 }
 
 impl Core {
@@ -63,6 +65,7 @@ impl Core {
             rank,
             start: tokio::time::Instant::now(),
             secret,
+            early: Vec::new(),
             cfg,
         }
     }
@@ -90,6 +93,18 @@ impl Core {
     /// Delivers queued messages until none are left, then hands buffered
     /// client output to the I/O tasks.
     pub(crate) fn settle(&mut self) {
+        loop {
+            self.deliver();
+            if !self.replay_early() {
+                break;
+            }
+        }
+        for n in &mut self.nodes {
+            n.flush();
+        }
+    }
+
+    fn deliver(&mut self) {
         while let Some(env) = self.queue.pop_front() {
             if !self.links.up(env.from, env.to) {
                 continue;
@@ -105,9 +120,6 @@ impl Core {
                 continue;
             }
             self.handle(env);
-        }
-        for n in &mut self.nodes {
-            n.flush();
         }
     }
 

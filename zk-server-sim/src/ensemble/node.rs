@@ -112,6 +112,10 @@ pub(crate) struct Conn {
     pub(crate) last_zxid: i64,
     pub(crate) last_xid: i32,
     pub(crate) last_op: &'static str,
+    /// Frames that arrived while the handshake was still waiting on the
+    /// leader; ZooKeeper stops reading the socket then, so they are
+    /// processed once the session is established.
+    pub(crate) early: Vec<Bytes>,
 }
 
 impl Conn {
@@ -135,6 +139,7 @@ impl Conn {
             last_zxid: 0,
             last_xid: 0,
             last_op: "NA",
+            early: Vec::new(),
         }
     }
 }

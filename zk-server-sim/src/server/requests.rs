@@ -23,11 +23,49 @@ impl Core {
         match c.state {
             ConnState::Fresh => self.handshake(node, conn, frame),
             ConnState::Handshaking(_) => {
-                // Clients wait for the ConnectResponse before sending more.
-                n.close_conn(conn);
+                // Held until the session exists, like ZooKeeper's disableRecv.
+                c.early.push(frame);
+                self.early.push((node, conn));
             }
             ConnState::Open => self.request(node, conn, frame),
         }
+    }
+
+    /// Processes frames held back during handshakes that have completed.
+    /// Returns whether anything was processed.
+    pub(crate) fn replay_early(&mut self) -> bool {
+        if self.early.is_empty() {
+            return false;
+        }
+        let mut waiting = Vec::new();
+        let mut ready = Vec::new();
+        for (node, conn) in std::mem::take(&mut self.early) {
+            let state = self
+                .nodes
+                .get(node)
+                .and_then(|n| n.conns.get(&conn))
+                .map(|c| c.state);
+            match state {
+                Some(ConnState::Open) => ready.push((node, conn)),
+                Some(_) => waiting.push((node, conn)),
+                None => {}
+            }
+        }
+        self.early = waiting;
+        ready.dedup();
+        let any = !ready.is_empty();
+        for (node, conn) in ready {
+            let frames = self
+                .nodes
+                .get_mut(node)
+                .and_then(|n| n.conns.get_mut(&conn))
+                .map(|c| std::mem::take(&mut c.early))
+                .unwrap_or_default();
+            for frame in frames {
+                self.request(node, conn, frame);
+            }
+        }
+        any
     }
 
     fn request(&mut self, node: usize, conn: ConnId, frame: Bytes) {
