@@ -427,6 +427,10 @@ struct Live<'a> {
     closing: bool,
 }
 
+/// Bytes of unsent requests above which no more work is taken from the line
+/// until the socket has accepted some.
+const WRITE_HIGH_WATER: usize = 256 * 1024;
+
 /// Frames handled per poll before yielding to other tasks.
 const FRAMES_PER_POLL: usize = 1024;
 
@@ -471,9 +475,11 @@ impl Live<'_> {
             self.last_recv = Instant::now();
         }
 
-        // 2. Take work from the line while there is room in flight.
+        // 2. Take work from the line while there is room in flight (and the
+        //    write buffer is not already holding plenty for the socket).
         let mut wrote = false;
-        if !self.closing {
+        let buffer_full = conn.write_buffer().len() >= WRITE_HIGH_WATER;
+        if !self.closing && !buffer_full {
             self.task.shared.waker.register(cx.waker());
             let room = self
                 .task
@@ -522,8 +528,11 @@ impl Live<'_> {
 
         // 4. Flush.
         if !conn.write_buffer().is_empty() {
-            if let Poll::Ready(Err(e)) = conn.poll_flush_unpin(cx) {
-                return Poll::Ready(End::Lost(e.into()));
+            match conn.poll_flush_unpin(cx) {
+                Poll::Ready(Err(e)) => return Poll::Ready(End::Lost(e.into())),
+                // Drained after intake was skipped for a full buffer: take more now.
+                Poll::Ready(Ok(())) if buffer_full => cx.waker().wake_by_ref(),
+                _ => {}
             }
         }
         Poll::Pending

@@ -133,6 +133,28 @@ async fn garbage_after_handshake(garbage: Vec<u8>, close: bool) -> Result<(), Er
     r
 }
 
+/// A server answering a resumed session with "expired" (timeout 0) ends the
+/// session: Expired, terminal, reported to every caller.
+#[tokio::test]
+async fn expired_answer_on_reconnect_is_terminal() {
+    use futures::StreamExt;
+    let addr = fake(|mut s| async move {
+        if handshake(&mut s).await.is_none() {
+            return;
+        }
+        // Drop the connection at once; the reconnect is told "expired".
+    })
+    .await;
+    let c = connect(addr).await;
+    let states: Vec<SessionState> = bounded("states", c.state_stream().collect()).await;
+    assert_eq!(states.last(), Some(&SessionState::Expired), "{states:?}");
+    assert_eq!(c.get_data("/x").await.unwrap_err(), Error::SessionExpired);
+    assert_eq!(
+        c.exists_watch("/x").await.unwrap_err(),
+        Error::SessionExpired
+    );
+}
+
 #[tokio::test]
 async fn truncated_frame_gives_connection_loss() {
     let mut g = BytesMut::new();
