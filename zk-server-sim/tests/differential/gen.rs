@@ -31,6 +31,8 @@ pub enum Step {
         data: Vec<String>,
         exist: Vec<String>,
         child: Vec<String>,
+        persistent: Vec<String>,
+        recursive: Vec<String>,
     },
     /// Close the session in `slot` and open a new one there (with the slot's auth).
     Reopen { slot: usize },
@@ -362,12 +364,19 @@ impl Generator {
                 let data = list(self);
                 let exist = list(self);
                 let child = list(self);
+                let (persistent, recursive) = if self.rng.chance(30) {
+                    (list(self), list(self))
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 return Step::SetWatches {
                     slot,
                     rel: self.rng.next_u64() as usize,
                     data,
                     exist,
                     child,
+                    persistent,
+                    recursive,
                 };
             }
             975..=984 => return Step::Reopen { slot },

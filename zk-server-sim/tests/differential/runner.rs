@@ -358,6 +358,8 @@ impl Run {
                     data,
                     exist,
                     child,
+                    persistent,
+                    recursive,
                 } => {
                     let c = rel % self.a.from_canon.len();
                     let mk = |z: i64| {
@@ -366,8 +368,8 @@ impl Run {
                             data_watches: data.clone(),
                             exist_watches: exist.clone(),
                             child_watches: child.clone(),
-                            persistent_watches: Vec::new(),
-                            persistent_recursive_watches: Vec::new(),
+                            persistent_watches: persistent.clone(),
+                            persistent_recursive_watches: recursive.clone(),
                         })
                     };
                     let ra = mk(self.a.from_canon[c]);
