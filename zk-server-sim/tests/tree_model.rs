@@ -12,6 +12,7 @@
 mod tree_model {
     pub mod acl;
     pub mod errors;
+    pub mod replication;
     pub mod sessions;
     pub mod stat;
     pub mod support;
