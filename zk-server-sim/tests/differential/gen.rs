@@ -46,8 +46,9 @@ pub struct Generator {
 }
 
 const L1: [&str; 3] = ["a", "b", "c"];
-const L2: [&str; 2] = ["x", "y"];
-const L3: [&str; 1] = ["p"];
+// Non-ASCII names check Java's UTF-16 String.hashCode (children order) and the codec.
+const L2: [&str; 4] = ["x", "y", "x", "\u{e9}t\u{e9}"];
+const L3: [&str; 2] = ["p", "\u{65e5}\u{672c}"];
 const WEIRD: [&str; 12] = [
     "/",
     "/zookeeper",
