@@ -19,7 +19,9 @@ pub enum OpResult {
     Create {
         /// The created path, with its sequence suffix for sequential modes.
         path: String,
-        /// The new node's Stat (absent only from servers that answer with plain create results).
+        /// The new node's Stat. ZooKeeper 3.8 reports it for container and
+        /// TTL creates inside a transaction but not for the other modes
+        /// (it answers those with a plain create result), so it may be `None`.
         stat: Option<Stat>,
     },
     /// A delete.
@@ -43,9 +45,8 @@ pub enum OpResult {
         /// The child names.
         children: Vec<String>,
     },
-    /// The op failed (in a failed transaction: the failing op has its own
-    /// error, the ops before it `Ok`-coded and the ops after it
-    /// `RuntimeInconsistency`; see [`OpResult::error`]).
+    /// The op failed. In a failed transaction the failing op carries its
+    /// own error and the ops after it [`Error::RuntimeInconsistency`].
     Error(Error),
     /// In a failed transaction, an op before the failing one (it would have
     /// succeeded, but nothing was applied).

@@ -219,3 +219,69 @@ impl Shared {
         self.counters.peak_in_flight.fetch_max(n, Ordering::Relaxed);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(tag: u8) -> (Work, oneshot::Receiver<Result<Reply, Error>>) {
+        let (tx, rx) = oneshot::channel();
+        let work = Work::Request(Req {
+            op: OpCode::GetData,
+            frame: BytesMut::from(&[tag][..]),
+            watch: None,
+            reply: tx,
+            span: tracing::Span::none(),
+        });
+        (work, rx)
+    }
+
+    fn tag(w: &Work) -> u8 {
+        match w {
+            Work::Request(r) => r.frame.first().copied().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    #[test]
+    fn takes_in_call_order_skips_abandoned_and_respects_room() {
+        let shared = Shared::new(2);
+        let mut keep = Vec::new();
+        for i in 1..=5u8 {
+            let (w, rx) = req(i);
+            shared.submit(w);
+            if i != 2 {
+                keep.push(rx); // the caller of #2 gave up
+            }
+        }
+        let mut out = Vec::new();
+        shared.take(2, &mut out);
+        assert_eq!(out.iter().map(tag).collect::<Vec<_>>(), [1, 3]);
+        out.clear();
+        shared.take(10, &mut out);
+        assert_eq!(out.iter().map(tag).collect::<Vec<_>>(), [4, 5]);
+        assert_eq!(shared.queued(), 0);
+        assert_eq!(shared.counters.peak_queued.load(Ordering::Relaxed), 5);
+    }
+
+    #[test]
+    fn refused_work_fails_at_once() {
+        let shared = Shared::new(2);
+        shared.refuse(Error::SessionExpired);
+        let (w, mut rx) = req(1);
+        shared.submit(w);
+        assert!(matches!(rx.try_recv(), Ok(Err(Error::SessionExpired))));
+        assert_eq!(shared.queued(), 0);
+    }
+
+    #[test]
+    fn a_long_line_of_abandoned_work_is_swept() {
+        let shared = Shared::new(1);
+        for i in 0..(3 * MIN_SWEEP) {
+            let (w, rx) = req((i % 200) as u8);
+            shared.submit(w);
+            drop(rx);
+        }
+        assert!(shared.queued() < MIN_SWEEP, "{}", shared.queued());
+    }
+}

@@ -685,3 +685,35 @@ impl Live<'_> {
         debug!(fired, "watch event");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::submit::Shared;
+
+    fn task() -> Task {
+        let cfg = SessionConfig {
+            hosts: vec![HostPort {
+                host: "127.0.0.1".into(),
+                port: 1,
+            }],
+            session_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(1),
+            read_only: false,
+            max_frame: zk_proto::DEFAULT_MAX_FRAME,
+            chroot: Chroot::default(),
+            auths: Vec::new(),
+        };
+        Task::new(Arc::new(Shared::new(10)), cfg, None)
+    }
+
+    #[tokio::test]
+    async fn xids_start_at_one_and_wrap_to_one() {
+        let mut t = task();
+        assert_eq!(t.alloc_xid(), 1);
+        assert_eq!(t.alloc_xid(), 2);
+        t.next_xid = i32::MAX;
+        assert_eq!(t.alloc_xid(), i32::MAX);
+        assert_eq!(t.alloc_xid(), 1);
+    }
+}
