@@ -1,6 +1,6 @@
 //! The [`DataTree`] itself: nodes, per-session ephemerals, and queries.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use zk_proto::{Acl, Stat};
@@ -20,7 +20,7 @@ use super::node::Node;
 #[derive(Debug, Clone)]
 pub struct DataTree {
     /// Every node by absolute path; the root is `/` (ZooKeeper also maps `""` to it).
-    pub(crate) nodes: HashMap<String, Node>,
+    pub(crate) nodes: BTreeMap<String, Node>,
     /// Per session, its ephemerals as ZooKeeper's `HashSet` holds them.
     pub(crate) ephemerals: BTreeMap<i64, JavaHashSet>,
     /// Live sessions (created and not closed) and their timeouts.
@@ -65,7 +65,7 @@ impl DataTree {
         // DataTree.addConfigNode: setACL(READ_ACL_UNSAFE, version −1).
         config.acl = Acl::read_unsafe();
         config.stat.aversion = -1;
-        let mut nodes = HashMap::new();
+        let mut nodes = BTreeMap::new();
         nodes.insert(ROOT.to_owned(), root);
         nodes.insert(PROC.to_owned(), proc_node);
         nodes.insert(QUOTA.to_owned(), empty());

@@ -11,19 +11,43 @@
 //! Not modelled: the order inside a treeified bin (eight or more colliding
 //! keys in one bucket of a table of 64 or more), which is vanishingly rare.
 
+use std::collections::HashMap;
+use std::fmt;
+
 /// A set of strings that iterates like a `java.util.HashSet<String>`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Membership is a hash map; the iteration order is rebuilt on demand by
+/// sorting members by (bucket, insertion sequence), which is exactly Java's
+/// order because a bucket's chain keeps insertion order through resizes.
+#[derive(Clone, Default)]
 pub(crate) struct JavaHashSet {
-    /// Members in chain order: the order Java would meet them inside a bucket.
-    entries: Vec<(String, u32)>,
-    /// The table length; 0 until the first insertion allocates it.
-    capacity: usize,
+    /// Member → (spread hash, insertion sequence).
+    members: HashMap<String, (u32, u64)>,
+    /// The next insertion sequence number.
+    next_seq: u64,
+    /// Chain length per bucket; its length is the table length (0 until the
+    /// first insertion allocates the table).
+    chains: Vec<u32>,
     /// The capacity the first allocation will use (`HashMap(int)`'s threshold).
     initial: usize,
 }
 
+impl fmt::Debug for JavaHashSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter_java()).finish()
+    }
+}
+
+impl PartialEq for JavaHashSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.chains.len() == other.chains.len() && self.iter_java().eq(other.iter_java())
+    }
+}
+
+impl Eq for JavaHashSet {}
+
 /// `HashMap.TREEIFY_THRESHOLD`: a chain this long or longer is treeified on insert.
-const TREEIFY_THRESHOLD: usize = 8;
+const TREEIFY_THRESHOLD: u32 = 8;
 /// `HashMap.MIN_TREEIFY_CAPACITY`: below this the table grows instead of treeifying.
 const MIN_TREEIFY_CAPACITY: usize = 64;
 
@@ -31,25 +55,26 @@ impl JavaHashSet {
     /// `new HashSet<>(initialCapacity)`; `new HashSet<>()` is `with_capacity(16)`.
     pub(crate) fn with_capacity(initial: usize) -> Self {
         JavaHashSet {
-            entries: Vec::new(),
-            capacity: 0,
+            members: HashMap::new(),
+            next_seq: 0,
+            chains: Vec::new(),
             initial: table_size_for(initial),
         }
     }
 
     /// Number of members.
     pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+        self.members.len()
     }
 
     /// Whether the set is empty.
     pub(crate) fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.members.is_empty()
     }
 
     /// Whether `key` is a member.
     pub(crate) fn contains(&self, key: &str) -> bool {
-        self.entries.iter().any(|(k, _)| k == key)
+        self.members.contains_key(key)
     }
 
     /// `HashSet.add`: appends to its bucket's chain and grows the table as Java does.
@@ -57,56 +82,80 @@ impl JavaHashSet {
         if self.contains(key) {
             return false;
         }
-        if self.capacity == 0 {
-            self.capacity = self.initial.max(1);
+        if self.chains.is_empty() {
+            self.chains = vec![0; self.initial.max(1)];
         }
         let hash = spread(java_string_hash(key));
-        let bucket = bucket_of(hash, self.capacity);
-        let chain = self
-            .entries
-            .iter()
-            .filter(|(_, h)| bucket_of(*h, self.capacity) == bucket)
-            .count();
-        self.entries.push((key.to_owned(), hash));
-        if chain >= TREEIFY_THRESHOLD && self.capacity < MIN_TREEIFY_CAPACITY {
-            self.capacity = self.capacity.saturating_mul(2);
+        let bucket = bucket_of(hash, self.chains.len());
+        let chain = self.chains.get(bucket).copied().unwrap_or(0);
+        if let Some(c) = self.chains.get_mut(bucket) {
+            *c += 1;
         }
-        if self.entries.len() > threshold(self.capacity) {
-            self.capacity = self.capacity.saturating_mul(2);
+        self.members.insert(key.to_owned(), (hash, self.next_seq));
+        self.next_seq += 1;
+        if chain >= TREEIFY_THRESHOLD && self.chains.len() < MIN_TREEIFY_CAPACITY {
+            self.grow();
+        }
+        if self.members.len() > threshold(self.chains.len()) {
+            self.grow();
         }
         true
     }
 
+    /// Doubles the table (`HashMap.resize`).
+    fn grow(&mut self) {
+        let cap = self.chains.len().saturating_mul(2).max(1);
+        let mut chains = vec![0_u32; cap];
+        for (hash, _) in self.members.values() {
+            if let Some(c) = chains.get_mut(bucket_of(*hash, cap)) {
+                *c += 1;
+            }
+        }
+        self.chains = chains;
+    }
+
     /// `HashSet.remove`.
     pub(crate) fn remove(&mut self, key: &str) -> bool {
-        let before = self.entries.len();
-        self.entries.retain(|(k, _)| k != key);
-        before != self.entries.len()
+        match self.members.remove(key) {
+            Some((hash, _)) => {
+                let cap = self.chains.len();
+                if let Some(c) = self.chains.get_mut(bucket_of(hash, cap)) {
+                    *c = c.saturating_sub(1);
+                }
+                true
+            }
+            None => false,
+        }
     }
 
     /// The members in Java's iteration order.
     pub(crate) fn iter_java(&self) -> impl Iterator<Item = &str> {
-        let cap = self.capacity.max(1);
-        let mut order: Vec<&(String, u32)> = self.entries.iter().collect();
-        // A stable sort keeps chain (insertion) order inside each bucket.
-        order.sort_by_key(|(_, h)| bucket_of(*h, cap));
+        let cap = self.chains.len().max(1);
+        let mut order: Vec<(&String, &(u32, u64))> = self.members.iter().collect();
+        order.sort_by_key(|(_, (hash, seq))| (bucket_of(*hash, cap), *seq));
         order.into_iter().map(|(k, _)| k.as_str())
     }
 
     /// `(HashSet) set.clone()`: a fresh `HashMap` sized for the current size and
     /// filled in the source's iteration order, which can reorder the members.
     pub(crate) fn java_clone(&self) -> JavaHashSet {
-        if self.entries.is_empty() {
+        if self.members.is_empty() {
             return JavaHashSet::with_capacity(1);
         }
         // HashMap.putMapEntries: (int) ((float) s / loadFactor + 1.0F)
         #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-        let wanted = ((self.entries.len() as f32) / 0.75_f32 + 1.0_f32) as usize;
+        let wanted = ((self.members.len() as f32) / 0.75_f32 + 1.0_f32) as usize;
         let mut out = JavaHashSet::with_capacity(wanted);
         for key in self.iter_java() {
             out.insert(key);
         }
         out
+    }
+
+    /// The table length (0 before the first insertion).
+    #[cfg(test)]
+    fn capacity(&self) -> usize {
+        self.chains.len()
     }
 }
 
@@ -180,10 +229,10 @@ mod tests {
         for i in 0..7 {
             s.insert(&format!("n{i}"));
         }
-        assert_eq!(s.capacity, 16);
+        assert_eq!(s.capacity(), 16);
         assert_eq!(s.len(), 7);
         assert!(s.remove("n3"));
         assert!(!s.contains("n3"));
-        assert_eq!(s.capacity, 16);
+        assert_eq!(s.capacity(), 16);
     }
 }

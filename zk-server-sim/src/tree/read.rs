@@ -146,6 +146,9 @@ impl DataTree {
             return self.nodes.len().saturating_sub(1);
         }
         let prefix = format!("{path}/");
-        self.nodes.keys().filter(|k| k.starts_with(&prefix)).count()
+        self.nodes
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .count()
     }
 }
