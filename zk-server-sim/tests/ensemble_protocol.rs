@@ -441,3 +441,55 @@ async fn requests_pipelined_behind_the_connect_request_are_answered_after_it() {
     let hdr = zk_proto::ReplyHeader::decode(&mut zk_proto::Reader::new(frames[1].clone())).unwrap();
     assert_eq!((hdr.xid, hdr.err), (1, ErrorCode::Ok));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_node_ensemble_serves_and_dropping_an_ensemble_closes_its_ports() {
+    let ens = ensemble(1).await;
+    assert_eq!(ens.leader(), Some(0));
+    let mut c = connect(ens.addr(0)).await;
+    assert_eq!(
+        c.call(create("/solo", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+    assert!(four(ens.addr(0), "srvr").await.contains("Mode: leader"));
+    let addr = ens.addr(0);
+    drop(ens);
+    assert!(c.closed().await, "client connections are closed");
+    for _ in 0..10_000 {
+        if tokio::net::TcpStream::connect(addr).await.is_err() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("port still open after drop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_lets_a_lagging_follower_catch_up_before_answering() {
+    let ens = ensemble(5).await;
+    let leader = ens.leader().unwrap();
+    let lagging = (0..5).find(|i| *i != leader).unwrap();
+    let mut reader = connect(ens.addr(lagging)).await;
+    let mut writer = connect(ens.addr(leader)).await;
+    ens.pause(lagging);
+    writer
+        .call(create("/fresh", b"", CreateMode::Persistent))
+        .await;
+    let zxid = ens.last_zxid(leader);
+    assert!(ens.last_zxid(lagging) < zxid, "the paused follower lags");
+    let xid = reader.send(&sync("/fresh")).await;
+    ens.resume(lagging);
+    let r = reader.reply_to(xid).await;
+    assert!(r.header.zxid >= zxid);
+    let Some(Response::Sync(s)) = r.body else {
+        panic!()
+    };
+    assert_eq!(s.path, "/fresh");
+    assert_eq!(
+        reader.call(exists("/fresh", false)).await.err(),
+        ErrorCode::Ok
+    );
+    ens.check_history().unwrap();
+}
