@@ -88,6 +88,10 @@ async fn differential_tree_against_real_zookeeper() {
             .extended_types(true)
             // No reaping during the run: it would depend on timing.
             .system_property("znode.container.checkIntervalMs", "3600000")
+            .system_property(
+                "zookeeper.DigestAuthenticationProvider.superDigest",
+                zk_server_sim::tree::auth::digest(differential::gen::SUPER),
+            )
             .start()
     })
     .await

@@ -18,6 +18,10 @@ pub const SLOTS: usize = 2;
 /// The digest credentials a session may authenticate with.
 pub const USERS: [&str; 2] = ["u1:p1", "u2:p2"];
 
+/// The super user's credentials; the reference server is started with
+/// `zookeeper.DigestAuthenticationProvider.superDigest` = digest of these.
+pub const SUPER: &str = "super:test";
+
 /// One step of a sequence.
 #[derive(Debug, Clone)]
 pub enum Step {
@@ -384,7 +388,11 @@ impl Generator {
             985..=989 => Request::Auth(AuthPacket {
                 auth_type: 0,
                 scheme: "digest".into(),
-                auth: Bytes::from(*self.rng.pick(&USERS)),
+                auth: Bytes::from(if self.rng.chance(10) {
+                    SUPER
+                } else {
+                    *self.rng.pick(&USERS)
+                }),
             }),
             990..=994 => Request::Ping,
             _ => Request::Reconfig(zk_proto::ReconfigRequest {

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use zk_proto::{ErrorCode, ErrorResponse, Id, Request, Response, SetWatches2, WatcherEvent};
 use zk_server_sim::testkit::RawClient;
-use zk_server_sim::tree::auth::{authenticate_with, ip_id, AuthConfig};
+use zk_server_sim::tree::auth::{authenticate_with, digest, ip_id, AuthConfig};
 use zk_server_sim::tree::{ConnId, Ctx, DataTree, WatchManager};
 
 /// What one request produced.
@@ -257,7 +257,7 @@ impl TreeTarget {
         match req {
             Request::Ping => ok(Some(Response::Empty)),
             Request::Auth(p) => {
-                let cfg = AuthConfig::new(Some(PEER.into()), None);
+                let cfg = AuthConfig::new(Some(PEER.into()), Some(digest(super::gen::SUPER)));
                 match authenticate_with(&p.scheme, &p.auth, &cfg) {
                     Ok(ids) => {
                         if let Some(s) = self.sessions.get_mut(&slot) {
