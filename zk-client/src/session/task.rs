@@ -81,6 +81,8 @@ pub(crate) struct Task {
     epoch: u64,
     /// When we last heard from any server (for local session expiry).
     last_heard: Instant,
+    /// closeSession was sent: a lost connection ends the session instead of resuming it.
+    closing: bool,
 }
 
 impl Task {
@@ -104,6 +106,7 @@ impl Task {
             next_host: 0,
             epoch: 0,
             last_heard: Instant::now(),
+            closing: false,
         };
         task.cfg.auths = auths;
         // Spread clients over the ensemble, as Java's StaticHostProvider does.
@@ -136,6 +139,11 @@ impl Task {
                 }
                 End::AuthFailed => {
                     self.terminate(SessionState::AuthFailed, Error::AuthFailed);
+                    return;
+                }
+                End::Lost(reason) if self.closing => {
+                    debug!(%reason, "connection lost while closing");
+                    self.terminate(SessionState::Closed, Error::Closed);
                     return;
                 }
                 End::Lost(reason) => {
@@ -588,6 +596,7 @@ impl Live<'_> {
                     conn.write_buffer_mut().extend_from_slice(&buf);
                 }
                 self.task.shared.refuse(Error::Closed);
+                self.task.closing = true;
                 self.closing = true;
                 self.pending.push(Pending {
                     xid,

@@ -376,3 +376,24 @@ async fn close_ends_the_session_and_later_calls_fail() {
     assert_eq!(observer.exists("/eph").await.unwrap(), None);
     observer.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn dropping_every_handle_closes_the_session() {
+    let cs = crate::support::chroot_on(crate::support::ensemble(), "drop_closes").await;
+    let c = zk_client::Client::connect(cs.clone()).await.unwrap();
+    let observer = zk_client::Client::connect(cs).await.unwrap();
+    c.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    let (stat, gone) = observer.exists_watch("/eph").await.unwrap();
+    assert!(stat.is_some());
+    // A request made just before the last handle goes is still answered.
+    let clone = c.clone();
+    drop(c);
+    let last = clone.get_data("/eph");
+    drop(clone);
+    last.await.unwrap();
+    let ev = bounded("ephemeral deleted", gone).await.unwrap();
+    assert_eq!(ev.event_type, zk_client::EventType::NodeDeleted);
+    observer.close().await.unwrap();
+}
