@@ -13,6 +13,13 @@
 //! - Every write takes a zxid in ZooKeeper, including an empty multi and a
 //!   reconfig answered with RECONFIGDISABLED (`prepare` returns a txn for both).
 //! - addWatch's reply has an `ErrorResponse { err: 0 }` body on the wire.
+//! - Two client-sent requests ZooKeeper 3.8 mishandles, which the server may
+//!   want to mimic itself: a *successful* standalone `check` (opcode 13) gets
+//!   no reply at all (the server fails to serialize `SetDataResponse(null)`;
+//!   `apply` answers with the node's Stat), and a client-sent `deleteContainer`
+//!   (opcode 20) is answered BADARGUMENTS (the server reads the path from the
+//!   whole packet, header included; `prepare` treats it as the internal
+//!   ContainerManager request).
 //!
 //! It answers exactly as a ZooKeeper 3.8 server does — error codes and the
 //! order they are checked in, every Stat field (including the client-visible
