@@ -336,7 +336,10 @@ async fn four_letter_words_have_the_real_formats() {
     assert!(lines[1].starts_with("Latency min/avg/max: "));
     assert!(lines[2].starts_with("Received: "));
     assert!(lines[3].starts_with("Sent: "));
-    assert_eq!(lines[4], "Connections: 1");
+    assert_eq!(
+        lines[4], "Connections: 2",
+        "the asking connection counts, as in 3.8"
+    );
     assert!(lines[5].starts_with("Outstanding: "));
     assert_eq!(lines[6], format!("Zxid: {:#x}", ens.last_zxid(leader)));
     assert_eq!(lines[7], "Mode: leader");
@@ -348,6 +351,8 @@ async fn four_letter_words_have_the_real_formats() {
         .contains("Mode: follower\n"));
     let stat = four(ens.addr(leader), "stat").await;
     assert!(stat.contains("\nClients:\n /127.0.0.1:"), "{stat}");
+    assert!(stat.contains("[0](queued=0,recved=1,sent=0)\n"), "{stat}");
+    assert!(stat.contains("[1](queued=0,recved="), "{stat}");
     let mntr = four(ens.addr(leader), "mntr").await;
     assert!(mntr.contains("zk_server_state\tleader\n"), "{mntr}");
     assert!(mntr.contains("zk_synced_followers\t2\n"));

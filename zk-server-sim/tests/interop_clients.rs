@@ -189,3 +189,79 @@ async fn java_client_and_curator_scenario_matches_real_zookeeper() {
     assert_same("java+curator", &on_sim, &on_real);
     ens.check_history().unwrap();
 }
+
+/// The keys of `key: value` (or `key\tvalue`) lines, in order.
+fn keys(text: &str, sep: char) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split(sep).next().unwrap_or("").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_letter_word_shapes_match_real_zookeeper() {
+    use zk_server_sim::real::ServerMode;
+    let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
+        eprintln!("skipped: ZooKeeper is not installed");
+        return;
+    };
+    let ens = sim().await;
+    let sim_leader = ens.leader().unwrap();
+    let sim_follower = (sim_leader + 1) % 3;
+    let (real_leader, real_follower, words) = tokio::task::spawn_blocking(move || {
+        let leader = (0..3)
+            .find(|i| real.mode(*i).ok() == Some(ServerMode::Leader))
+            .unwrap();
+        let follower = (leader + 1) % 3;
+        let mut words = Vec::new();
+        for w in ["srvr", "mntr", "isro", "ruok", "wchs"] {
+            words.push((
+                w,
+                real.four_letter_word(leader, w).unwrap(),
+                real.four_letter_word(follower, w).unwrap(),
+            ));
+        }
+        (leader, follower, words)
+    })
+    .await
+    .unwrap();
+    eprintln!("real leader {real_leader} follower {real_follower}; sim leader {sim_leader}");
+    for (w, real_l, real_f) in words {
+        let sim_l = ens.four_letter(sim_leader, w);
+        let sim_f = ens.four_letter(sim_follower, w);
+        match w {
+            "srvr" => {
+                assert_eq!(
+                    keys(&sim_l, ':'),
+                    keys(&real_l, ':'),
+                    "{sim_l}\nvs\n{real_l}"
+                );
+                assert_eq!(
+                    keys(&sim_f, ':'),
+                    keys(&real_f, ':'),
+                    "{sim_f}\nvs\n{real_f}"
+                );
+            }
+            "mntr" => {
+                let real_keys = keys(&real_l, '\t');
+                for k in keys(&sim_l, '\t') {
+                    assert!(real_keys.contains(&k), "mntr key {k} unknown to 3.8");
+                }
+                let real_keys = keys(&real_f, '\t');
+                for k in keys(&sim_f, '\t') {
+                    assert!(
+                        real_keys.contains(&k),
+                        "follower mntr key {k} unknown to 3.8"
+                    );
+                }
+            }
+            "wchs" => {
+                assert!(sim_l.ends_with('\n') && real_l.ends_with('\n'));
+                assert_eq!(sim_l.lines().count(), real_l.lines().count());
+            }
+            _ => {
+                assert_eq!(sim_l, real_l, "{w}");
+                assert_eq!(sim_f, real_f, "{w}");
+            }
+        }
+    }
+}

@@ -297,7 +297,8 @@ impl Ensemble {
 
     /// The answer server `i` gives to four-letter word `word`.
     pub fn four_letter(&self, i: usize, word: &str) -> String {
-        self.with_core(|c| c.four_letter(i, word))
+        let port = self.addr(i).port();
+        self.with_core(|c| c.four_letter(i, word, None, port))
     }
 
     /// Everything recorded so far (see [`crate::history`]).

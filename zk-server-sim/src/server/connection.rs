@@ -101,8 +101,11 @@ async fn run(shared: Arc<Shared>, node: usize, conn: ConnId, stream: TcpStream, 
                     if let Some(word) = four_letter_word([a, b, c, d]) {
                         let text = {
                             let mut core = shared.lock();
+                            // Rendered while this connection still counts,
+                            // as the real server lists the asking connection.
+                            let text = core.four_letter(node, word, Some(conn), io.addr.port());
                             core.forget(node, conn);
-                            core.four_letter(node, word)
+                            text
                         };
                         let _ = wr.write_all(text.as_bytes()).await;
                         let _ = wr.shutdown().await;

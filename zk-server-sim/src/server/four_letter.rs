@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use crate::ensemble::core::Core;
 use crate::ensemble::node::{ConnState, Role};
+use crate::tree::ConnId;
 
 /// The version string the simulator reports.
 pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
@@ -18,8 +19,16 @@ pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
 const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
 
 impl Core {
-    /// The full answer to four-letter word `word` on node `i`.
-    pub(crate) fn four_letter(&self, i: usize, word: &str) -> String {
+    /// The full answer to four-letter word `word` on node `i`, asked on
+    /// connection `asking` (listed like the real server lists it) of the
+    /// node listening on `port`.
+    pub(crate) fn four_letter(
+        &self,
+        i: usize,
+        word: &str,
+        asking: Option<ConnId>,
+        port: u16,
+    ) -> String {
         let Some(n) = self.nodes.get(i) else {
             return String::new();
         };
@@ -32,11 +41,11 @@ impl Core {
                 _ => "null".into(),
             },
             "srvr" | "stat" | "mntr" | "cons" | "wchs" if !serving => NOT_SERVING.into(),
-            "srvr" => self.stat_text(i, false),
-            "stat" => self.stat_text(i, true),
+            "srvr" => self.stat_text(i, false, asking),
+            "stat" => self.stat_text(i, true, asking),
             "cons" => {
                 let mut s = String::new();
-                for line in self.conn_lines(i, true) {
+                for line in self.conn_lines(i, true, asking) {
                     let _ = writeln!(s, "{line}");
                 }
                 s.push('\n');
@@ -52,8 +61,7 @@ impl Core {
                 )
             }
             "conf" => format!(
-                "clientPort={}\nclientPortAddress=127.0.0.1\ntickTime={}\nmaxClientCnxns=0\nminSessionTimeout={}\nmaxSessionTimeout={}\nserverId={}\n",
-                0,
+                "clientPort={port}\nsecureClientPort=-1\ndataDir=/dev/null/version-2\ndataDirSize=0\ndataLogDir=/dev/null/version-2\ndataLogSize=0\ntickTime={}\nmaxClientCnxns=0\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
                 self.cfg.tick_ms,
                 self.cfg.min_session_timeout_ms,
                 self.cfg.max_session_timeout_ms,
@@ -67,32 +75,38 @@ impl Core {
         }
     }
 
-    fn conn_lines(&self, i: usize, full: bool) -> Vec<String> {
+    fn conn_lines(&self, i: usize, full: bool, asking: Option<ConnId>) -> Vec<String> {
         let Some(n) = self.nodes.get(i) else {
             return Vec::new();
         };
         let mut ids: Vec<_> = n.conns.keys().copied().collect();
         ids.sort_unstable();
         ids.iter()
-            .filter_map(|id| n.conns.get(id))
-            .map(|c| {
+            .filter_map(|id| n.conns.get(id).map(|c| (*id, c)))
+            .map(|(id, c)| {
                 let queued = c.pending.len();
-                if full && c.state == ConnState::Open {
+                // The bracket holds the selector interest ops: 1 (read) for a
+                // live session, 0 for the connection asking the 4lw.
+                let open = c.state == ConnState::Open;
+                let received = c.received + u64::from(asking == Some(id));
+                if full && open {
                     format!(
-                        " /{}[1](queued={queued},recved={},sent={},sid={:#x},lop={},est=0,to={},lcxid={:#x},lzxid={:#x},lresp=0,llat=0,minlat=0,avglat=0.0,maxlat=0)",
-                        c.peer, c.received, c.sent, c.session, c.last_op, c.timeout_ms, c.last_xid, c.last_zxid
+                        " /{}[1](queued={queued},recved={received},sent={},sid={:#x},lop={},est=0,to={},lcxid={:#x},lzxid={:#x},lresp=0,llat=0,minlat=0,avglat=0,maxlat=0)",
+                        c.peer, c.sent, c.session, c.last_op, c.timeout_ms, c.last_xid, c.last_zxid
                     )
                 } else {
                     format!(
-                        " /{}[1](queued={queued},recved={},sent={})",
-                        c.peer, c.received, c.sent
+                        " /{}[{}](queued={queued},recved={received},sent={})",
+                        c.peer,
+                        u8::from(open),
+                        c.sent
                     )
                 }
             })
             .collect()
     }
 
-    fn stat_text(&self, i: usize, clients: bool) -> String {
+    fn stat_text(&self, i: usize, clients: bool, asking: Option<ConnId>) -> String {
         let Some(n) = self.nodes.get(i) else {
             return String::new();
         };
@@ -100,7 +114,7 @@ impl Core {
         let _ = writeln!(s, "Zookeeper version: {VERSION}");
         if clients {
             let _ = writeln!(s, "Clients:");
-            for line in self.conn_lines(i, false) {
+            for line in self.conn_lines(i, false, asking) {
                 let _ = writeln!(s, "{line}");
             }
             s.push('\n');
@@ -138,19 +152,19 @@ impl Core {
             "zk_server_state",
             n.role.mode().unwrap_or("standalone").into(),
         );
-        kv("zk_avg_latency", "0.0".into());
-        kv("zk_max_latency", "0".into());
-        kv("zk_min_latency", "0".into());
-        kv("zk_packets_received", n.stats.received.to_string());
-        kv("zk_packets_sent", n.stats.sent.to_string());
+        kv("zk_ephemerals_count", ephemerals.to_string());
         kv("zk_num_alive_connections", n.conns.len().to_string());
+        kv("zk_avg_latency", "0.0".into());
         kv("zk_outstanding_requests", outstanding.to_string());
         kv("zk_znode_count", n.tree.node_count().to_string());
-        kv("zk_watch_count", n.watches.watch_count().to_string());
-        kv("zk_ephemerals_count", ephemerals.to_string());
-        kv("zk_approximate_data_size", "0".into());
         kv("zk_global_sessions", n.sessions.len().to_string());
-        kv("zk_last_proposal_size", "-1".into());
+        kv("zk_packets_sent", n.stats.sent.to_string());
+        kv("zk_packets_received", n.stats.received.to_string());
+        kv("zk_watch_count", n.watches.watch_count().to_string());
+        kv("zk_min_latency", "0".into());
+        kv("zk_approximate_data_size", "0".into());
+        kv("zk_max_latency", "0".into());
+        kv("zk_local_sessions", "0".into());
         if let Some(ls) = &n.leader {
             kv("zk_learners", ls.followers.len().to_string());
             kv("zk_synced_followers", ls.followers.len().to_string());
