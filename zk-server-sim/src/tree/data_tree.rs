@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use zk_proto::{Acl, Stat};
+use zk_proto::{Acl, EventType, Stat};
 
 use super::java_hash::JavaHashSet;
 use super::node::Node;
+use super::TreeEvent;
 
 /// ZooKeeper's znode tree, as one server holds it.
 ///
@@ -76,6 +77,29 @@ impl DataTree {
             sessions: BTreeMap::new(),
             last_zxid: 0,
         }
+    }
+
+    /// Sets `/zookeeper/config` as a quorum member does at start-up and on
+    /// every new configuration (`QuorumPeer.setQuorumVerifier` →
+    /// `DataTree.setData(path, config, version −1, zxid = config version, now)`):
+    /// the data becomes the dynamic config text (`server.N=…` lines then
+    /// `version=<hex>`), mzxid the config version, mtime this server's clock,
+    /// and the data version −1. A local, unreplicated change; a standalone
+    /// server never does it (its config node stays empty). Returns the
+    /// NodeDataChanged event for the watch manager.
+    pub fn set_config(&mut self, data: Bytes, config_version: i64, time_ms: i64) -> Vec<TreeEvent> {
+        let Some(node) = self.nodes.get_mut(CONFIG) else {
+            return Vec::new();
+        };
+        node.data = data;
+        node.stat.mzxid = config_version;
+        node.stat.mtime = time_ms;
+        node.stat.version = -1;
+        vec![TreeEvent::new(
+            CONFIG,
+            EventType::NodeDataChanged,
+            node.acl.clone(),
+        )]
     }
 
     /// A node by the key ZooKeeper's `nodes.get(path)` uses: `""` is the root too.

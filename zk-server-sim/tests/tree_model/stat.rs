@@ -249,3 +249,24 @@ fn a_multi_shares_one_zxid_and_sees_its_own_ops() {
     );
     assert_eq!(s.stat("/m").pzxid, z);
 }
+
+#[test]
+fn a_quorum_members_config_node() {
+    let mut t = DataTree::new();
+    let text = "server.1=127.0.0.1:1:2:participant;127.0.0.1:3\nversion=0";
+    let events = t.set_config(text.into(), 0, 1_234);
+    assert_eq!(events.len(), 1);
+    let snap = t.snapshot().remove("/zookeeper/config").unwrap();
+    // As a real 3-node 3.8 ensemble shows it.
+    assert_eq!(&snap.data[..], text.as_bytes());
+    assert_eq!(
+        (snap.stat.czxid, snap.stat.mzxid, snap.stat.ctime),
+        (0, 0, 0)
+    );
+    assert_eq!(
+        (snap.stat.mtime, snap.stat.version, snap.stat.aversion),
+        (1_234, -1, -1)
+    );
+    assert_eq!(snap.stat.data_length, text.len() as i32);
+    assert_eq!(t.last_zxid(), 0, "not a txn");
+}
