@@ -265,3 +265,65 @@ async fn four_letter_word_shapes_match_real_zookeeper() {
         }
     }
 }
+
+/// Runs the leader-crash kazoo scenario; `fault` kills the leader and waits
+/// for a new one.
+fn kazoo_leader_crash(connect: &str, fault: impl FnOnce()) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut child = Command::new("/usr/bin/python3")
+        .arg(scenarios().join("kazoo_leader_crash.py"))
+        .arg(connect)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready", "scenario did not get ready");
+    fault();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "scenario failed:\n{rest}");
+    rest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kazoo_survives_a_leader_crash_like_on_real_zookeeper() {
+    if !have_kazoo() || !Path::new("/usr/share/java/zookeeper.jar").exists() {
+        eprintln!("skipped: kazoo or ZooKeeper missing");
+        return;
+    }
+    let ens = std::sync::Arc::new(sim().await);
+    let cs = ens.connect_string();
+    let handle = tokio::runtime::Handle::current();
+    let e2 = std::sync::Arc::clone(&ens);
+    let on_sim = tokio::task::spawn_blocking(move || {
+        kazoo_leader_crash(&cs, || {
+            let leader = e2.leader().unwrap();
+            e2.kill(leader);
+            assert!(e2.leader().is_some());
+            handle.block_on(e2.restart(leader, false)).unwrap();
+        })
+    })
+    .await
+    .unwrap();
+    let on_real = tokio::task::spawn_blocking(|| {
+        let mut real = RealEnsemble::shared_builder(3).start().unwrap();
+        let cs = real.connect_string();
+        let real = std::sync::Mutex::new(&mut real);
+        kazoo_leader_crash(&cs, || {
+            let mut real = real.lock().unwrap();
+            let leader = real.wait_for_leader().unwrap();
+            real.kill(leader).unwrap();
+            real.wait_for_leader().unwrap();
+            real.restart(leader).unwrap();
+        })
+    })
+    .await
+    .unwrap();
+    assert_same("kazoo leader crash", &on_sim, &on_real);
+    ens.check_history().unwrap();
+}

@@ -112,7 +112,7 @@ public class Scenario {
         zk.exists(base + "/later", w);
         zk.addWatch(base + "/tree", e -> events.add("recursive " + e.getType() + " " + e.getPath()),
                 AddWatchMode.PERSISTENT_RECURSIVE);
-        other.sync(base, (rc, path, ctx) -> { }, null);
+        syncPath(other, base);
         other.setData(base + "/s-0000000000", "changed".getBytes(), -1);
         other.create(base + "/later", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
         other.create(base + "/tree", null, Ids.OPEN_ACL_UNSAFE, CreateMode.PERSISTENT);
@@ -156,6 +156,7 @@ public class Scenario {
         other.exists(eph, e -> gone.countDown());
         zk.close();
         say("ephemeral deleted event " + gone.await(30, TimeUnit.SECONDS));
+        syncPath(other, base);
         say("ephemeral after close " + other.exists(eph, false));
 
         // --- Curator: a mutex and a leader latch over two clients ---
@@ -191,7 +192,8 @@ public class Scenario {
         c1.close();
         c2.close();
 
-        // cleanup
+        // cleanup (sync first: other's server may lag behind Curator's writes)
+        syncPath(other, "/");
         deleteAll(other, base);
         deleteAll(other, "/curator");
         say("cleaned " + other.exists(base, false));
@@ -200,6 +202,12 @@ public class Scenario {
             System.out.println(line);
         }
         System.exit(0);
+    }
+
+    static void syncPath(ZooKeeper zk, String path) throws Exception {
+        CountDownLatch done = new CountDownLatch(1);
+        zk.sync(path, (rc, p, ctx) -> done.countDown(), null);
+        done.await(30, TimeUnit.SECONDS);
     }
 
     static void deleteAll(ZooKeeper zk, String path) throws Exception {
