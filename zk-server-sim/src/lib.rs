@@ -57,6 +57,41 @@
 //!   four-letter words, and a recorder of client-visible history with a
 //!   checker ([`Ensemble::check_history`], [`history`]).
 //!
+//! # Faithfulness notes
+//!
+//! - **Handshake** (protocol.md §5): timeouts are clamped into
+//!   [`Builder::min_session_timeout`, `Builder::max_session_timeout`]; the
+//!   read-only byte is echoed only when the client sent it; a client whose
+//!   `lastZxidSeen` is ahead of the server, a server without quorum, and a
+//!   read-write client on a read-only server are closed without a response;
+//!   an unknown/expired session or a wrong password gets the expired
+//!   response (timeout 0, session 0, 16 zero bytes) and a close. Frames sent
+//!   before the ConnectResponse are held until the session exists.
+//! - **Replies** carry the node's last applied zxid; auth replies zxid 0;
+//!   notifications zxid −1 (3.8). An unknown opcode gets UNIMPLEMENTED;
+//!   `reconfig` RECONFIGDISABLED; a negative or oversized frame length
+//!   closes the connection; a failed auth gets AUTHFAILED, then a close.
+//! - **SESSIONMOVED**: a session that reconnects elsewhere becomes owned by
+//!   the new server; a later write on the old connection closes it (the
+//!   client only sees a disconnect). A reconnect on the same server closes
+//!   the older connection at once.
+//! - **Four-letter words** behave as with `4lw.commands.whitelist=*` for
+//!   `ruok`, `isro`, `srvr`, `stat`, `cons`, `mntr`, `wchs`, `conf`, `envi`,
+//!   `dirs`, `crst` and `srst` (3.8 formats; latencies print as 0); `dump`,
+//!   `wchc`, `wchp`, `gtmk`, `stmk` and `hash` answer
+//!   `<cmd> is not executed because it is not in the whitelist.`
+//! - **Simplifications**: roles come from an omniscient view of the links
+//!   rather than FastLeaderElection messages; a crash or partition is noticed
+//!   at once, a pause after `sync_limit` ticks; peers never lag except while
+//!   paused; observers, local sessions, SASL, quotas and the 3.9 personality
+//!   are not simulated.
+//!
+//! # The standalone binary
+//!
+//! `zk-server-sim --nodes 3 --port 2181 --admin-port 2199` serves servers on
+//! 2181, 2182, 2183, prints `ready connect=<..> admin=<..> seed=<..>` and
+//! takes fault commands on the admin port, one line each (see [`admin`]).
+//!
 //! # Determinism
 //!
 //! A single `u64` seed drives every random choice (session ids, passwords,

@@ -498,3 +498,33 @@ async fn sync_lets_a_lagging_follower_catch_up_before_answering() {
     );
     ens.check_history().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_testkit_raw_client_works_across_nodes() {
+    use zk_server_sim::testkit::RawClient;
+    let ens = ensemble(3).await;
+    let mut a = RawClient::connect(ens.addr(0), 10_000).await.unwrap();
+    let mut b = RawClient::connect(ens.addr(2), 10_000).await.unwrap();
+    let (h, _) = a
+        .request(&create("/rk", b"1", CreateMode::Persistent))
+        .await
+        .unwrap();
+    assert_eq!(h.err, ErrorCode::Ok);
+    let (h, _) = b.request(&sync("/rk")).await.unwrap();
+    assert_eq!(h.err, ErrorCode::Ok);
+    let (h, body) = b.request(&get("/rk", true)).await.unwrap();
+    assert_eq!(h.err, ErrorCode::Ok);
+    assert!(matches!(body, Some(Response::GetData(ref d)) if d.data[..] == b"1"[..]));
+    a.request(&set("/rk", b"2")).await.unwrap();
+    let ev = b
+        .next_notification(std::time::Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        (ev.event_type, ev.path.as_str()),
+        (EventType::NodeDataChanged.code(), "/rk")
+    );
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+    ens.check_history().unwrap();
+}
