@@ -10,6 +10,7 @@
 //! | `kill <i>` / `restart <i> [wipe]` | `ok` |
 //! | `pause <i>` / `resume <i>` | `ok` |
 //! | `partition <i> [<j> ..]` / `isolate <i>` / `heal` | `ok` |
+//! | `hold <from> <to>` / `release [<from> <to>]` | `ok` (hold/deliver one direction of a peer link) |
 //! | `drop <i>` | `ok` (closes server i's client connections) |
 //! | `delay <i> <ms>` | `ok` |
 //! | `apply_then_drop <i>` | `ok` |
@@ -147,6 +148,29 @@ pub async fn execute(ensemble: &Ensemble, line: &str) -> (String, AdminOutcome) 
         Some("heal") => {
             ensemble.heal();
             ("ok".into(), cont)
+        }
+        Some("hold") => (
+            answer(node(1).and_then(|a| {
+                let b = node(2)?;
+                ensemble.hold(a, b);
+                Ok("ok".into())
+            })),
+            cont,
+        ),
+        Some("release") => {
+            if words.len() == 1 {
+                ensemble.release(None);
+                ("ok".into(), cont)
+            } else {
+                (
+                    answer(node(1).and_then(|a| {
+                        let b = node(2)?;
+                        ensemble.release(Some((a, b)));
+                        Ok("ok".into())
+                    })),
+                    cont,
+                )
+            }
         }
         Some("drop") => (
             answer(node(1).map(|i| {

@@ -6,6 +6,7 @@
 //! | [`Ensemble::restart`] | start a killed (or running) node again, optionally with a wiped disk; it resyncs from the leader |
 //! | [`Ensemble::pause`] / [`Ensemble::resume`] | a GC pause: sockets stay open, nothing is read, written or processed; peers notice after `sync_limit` ticks |
 //! | [`Ensemble::partition`] / [`Ensemble::isolate`] / [`Ensemble::heal`] | cut or restore peer links; a side without quorum stops serving |
+//! | [`Ensemble::hold`] / [`Ensemble::release`] | delay one direction of a peer link: a held follower lags (stale reads, slow syncs) |
 //! | [`Ensemble::drop_client_connections`] | close every client connection of a node |
 //! | [`Ensemble::delay_replies`] | hold every write to a node's clients for a while |
 //! | [`Ensemble::apply_then_drop`] | perform the node's next client write, then drop the connection instead of replying |
@@ -153,6 +154,29 @@ impl Ensemble {
         self.with_core(|c| {
             c.links.heal();
             c.reconfigure();
+        });
+    }
+
+    /// Holds every message from server `from` to server `to` until
+    /// [`Ensemble::release`]: with `hold(leader, f)`, follower `f` stops
+    /// learning of proposals and commits, so its reads go stale and its
+    /// clients' writes and syncs wait. Failure detection ignores held links
+    /// (a slow network, not a dead one).
+    pub fn hold(&self, from: usize, to: usize) {
+        tracing::info!(from, to, "fault: hold link");
+        self.with_core(|c| c.links.hold(from, to));
+    }
+
+    /// Delivers what [`Ensemble::hold`] kept, in order, and stops holding
+    /// `from → to`; `None` releases every link.
+    pub fn release(&self, link: Option<(usize, usize)>) {
+        tracing::info!(?link, "fault: release");
+        self.with_core(|c| {
+            match link {
+                Some((from, to)) => c.links.release(from, to),
+                None => c.links.release_all(),
+            }
+            c.unhold();
         });
     }
 

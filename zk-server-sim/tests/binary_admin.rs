@@ -104,6 +104,12 @@ async fn the_binary_serves_clients_and_takes_fault_commands() {
     assert_eq!(sim.cmd(&format!("restart {leader}")).await, "ok");
     assert_eq!(sim.cmd("partition 0").await, "ok");
     assert_eq!(sim.cmd("heal").await, "ok");
+    assert_eq!(sim.cmd("hold 0 1").await, "ok");
+    assert_eq!(sim.cmd("release 0 1").await, "ok");
+    assert_eq!(sim.cmd("release").await, "ok");
+    assert_eq!(sim.cmd("delay 1 0").await, "ok");
+    assert_eq!(sim.cmd("apply_then_drop 1").await, "ok");
+    assert_eq!(sim.cmd("force_election").await, "ok");
     assert_eq!(sim.cmd("pause 2").await, "ok");
     assert_eq!(sim.cmd("resume 2").await, "ok");
     let sessions = sim.cmd("sessions").await;

@@ -415,3 +415,35 @@ async fn random_faults_keep_the_guarantees() {
     ens.check_history()
         .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_link_makes_a_follower_lag_until_released() {
+    let ens = ensemble(3).await;
+    let leader = ens.leader().unwrap();
+    let f = other_than(&ens, &[leader]);
+    let mut writer = connect(ens.addr(leader)).await;
+    let mut reader = connect(ens.addr(f)).await;
+    ens.hold(leader, f);
+    assert_eq!(
+        writer
+            .call(create("/lag", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+    // A stale read is allowed: the follower has not heard of the commit.
+    assert_eq!(
+        reader.call(exists("/lag", false)).await.err(),
+        ErrorCode::NoNode
+    );
+    // sync waits for the follower to catch up with the leader.
+    let xid = reader.send(&sync("/lag")).await;
+    ens.release(Some((leader, f)));
+    assert_eq!(reader.reply_to(xid).await.err(), ErrorCode::Ok);
+    assert_eq!(
+        reader.call(exists("/lag", false)).await.err(),
+        ErrorCode::Ok
+    );
+    assert_eq!(ens.snapshot(f), ens.snapshot(leader));
+    ens.check_history().unwrap();
+}

@@ -34,6 +34,8 @@ pub(crate) struct Core {
     pub(crate) rank: Vec<u64>,
     pub(crate) start: tokio::time::Instant,
     pub(crate) secret: u64,
+    /// Messages waiting on held links, in send order.
+    pub(crate) held: VecDeque<Envelope>,
     /// Connections holding frames that arrived during their handshake.
     pub(crate) early: Vec<(usize, crate::tree::ConnId)>,
 }
@@ -66,6 +68,7 @@ impl Core {
             start: tokio::time::Instant::now(),
             secret,
             early: Vec::new(),
+            held: VecDeque::new(),
             cfg,
         }
     }
@@ -107,6 +110,10 @@ impl Core {
     fn deliver(&mut self) {
         while let Some(env) = self.queue.pop_front() {
             if !self.links.up(env.from, env.to) {
+                continue;
+            }
+            if self.links.held(env.from, env.to) {
+                self.held.push_back(env);
                 continue;
             }
             let Some(to) = self.nodes.get_mut(env.to) else {
@@ -300,6 +307,18 @@ impl Core {
             }
         }
         self.settle();
+    }
+
+    /// Re-queues held messages whose link is no longer held, in order.
+    pub(crate) fn unhold(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        let (free, still): (VecDeque<_>, VecDeque<_>) = held
+            .into_iter()
+            .partition(|e| !self.links.held(e.from, e.to));
+        self.held = still;
+        for env in free.into_iter().rev() {
+            self.queue.push_front(env);
+        }
     }
 
     /// The node a follower sends its requests to.

@@ -86,16 +86,41 @@ pub(crate) struct Envelope {
 }
 
 /// Partition state: two nodes can talk when they sit in the same group.
+/// A held link (one direction) keeps its messages until released.
 #[derive(Debug, Clone)]
 pub(crate) struct Links {
     group: Vec<u32>,
+    held: std::collections::BTreeSet<(usize, usize)>,
 }
 
 impl Links {
     pub(crate) fn new(nodes: usize) -> Self {
         Links {
             group: vec![0; nodes],
+            held: std::collections::BTreeSet::new(),
         }
+    }
+
+    /// Whether messages from `a` to `b` are being held.
+    pub(crate) fn held(&self, a: usize, b: usize) -> bool {
+        !self.held.is_empty() && self.held.contains(&(a, b))
+    }
+
+    /// Starts holding messages from `a` to `b`.
+    pub(crate) fn hold(&mut self, a: usize, b: usize) {
+        if a != b {
+            self.held.insert((a, b));
+        }
+    }
+
+    /// Stops holding messages from `a` to `b`.
+    pub(crate) fn release(&mut self, a: usize, b: usize) {
+        self.held.remove(&(a, b));
+    }
+
+    /// Stops holding every link.
+    pub(crate) fn release_all(&mut self) {
+        self.held.clear();
     }
 
     /// Whether `a` and `b` can exchange messages.
