@@ -149,6 +149,7 @@ impl Shared {
             work.fail(err);
             return;
         }
+        let was_empty = line.items.is_empty();
         line.items.push_back(work);
         if line.items.len() >= line.sweep_at {
             line.items.retain(|w| !w.is_abandoned());
@@ -157,7 +158,12 @@ impl Shared {
         let len = line.items.len();
         drop(line);
         self.counters.peak_queued.fetch_max(len, Ordering::Relaxed);
-        self.waker.wake();
+        // Only the empty → non-empty transition needs a wake-up: if the line
+        // already held work, the task was either woken for it already or is
+        // waiting for replies to make room, and takes ours along with it.
+        if was_empty {
+            self.waker.wake();
+        }
     }
 
     /// Appends a close request and refuses everything after it.
