@@ -108,6 +108,24 @@ impl Generator {
             .into()
     }
 
+    /// A path to delete: created names (mostly leaves) half the time.
+    fn delete_path(&mut self) -> String {
+        if self.rng.chance(50) && !self.known.is_empty() {
+            let k = self.rng.below(self.known.len());
+            return self.known[k].clone();
+        }
+        self.path()
+    }
+
+    /// Versions in a multi are mostly "any", so that more multis succeed.
+    fn multi_version(&mut self) -> i32 {
+        if self.rng.chance(85) {
+            -1
+        } else {
+            self.rng.below(3) as i32
+        }
+    }
+
     fn version(&mut self) -> i32 {
         if self.rng.chance(70) {
             -1
@@ -253,17 +271,17 @@ impl Generator {
                 ttl: self.ttl().clamp(1, MAX_TTL_MS),
             }),
             5..=6 => MultiOp::Delete(DeleteRequest {
-                path: self.path(),
-                version: self.version(),
+                path: self.delete_path(),
+                version: self.multi_version(),
             }),
             7..=8 => MultiOp::SetData(SetDataRequest {
                 path: self.path(),
                 data: self.data(),
-                version: self.version(),
+                version: self.multi_version(),
             }),
             _ => MultiOp::Check(CheckVersionRequest {
                 path: self.path(),
-                version: self.version(),
+                version: self.multi_version(),
             }),
         }
     }
@@ -279,7 +297,7 @@ impl Generator {
         let req = match roll {
             0..=239 => self.create(),
             240..=339 => Request::Delete(DeleteRequest {
-                path: self.path(),
+                path: self.delete_path(),
                 version: self.version(),
             }),
             340..=449 => Request::SetData(SetDataRequest {
@@ -293,7 +311,11 @@ impl Generator {
                 version: self.version(),
             }),
             490..=569 => {
-                let n = self.rng.below(5);
+                let n = if self.rng.chance(5) {
+                    0
+                } else {
+                    1 + self.rng.below(3)
+                };
                 Request::Multi(MultiRequest {
                     ops: (0..n).map(|_| self.multi_op()).collect(),
                 })
