@@ -327,3 +327,35 @@ async fn kazoo_survives_a_leader_crash_like_on_real_zookeeper() {
     assert_same("kazoo leader crash", &on_sim, &on_real);
     ens.check_history().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kazoo_duplicate_session_kill_matches_real_zookeeper() {
+    if !have_kazoo() {
+        eprintln!("skipped: /usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
+        return;
+    }
+    let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
+        eprintln!("skipped: ZooKeeper is not installed");
+        return;
+    };
+    let script = scenarios().join("kazoo_session_kill.py");
+    let ens = sim().await;
+    let cs = ens.connect_string();
+    let s2 = script.clone();
+    let on_sim =
+        tokio::task::spawn_blocking(move || run(Command::new("/usr/bin/python3").arg(s2).arg(cs)))
+            .await
+            .unwrap();
+    let real_cs = real.connect_string();
+    let on_real = tokio::task::spawn_blocking(move || {
+        run(Command::new("/usr/bin/python3").arg(script).arg(real_cs))
+    })
+    .await
+    .unwrap();
+    assert_same("kazoo session kill", &on_sim, &on_real);
+    assert!(
+        ens.sessions().len() <= 1,
+        "only the observer's session may remain until it closes"
+    );
+    ens.check_history().unwrap();
+}
