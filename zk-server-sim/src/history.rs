@@ -14,6 +14,8 @@
 //! 3. **A watch event arrives before the data it announces**: on each
 //!    connection, every reply written before a notification for the change
 //!    with zxid `z` carries a zxid below `z`.
+//! 4. **Writes are linearizable**: a successful write that was invoked after
+//!    another successful write returned has a larger zxid.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
@@ -153,6 +155,12 @@ impl fmt::Display for HistoryError {
 
 impl std::error::Error for HistoryError {}
 
+/// Whether opcode `op` is a replicated write (create*, delete*, setData,
+/// setACL, check, multi, closeSession).
+fn is_write(op: i32) -> bool {
+    matches!(op, 1 | 2 | 5 | 7 | 13 | 14 | 15 | 19 | 20 | 21 | -11)
+}
+
 /// Checks `records` (any order; sorted by `seq` here) against the set of
 /// committed zxids.
 pub fn check(records: &[Record], committed: &BTreeSet<i64>) -> Result<(), HistoryError> {
@@ -162,8 +170,15 @@ pub fn check(records: &[Record], committed: &BTreeSet<i64>) -> Result<(), Histor
     let mut session_max: HashMap<i64, i64> = HashMap::new();
     let mut conn_max_reply: HashMap<u64, i64> = HashMap::new();
     let mut conn_session: HashMap<u64, i64> = HashMap::new();
+    // Linearizable writes: the largest zxid of a write that has returned,
+    // and, per in-flight write, that value when it was invoked.
+    let mut returned_max = 0i64;
+    let mut in_flight: HashMap<(u64, i32), i64> = HashMap::new();
     for r in sorted {
         match &r.event {
+            Event::Request { xid, op, .. } if is_write(*op) => {
+                in_flight.insert((r.conn, *xid), returned_max);
+            }
             Event::Connect { last_zxid_seen, .. } => {
                 conn_session.insert(r.conn, 0);
                 if r.session != 0 {
@@ -184,6 +199,20 @@ pub fn check(records: &[Record], committed: &BTreeSet<i64>) -> Result<(), Histor
             } => {
                 if *zxid == 0 && *xid == zk_proto::xid::AUTH {
                     continue;
+                }
+                if let Some(before) = in_flight.remove(&(r.conn, *xid)) {
+                    if *err == 0 {
+                        if *zxid <= before {
+                            violations.push(Violation {
+                                check: "linearizable-writes",
+                                detail: format!(
+                                    "node {} conn {}: write xid {xid} got zxid {zxid:#x} although a write with zxid {before:#x} had returned before it was sent",
+                                    r.node, r.conn
+                                ),
+                            });
+                        }
+                        returned_max = returned_max.max(*zxid);
+                    }
                 }
                 let max = conn_max_reply.entry(r.conn).or_insert(i64::MIN);
                 *max = (*max).max(*zxid);
@@ -235,5 +264,119 @@ pub fn check(records: &[Record], committed: &BTreeSet<i64>) -> Result<(), Histor
         Ok(())
     } else {
         Err(HistoryError { violations })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(seq: u64, conn: u64, session: i64, event: Event) -> Record {
+        Record {
+            seq,
+            node: 0,
+            conn,
+            session,
+            event,
+        }
+    }
+
+    fn reply(xid: i32, zxid: i64) -> Event {
+        Event::Reply {
+            xid,
+            zxid,
+            err: 0,
+            op: None,
+            path: None,
+            stat: None,
+        }
+    }
+
+    fn request(xid: i32, op: i32) -> Event {
+        Event::Request {
+            xid,
+            op,
+            path: None,
+        }
+    }
+
+    fn checks(records: &[Record]) -> Vec<&'static str> {
+        match check(records, &BTreeSet::new()) {
+            Ok(()) => Vec::new(),
+            Err(e) => e.violations.iter().map(|v| v.check).collect(),
+        }
+    }
+
+    #[test]
+    fn a_clean_history_passes() {
+        let h = [
+            rec(0, 1, 7, Event::Connected { timeout_ms: 1 }),
+            rec(1, 1, 7, request(1, 1)),
+            rec(2, 1, 7, reply(1, 5)),
+            rec(
+                3,
+                1,
+                7,
+                Event::Notification {
+                    event_type: 3,
+                    path: "/a".into(),
+                    zxid: 6,
+                },
+            ),
+            rec(4, 1, 7, reply(2, 6)),
+        ];
+        assert!(checks(&h).is_empty());
+    }
+
+    #[test]
+    fn each_broken_guarantee_is_reported() {
+        let going_back = [
+            rec(0, 1, 7, Event::Connected { timeout_ms: 1 }),
+            rec(1, 1, 7, reply(1, 5)),
+            rec(2, 1, 7, reply(2, 4)),
+        ];
+        assert_eq!(checks(&going_back), ["zxid-monotonic"]);
+        let late_event = [
+            rec(0, 1, 7, reply(1, 6)),
+            rec(
+                1,
+                1,
+                7,
+                Event::Notification {
+                    event_type: 3,
+                    path: "/a".into(),
+                    zxid: 6,
+                },
+            ),
+        ];
+        assert_eq!(checks(&late_event), ["watch-before-data"]);
+        let unlinearizable = [
+            rec(0, 1, 7, request(1, 5)),
+            rec(1, 1, 7, reply(1, 9)),
+            rec(2, 2, 8, request(1, 5)),
+            rec(3, 2, 8, reply(1, 8)),
+        ];
+        assert_eq!(checks(&unlinearizable), ["linearizable-writes"]);
+        let uncommitted_read = [rec(
+            0,
+            1,
+            7,
+            Event::Reply {
+                xid: 1,
+                zxid: 9,
+                err: 0,
+                op: Some(4),
+                path: Some("/a".into()),
+                stat: Some(Stat {
+                    czxid: 3,
+                    mzxid: 3,
+                    ..Stat::default()
+                }),
+            },
+        )];
+        assert_eq!(
+            checks(&uncommitted_read),
+            ["committed-prefix", "committed-prefix"]
+        );
     }
 }
