@@ -1,9 +1,10 @@
 // The zk-client bench workload (examples/src/bin/bench.rs) run by the official Java client.
 //
-// Build and run (Debian's ZooKeeper 3.8 jars):
-//   CP=/usr/share/java/zookeeper.jar:/usr/share/java/zookeeper-jute.jar:/usr/share/java/slf4j-api.jar:/usr/share/java/slf4j-nop.jar:/usr/share/java/netty-handler.jar:/usr/share/java/netty-common.jar:/usr/share/java/netty-buffer.jar:/usr/share/java/netty-transport.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar:/usr/share/java/netty-transport-native-unix-common.jar:/usr/share/java/metrics-core.jar:/usr/share/java/commons-io.jar
+// Build and run (Debian's ZooKeeper 3.8 jar; its manifest's Class-Path brings the rest):
+//   CP=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar
 //   javac -cp "$CP" -d /tmp/javabench examples/bench-peers/JavaBench.java
 //   java -cp "$CP:/tmp/javabench" JavaBench --connect 127.0.0.1:2181
+// or run.sh beside this file, which runs it and the Rust bench in one sitting.
 //
 // Prints `NAME OPS_PER_SEC` lines, like the Rust bench. Pipelined workloads use the
 // asynchronous API with at most 1,000 requests outstanding (a semaphore).

@@ -16,7 +16,11 @@
 //! | `set_pipelined` | 50,000 setData, 1,000 in flight |
 //! | `create_delete_ephemeral_seq_pairs` | 5,000 awaited (create ephemeral-sequential, delete) pairs; the rate is pairs per second |
 //!
-//! `examples/bench-peers/` has the same workload for other clients.
+//! The client runs on tokio's multi-threaded runtime; with the environment
+//! variable `BENCH_CURRENT_THREAD` set, on a current-thread runtime instead.
+//!
+//! `examples/bench-peers/` has the same workload for the Java client, and
+//! `run.sh` there runs both in one sitting with each process's CPU time.
 
 use std::process::ExitCode;
 use std::time::Instant;
