@@ -473,7 +473,7 @@ async fn a_single_node_ensemble_serves_and_dropping_an_ensemble_closes_its_ports
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_lets_a_lagging_follower_catch_up_before_answering() {
-    let ens = ensemble(5).await;
+    let ens = patient_ensemble(5).await;
     let leader = ens.leader().unwrap();
     let lagging = (0..5).find(|i| *i != leader).unwrap();
     let mut reader = connect(ens.addr(lagging)).await;

@@ -193,16 +193,17 @@ async fn an_idle_session_expires_by_timeout() {
 async fn pinging_keeps_a_session_alive_through_a_follower() {
     let ens = ensemble(3).await;
     let follower = other_than(&ens, &[ens.leader().unwrap()]);
+    // The longest timeout (20 ticks) keeps a loaded machine from expiring it.
     let (c, _) = handshake(
         ens.addr(follower),
         &Hello {
-            timeout: 100,
+            timeout: 400,
             ..Hello::default()
         },
     )
     .await;
     let mut c = c.unwrap();
-    for _ in 0..20 {
+    for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(c.call(Request::Ping).await.err(), ErrorCode::Ok);
     }
@@ -211,7 +212,7 @@ async fn pinging_keeps_a_session_alive_through_a_follower() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_follower_answers_nothing_then_catches_up() {
-    let ens = ensemble(3).await;
+    let ens = patient_ensemble(3).await;
     let leader = ens.leader().unwrap();
     let f = other_than(&ens, &[leader]);
     let mut slow = connect(ens.addr(f)).await;
@@ -446,4 +447,102 @@ async fn a_held_link_makes_a_follower_lag_until_released() {
     );
     assert_eq!(ens.snapshot(f), ens.snapshot(leader));
     ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_cut_off_with_a_minority_loses_its_session_on_the_majority() {
+    let ens = ensemble(3).await;
+    let leader = ens.leader().unwrap();
+    let minority = other_than(&ens, &[leader]);
+    let (c, _) = handshake(
+        ens.addr(minority),
+        &Hello {
+            timeout: 400,
+            ..Hello::default()
+        },
+    )
+    .await;
+    let mut c = c.unwrap();
+    c.call(create("/cut", b"", CreateMode::Ephemeral)).await;
+    let mut watcher = connect(ens.addr(leader)).await;
+    assert_eq!(
+        watcher.call(exists("/cut", true)).await.err(),
+        ErrorCode::Ok
+    );
+    ens.isolate(minority);
+    assert!(c.closed().await);
+    // Nobody touches the session on the majority side: it expires there.
+    let ev = loop {
+        if let Some(Frame::Event(e)) = watcher.recv().await {
+            break e;
+        }
+    };
+    assert_eq!(
+        (ev.event_type, ev.path.as_str()),
+        (EventType::NodeDeleted.code(), "/cut")
+    );
+    ens.heal();
+    let (_, hs) = handshake(ens.addr(minority), &c.hello()).await;
+    let Handshake::Connected(r) = hs else {
+        panic!()
+    };
+    assert!(r.is_expired(), "the session is gone everywhere");
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_containers_and_expired_ttl_nodes_are_reaped_on_every_node() {
+    let ens = zk_server_sim::Ensemble::builder()
+        .nodes(3)
+        .tick_time(Duration::from_millis(20))
+        .container_check_interval(Duration::from_millis(20))
+        .extended_types(true)
+        .seed(seed())
+        .build()
+        .await
+        .unwrap();
+    let mut c = connect(ens.addr(1)).await;
+    let Request::Create(mut req) = create("/box", b"", CreateMode::Persistent) else {
+        unreachable!()
+    };
+    req.flags = CreateMode::Container.code();
+    assert_eq!(
+        c.call(Request::CreateContainer(req)).await.err(),
+        ErrorCode::Ok
+    );
+    c.call(create("/box/item", b"", CreateMode::Persistent))
+        .await;
+    assert_eq!(c.call(get("/box", true)).await.err(), ErrorCode::Ok);
+    c.call(Request::Delete(zk_proto::DeleteRequest {
+        path: "/box/item".into(),
+        version: -1,
+    }))
+    .await;
+    let ttl = Request::CreateTtl(zk_proto::CreateTtlRequest {
+        path: "/ttl".into(),
+        data: bytes::Bytes::new(),
+        acl: match create("/x", b"", CreateMode::Persistent) {
+            Request::Create(r) => r.acl,
+            _ => unreachable!(),
+        },
+        flags: CreateMode::PersistentWithTtl.code(),
+        ttl: 50,
+    });
+    assert_eq!(c.call(ttl).await.err(), ErrorCode::Ok);
+    until(|| {
+        (0..3).all(|i| {
+            let s = ens.snapshot(i);
+            !s.contains_key("/box") && !s.contains_key("/ttl")
+        })
+    })
+    .await;
+    // The data watch on the container fires (possibly already received).
+    let deleted = |c: &Raw| {
+        c.events()
+            .iter()
+            .any(|e| e.path == "/box" && e.event_type == EventType::NodeDeleted.code())
+    };
+    while !deleted(&c) {
+        c.recv().await.expect("connection stays open");
+    }
 }

@@ -40,6 +40,19 @@ pub async fn ensemble(nodes: usize) -> zk_server_sim::Ensemble {
         .unwrap()
 }
 
+/// Like [`ensemble`], but peers never notice a pause (a huge `sync_limit`),
+/// so pause/resume tests do not depend on how long the pause lasted.
+pub async fn patient_ensemble(nodes: usize) -> zk_server_sim::Ensemble {
+    zk_server_sim::Ensemble::builder()
+        .nodes(nodes)
+        .tick_time(Duration::from_millis(20))
+        .sync_limit(1_000_000)
+        .seed(seed())
+        .build()
+        .await
+        .unwrap()
+}
+
 /// What came back for a request.
 #[derive(Debug, Clone)]
 pub struct Reply {
