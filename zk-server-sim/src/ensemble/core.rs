@@ -78,10 +78,6 @@ impl Core {
         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX / 2)
     }
 
-    pub(crate) fn now_i64(&self) -> i64 {
-        wall_ms()
-    }
-
     /// Queues a peer message.
     pub(crate) fn send(&mut self, from: usize, to: usize, msg: Msg) {
         let epoch = self.nodes.get(from).map(|n| n.epoch).unwrap_or(0);
@@ -137,7 +133,7 @@ impl Core {
             epoch,
             msg,
         } = env;
-        let now = self.now_i64();
+        let now = wall_ms();
         let Some(node) = self.nodes.get_mut(to) else {
             return;
         };

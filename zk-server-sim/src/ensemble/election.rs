@@ -8,7 +8,7 @@
 //! group with DIFF (its log extends theirs) or SNAP (their log diverges:
 //! uncommitted proposals it lacks are truncated).
 
-use super::core::Core;
+use super::core::{wall_ms, Core};
 use super::leader::{bucket, LeaderState, Tracked};
 use super::node::{Node, Role};
 
@@ -135,7 +135,7 @@ impl Core {
             + 1;
         let epoch = self.max_epoch;
         let now = self.now_ms();
-        let now_i = self.now_i64();
+        let now_i = wall_ms();
         let tick = self.cfg.tick_ms;
         let Some(n) = self.nodes.get_mut(l) else {
             return;
@@ -171,7 +171,7 @@ impl Core {
 
     /// Brings follower `j` in line with leader `l` (DIFF or SNAP).
     pub(crate) fn sync_follower(&mut self, j: usize, l: usize) {
-        let now_i = self.now_i64();
+        let now_i = wall_ms();
         let Some((f, lead)) = pair(&mut self.nodes, j, l) else {
             return;
         };

@@ -193,7 +193,7 @@ impl Core {
     /// Commits everything a majority has logged.
     pub(crate) fn try_commit(&mut self, l: usize) {
         let majority = self.cfg.majority();
-        let now = self.now_i64();
+        let now = wall_ms();
         let Some(node) = self.nodes.get_mut(l) else {
             return;
         };

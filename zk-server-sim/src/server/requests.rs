@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use zk_proto::{decode_request, ErrorCode, ProtoError, Reader, Record, Request, RequestHeader};
 
-use crate::ensemble::core::Core;
+use crate::ensemble::core::{wall_ms, Core};
 use crate::ensemble::link::{Forwarded, Msg, Origin};
 use crate::ensemble::node::{ConnState, Node, Pending, Role};
 use crate::history::Event;
@@ -69,7 +69,7 @@ impl Core {
     }
 
     fn request(&mut self, node: usize, conn: ConnId, frame: Bytes) {
-        let now = self.now_i64();
+        let now = wall_ms();
         let leader = self.leader_of(node);
         let Some(n) = self.nodes.get_mut(node) else {
             return;
