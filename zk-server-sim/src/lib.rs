@@ -76,9 +76,9 @@
 //!   client only sees a disconnect). A reconnect on the same server closes
 //!   the older connection at once.
 //! - **Four-letter words** behave as with `4lw.commands.whitelist=*` for
-//!   `ruok`, `isro`, `srvr`, `stat`, `cons`, `mntr`, `wchs`, `conf`, `envi`,
-//!   `dirs`, `crst` and `srst` (3.8 formats; latencies print as 0); `dump`,
-//!   `wchc`, `wchp`, `gtmk`, `stmk` and `hash` answer
+//!   `ruok`, `isro`, `srvr`, `stat`, `cons`, `mntr`, `wchs`, `wchc`, `wchp`,
+//!   `conf`, `envi`, `dirs`, `crst` and `srst` (3.8 formats; latencies print
+//!   as 0); `dump`, `gtmk`, `stmk` and `hash` answer
 //!   `<cmd> is not executed because it is not in the whitelist.`
 //! - **Simplifications**: roles come from an omniscient view of the links
 //!   rather than FastLeaderElection messages; a crash or partition is noticed

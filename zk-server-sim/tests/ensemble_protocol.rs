@@ -528,3 +528,29 @@ async fn the_testkit_raw_client_works_across_nodes() {
     b.close().await.unwrap();
     ens.check_history().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_four_letter_words_list_sessions_and_paths() {
+    // Real 3.8 lists only data watches in wchs/wchc/wchp (DataTree.dumpWatches
+    // uses dataWatches); with data watches alone the formats are comparable.
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(0)).await;
+    c.call(get("/zookeeper", true)).await;
+    assert_eq!(
+        four(ens.addr(0), "wchs").await,
+        "1 connections watching 1 paths\nTotal watches:1\n"
+    );
+    let sid = c.session_id;
+    assert_eq!(
+        four(ens.addr(0), "wchc").await,
+        format!("{sid:#x}\n\t/zookeeper\n\n")
+    );
+    assert_eq!(
+        four(ens.addr(0), "wchp").await,
+        format!("/zookeeper\n\t{sid:#x}\n\n")
+    );
+    assert_eq!(
+        four(ens.addr(1), "wchs").await,
+        "0 connections watching 0 paths\nTotal watches:0\n"
+    );
+}

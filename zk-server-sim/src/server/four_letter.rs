@@ -2,8 +2,8 @@
 //!
 //! The simulator behaves like a server started with
 //! `4lw.commands.whitelist=*` for the words it implements (`ruok`, `srvr`,
-//! `stat`, `mntr`, `cons`, `isro`, `wchs`, `conf`, `envi`, `dirs`, `crst`,
-//! `srst`); the remaining words (`dump`, `wchc`, `wchp`, `gtmk`, `stmk`,
+//! `stat`, `mntr`, `cons`, `isro`, `wchs`, `wchc`, `wchp`, `conf`, `envi`,
+//! `dirs`, `crst`, `srst`); the remaining words (`dump`, `gtmk`, `stmk`,
 //! `hash`) answer like a real server whose whitelist excludes them:
 //! `<cmd> is not executed because it is not in the whitelist.`
 
@@ -40,7 +40,7 @@ impl Core {
                 Role::Leading | Role::Following(_) => "rw".into(),
                 _ => "null".into(),
             },
-            "srvr" | "stat" | "mntr" | "cons" | "wchs" if !serving => NOT_SERVING.into(),
+            "srvr" | "stat" | "mntr" | "cons" | "wchs" | "wchc" | "wchp" if !serving => NOT_SERVING.into(),
             "srvr" => self.stat_text(i, false, asking),
             "stat" => self.stat_text(i, true, asking),
             "cons" => {
@@ -53,12 +53,35 @@ impl Core {
             }
             "mntr" => self.mntr(i),
             "wchs" => {
-                let watching = n.open_conns();
+                let w = n.watches.summary();
                 format!(
-                    "{watching} connections watching {} paths\nTotal watches:{}\n",
-                    n.watches.watch_count(),
-                    n.watches.watch_count()
+                    "{} connections watching {} paths\nTotal watches:{}\n",
+                    w.connections, w.paths, w.total
                 )
+            }
+            "wchc" => {
+                let mut s = String::new();
+                for (conn, paths) in n.watches.paths_by_connection() {
+                    let session = n.conns.get(&conn).map(|c| c.session).unwrap_or(0);
+                    let _ = writeln!(s, "{session:#x}");
+                    for p in paths {
+                        let _ = writeln!(s, "\t{p}");
+                    }
+                }
+                s.push('\n');
+                s
+            }
+            "wchp" => {
+                let mut s = String::new();
+                for (path, conns) in n.watches.connections_by_path() {
+                    let _ = writeln!(s, "{path}");
+                    for conn in conns {
+                        let session = n.conns.get(&conn).map(|c| c.session).unwrap_or(0);
+                        let _ = writeln!(s, "\t{session:#x}");
+                    }
+                }
+                s.push('\n');
+                s
             }
             "conf" => format!(
                 "clientPort={port}\nsecureClientPort=-1\ndataDir=/dev/null/version-2\ndataDirSize=0\ndataLogDir=/dev/null/version-2\ndataLogSize=0\ntickTime={}\nmaxClientCnxns=0\nminSessionTimeout={}\nmaxSessionTimeout={}\nclientPortListenBacklog=-1\nserverId={}\n",
