@@ -612,14 +612,6 @@ impl Node {
                 | OpCode::Reconfig
         )
     }
-
-    /// Number of connections with an established session.
-    pub(crate) fn open_conns(&self) -> usize {
-        self.conns
-            .values()
-            .filter(|c| c.state == ConnState::Open)
-            .count()
-    }
 }
 
 fn body_stat(body: &Response) -> Option<zk_proto::Stat> {
