@@ -358,8 +358,9 @@ async fn random_faults_keep_the_guarantees() {
         .await
         .unwrap();
     let mut acked: Vec<String> = Vec::new();
-    for round in 0..30 {
-        match rng.random_range(0..6) {
+    for round in 0..40 {
+        let mut paused = None;
+        match rng.random_range(0..9) {
             0 => ens.kill(rng.random_range(0..5)),
             1 => {
                 let i = rng.random_range(0..5);
@@ -373,27 +374,56 @@ async fn random_faults_keep_the_guarantees() {
                 ens.partition(&[a, b]);
             }
             3 => ens.heal(),
+            4 => {
+                let i = rng.random_range(0..5);
+                ens.pause(i);
+                paused = Some(i);
+            }
+            5 => ens.hold(rng.random_range(0..5), rng.random_range(0..5)),
+            6 => ens.force_election(),
             _ => {}
         }
-        let Some(l) = ens.leader() else { continue };
+        let Some(l) = ens.leader() else {
+            ens.release(None);
+            if let Some(p) = paused {
+                ens.resume(p);
+            }
+            continue;
+        };
         let target = if rng.random_bool(0.5) {
             l
         } else {
             rng.random_range(0..5)
         };
-        if !matches!(ens.role(target), Some(Role::Leading | Role::Following(_))) {
-            continue;
-        }
-        let (c, hs) = handshake(ens.addr(target), &Hello::default()).await;
-        let (Some(mut c), Handshake::Connected(_)) = (c, hs) else {
-            continue;
-        };
+        let serving = matches!(ens.role(target), Some(Role::Leading | Role::Following(_)));
+        let addr = ens.addr(target);
         let path = format!("/r{round}");
-        let xid = c.send(&create(&path, b"", CreateMode::Persistent)).await;
-        if let Some(r) = c.try_reply_to(xid).await {
-            if r.err() == ErrorCode::Ok {
-                acked.push(path);
+        // The client runs while the round's pause/hold is in force; they are
+        // lifted right after, so it never waits forever.
+        let client = tokio::spawn(async move {
+            if !serving || paused == Some(target) {
+                return None;
             }
+            let (c, hs) = handshake(addr, &Hello::default()).await;
+            let (Some(mut c), Handshake::Connected(r)) = (c, hs) else {
+                return None;
+            };
+            if r.is_expired() {
+                return None;
+            }
+            let xid = c.send(&create(&path, b"", CreateMode::Persistent)).await;
+            let r = c.try_reply_to(xid).await?;
+            (r.err() == ErrorCode::Ok).then_some(path)
+        });
+        for _ in 0..rng.random_range(0..20) {
+            tokio::task::yield_now().await;
+        }
+        ens.release(None);
+        if let Some(p) = paused {
+            ens.resume(p);
+        }
+        if let Some(path) = client.await.unwrap() {
+            acked.push(path);
         }
     }
     ens.heal();
