@@ -25,6 +25,10 @@ use zk_proto::Stat;
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// Each node stops recording after this many events, so a long benchmark
+/// cannot exhaust memory; the checks stay sound on the recorded prefix.
+pub const MAX_RECORDS_PER_NODE: usize = 1 << 20;
+
 /// What happened on a connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -115,7 +119,7 @@ impl History {
     }
 
     pub(crate) fn push(&mut self, conn: u64, session: i64, event: Event) {
-        if self.enabled {
+        if self.enabled && self.records.len() < MAX_RECORDS_PER_NODE {
             self.records.push(Record {
                 seq: SEQ.fetch_add(1, Ordering::Relaxed),
                 node: self.node,
