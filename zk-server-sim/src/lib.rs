@@ -83,8 +83,9 @@
 //! - **Simplifications**: roles come from an omniscient view of the links
 //!   rather than FastLeaderElection messages; a crash or partition is noticed
 //!   at once, a pause after `sync_limit` ticks; peers never lag except while
-//!   paused; observers, local sessions, SASL, quotas and the 3.9 personality
-//!   are not simulated.
+//!   paused; observers, local sessions, SASL and quotas are not simulated.
+//!   [`Builder::server_version`] 3.9 changes only the notification zxid and
+//!   the version string.
 //!
 //! # The standalone binary
 //!
@@ -108,5 +109,5 @@ mod server;
 pub mod testkit;
 pub mod tree;
 
-pub use ensemble::{parse_seed, Builder, Ensemble, Role, SessionInfo};
+pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo};
 pub use server::VERSION;

@@ -554,3 +554,43 @@ async fn watch_four_letter_words_list_sessions_and_paths() {
         "0 connections watching 0 paths\nTotal watches:0\n"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notification_zxids_follow_the_server_version() {
+    use zk_server_sim::testkit::RawClient;
+    use zk_server_sim::ServerVersion;
+    for (version, real_zxid) in [(ServerVersion::V3_8, false), (ServerVersion::V3_9, true)] {
+        let ens = zk_server_sim::Ensemble::builder()
+            .nodes(3)
+            .tick_time(std::time::Duration::from_millis(20))
+            .server_version(version)
+            .seed(seed())
+            .build()
+            .await
+            .unwrap();
+        let mut c = RawClient::connect(ens.addr(0), 10_000).await.unwrap();
+        c.request(&exists("/n", true)).await.unwrap();
+        let (h, _) = c
+            .request(&create("/n", b"", CreateMode::Persistent))
+            .await
+            .unwrap();
+        let mut events = c.notifications_with_zxid();
+        while events.is_empty() {
+            c.request(&Request::Ping).await.unwrap();
+            events = c.notifications_with_zxid();
+        }
+        let (zxid, ev) = &events[0];
+        assert_eq!(ev.event_type, EventType::NodeCreated.code());
+        if real_zxid {
+            assert_eq!(*zxid, h.zxid, "3.9 sends the change's zxid");
+        } else {
+            assert_eq!(*zxid, -1, "3.8 sends -1");
+        }
+        let srvr = four(ens.addr(0), "srvr").await;
+        assert!(srvr.starts_with(if real_zxid {
+            "Zookeeper version: 3.9"
+        } else {
+            "Zookeeper version: 3.8"
+        }));
+    }
+}

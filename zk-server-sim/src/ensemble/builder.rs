@@ -4,6 +4,29 @@ use std::time::Duration;
 
 use super::Ensemble;
 
+/// Which ZooKeeper release the simulator impersonates, where releases differ
+/// on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ServerVersion {
+    /// 3.8: notifications carry zxid −1 (the default).
+    #[default]
+    V3_8,
+    /// 3.9: notifications carry the zxid of the change that fired them
+    /// (ZOOKEEPER-4655).
+    V3_9,
+}
+
+impl ServerVersion {
+    /// The `Zookeeper version:` string of `srvr`, `stat`, `mntr`, `envi`.
+    pub fn version_string(self) -> &'static str {
+        match self {
+            ServerVersion::V3_8 => "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC",
+            ServerVersion::V3_9 => "3.9.0-zk-server-sim, built on 2026-01-01 00:00 UTC",
+        }
+    }
+}
+
 /// Resolved configuration shared by every node of an ensemble.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -19,6 +42,7 @@ pub(crate) struct Config {
     pub(crate) record_history: bool,
     pub(crate) base_port: Option<u16>,
     pub(crate) container_check_ms: u64,
+    pub(crate) version: ServerVersion,
 }
 
 impl Config {
@@ -58,6 +82,7 @@ pub struct Builder {
     record_history: bool,
     base_port: Option<u16>,
     container_check: Duration,
+    version: ServerVersion,
 }
 
 impl Default for Builder {
@@ -75,6 +100,7 @@ impl Default for Builder {
             record_history: true,
             base_port: None,
             container_check: Duration::from_secs(60),
+            version: ServerVersion::V3_8,
         }
     }
 }
@@ -166,6 +192,13 @@ impl Builder {
         self
     }
 
+    /// The release to impersonate (default 3.8; 3.9 puts real zxids in
+    /// notifications).
+    pub fn server_version(&mut self, version: ServerVersion) -> &mut Self {
+        self.version = version;
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -199,6 +232,7 @@ impl Builder {
             base_port: self.base_port,
             container_check_ms: u64::try_from(self.container_check.as_millis())
                 .unwrap_or(u64::MAX / 2),
+            version: self.version,
         }
     }
 

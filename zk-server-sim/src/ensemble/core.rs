@@ -52,6 +52,7 @@ impl Core {
                     cfg.extended_types,
                     cfg.record_history,
                     secret,
+                    cfg.version,
                 )
             })
             .collect();

@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::AbortHandle;
 
-pub use builder::{parse_seed, Builder};
+pub use builder::{parse_seed, Builder, ServerVersion};
 pub use node::Role;
 
 use self::core::Core;

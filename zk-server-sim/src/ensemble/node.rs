@@ -192,6 +192,8 @@ pub(crate) struct Node {
     pub(crate) extended_types: bool,
     /// The ensemble's password secret.
     pub(crate) secret: u64,
+    /// The release impersonated.
+    pub(crate) version: super::builder::ServerVersion,
 }
 
 impl Node {
@@ -202,6 +204,7 @@ impl Node {
         extended_types: bool,
         record: bool,
         secret: u64,
+        version: super::builder::ServerVersion,
     ) -> Self {
         Node {
             id,
@@ -232,6 +235,7 @@ impl Node {
             max_frame,
             extended_types,
             secret,
+            version,
         }
     }
 
@@ -418,7 +422,14 @@ impl Node {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        if encode_notification(&mut c.out, self.max_frame, -1, event).is_ok() {
+        // 3.8 sends −1; 3.9 the zxid of the change (catch-up events: the
+        // node's current zxid).
+        let wire_zxid = match self.version {
+            super::builder::ServerVersion::V3_8 => -1,
+            _ if zxid > 0 => zxid,
+            _ => self.tree.last_zxid(),
+        };
+        if encode_notification(&mut c.out, self.max_frame, wire_zxid, event).is_ok() {
             c.sent += 1;
             self.stats.sent += 1;
             self.history.push(

@@ -13,7 +13,7 @@ use crate::ensemble::core::Core;
 use crate::ensemble::node::{ConnState, Role};
 use crate::tree::ConnId;
 
-/// The version string the simulator reports.
+/// The version string the simulator reports by default (3.8).
 pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
 
 const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requests\n";
@@ -90,7 +90,7 @@ impl Core {
                 self.cfg.max_session_timeout_ms,
                 i + 1
             ),
-            "envi" => format!("Environment:\nzookeeper.version={VERSION}\nhost.name=localhost\n"),
+            "envi" => format!("Environment:\nzookeeper.version={}\nhost.name=localhost\n", self.cfg.version.version_string()),
             "dirs" => "datadir_size: 0\nlogdir_size: 0\n".into(),
             "crst" => "Connection stats reset.\n".into(),
             "srst" => "Server stats reset.\n".into(),
@@ -134,7 +134,11 @@ impl Core {
             return String::new();
         };
         let mut s = String::new();
-        let _ = writeln!(s, "Zookeeper version: {VERSION}");
+        let _ = writeln!(
+            s,
+            "Zookeeper version: {}",
+            self.cfg.version.version_string()
+        );
         if clients {
             let _ = writeln!(s, "Clients:");
             for line in self.conn_lines(i, false, asking) {
@@ -170,7 +174,7 @@ impl Core {
         let mut kv = |k: &str, v: String| {
             let _ = writeln!(s, "{k}\t{v}");
         };
-        kv("zk_version", VERSION.into());
+        kv("zk_version", self.cfg.version.version_string().into());
         kv(
             "zk_server_state",
             n.role.mode().unwrap_or("standalone").into(),
