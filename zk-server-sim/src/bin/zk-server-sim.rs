@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use zk_server_sim::admin::{execute, AdminOutcome};
-use zk_server_sim::Ensemble;
+use zk_server_sim::{Ensemble, ServerVersion};
 
 /// A simulated, fault-injectable ZooKeeper ensemble.
 #[derive(Debug, Parser)]
@@ -43,9 +43,20 @@ struct Args {
     /// Enable read-only mode.
     #[arg(long)]
     read_only: bool,
+    /// Release to impersonate: 3.8 (notification zxid -1) or 3.9.
+    #[arg(long, default_value = "3.8", value_parser = parse_version)]
+    server_version: ServerVersion,
     /// Record client history (for `check_history`); off by default for speed.
     #[arg(long)]
     record_history: bool,
+}
+
+fn parse_version(s: &str) -> Result<ServerVersion, String> {
+    match s {
+        "3.8" => Ok(ServerVersion::V3_8),
+        "3.9" => Ok(ServerVersion::V3_9),
+        other => Err(format!("unsupported server version {other} (3.8 or 3.9)")),
+    }
 }
 
 fn parse_seed(s: &str) -> Result<u64, String> {
@@ -61,7 +72,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .tick_time(Duration::from_millis(args.tick_time))
         .extended_types(args.extended_types)
         .read_only(args.read_only)
-        .record_history(args.record_history);
+        .record_history(args.record_history)
+        .server_version(args.server_version);
     if args.port != 0 {
         builder.base_port(args.port);
     }
