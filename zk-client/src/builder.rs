@@ -11,7 +11,9 @@ use crate::chroot::Chroot;
 use crate::client::{Client, Inner};
 use crate::config::ConnectString;
 use crate::error::{Error, Result};
+use crate::sasl::SaslCredentials;
 use crate::session::conn::{BoxTransport, Transport};
+use crate::session::connect::Connector;
 use crate::session::submit::Shared;
 use crate::session::{SessionConfig, Task};
 
@@ -36,6 +38,8 @@ pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
 /// | [`read_only`](Self::read_only) | false |
 /// | [`max_buffer`](Self::max_buffer) | 1,048,575 (`jute.maxbuffer`) |
 /// | credentials | none |
+/// | [`sasl_digest_md5`](Self::sasl_digest_md5) | none |
+/// | `tls` (feature `tls`) | none: plain TCP |
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), zk_client::Error> {
@@ -59,6 +63,9 @@ pub struct ClientBuilder {
     read_only: bool,
     auths: Vec<(String, Bytes)>,
     max_buffer: usize,
+    sasl: Option<SaslCredentials>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::tls::TlsConfig>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -73,6 +80,8 @@ impl fmt::Debug for ClientBuilder {
             .field("read_only", &self.read_only)
             .field("auth_schemes (credentials redacted)", &schemes)
             .field("max_buffer", &self.max_buffer)
+            .field("sasl", &self.sasl)
+            .field("tls", &self.tls_debug())
             .finish()
     }
 }
@@ -90,6 +99,9 @@ impl ClientBuilder {
             read_only: false,
             auths: Vec::new(),
             max_buffer: DEFAULT_MAX_BUFFER,
+            sasl: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 
@@ -143,6 +155,55 @@ impl ClientBuilder {
         self
     }
 
+    /// Authenticates with SASL DIGEST-MD5 as `username` (a
+    /// `user_<username>="<password>"` entry of the server's JAAS `Server`
+    /// section), on every connection, before any other request. The session
+    /// then carries the id `sasl:<username>`, which ACLs can name.
+    ///
+    /// A refusal ends the session: [`connect`](Self::connect) fails with
+    /// [`Error::AuthFailed`], a later reconnect publishes
+    /// [`SessionState::AuthFailed`](crate::SessionState::AuthFailed). The
+    /// reason is logged (`tracing`, warn level).
+    pub fn sasl_digest_md5(mut self, username: &str, password: &str) -> Self {
+        self.sasl = Some(SaslCredentials::DigestMd5 {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        });
+        self
+    }
+
+    /// Connects to every server over TLS, with these settings; the connect
+    /// string must then name the servers' `secureClientPort`s. See
+    /// [`TlsConfig`](crate::TlsConfig).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, config: crate::tls::TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_debug(&self) -> &dyn fmt::Debug {
+        &self.tls
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn tls_debug(&self) -> &dyn fmt::Debug {
+        &"(feature disabled)"
+    }
+
+    #[cfg(feature = "tls")]
+    fn connector(&self) -> Result<Connector> {
+        match &self.tls {
+            None => Ok(Connector::Tcp),
+            Some(tls) => Ok(Connector::Tls(tls.connector()?)),
+        }
+    }
+
+    #[cfg(not(feature = "tls"))]
+    fn connector(&self) -> Result<Connector> {
+        Ok(Connector::Tcp)
+    }
+
     /// The largest frame to send or accept (ZooKeeper's `jute.maxbuffer`);
     /// data larger than this fails with [`Error::DataTooLarge`] before sending.
     pub fn max_buffer(mut self, bytes: usize) -> Self {
@@ -154,7 +215,9 @@ impl ClientBuilder {
     /// establishes the session.
     ///
     /// Errors: [`Error::BadConnectString`], [`Error::ConnectFailed`] when no
-    /// server answered, [`Error::AuthFailed`] for bad credentials.
+    /// server answered, [`Error::Tls`] when a TLS connection failed (and no
+    /// server could be reached), [`Error::TlsConfig`],
+    /// [`Error::AuthFailed`] for bad credentials.
     pub async fn connect(self) -> Result<Client> {
         self.start(None).await
     }
@@ -162,7 +225,8 @@ impl ClientBuilder {
     /// Like [`connect`](Self::connect), but speaks over `transport` (any
     /// `AsyncRead + AsyncWrite`: an in-memory pipe, a test server, a
     /// pre-established tunnel) for the first connection. Reconnects after a
-    /// connection loss go to the hosts of the connect string.
+    /// connection loss go to the hosts of the connect string. `transport` is
+    /// used as it is: no TLS is layered on it, but SASL still runs on it.
     pub async fn connect_raw<T: Transport>(self, transport: T) -> Result<Client> {
         self.start(Some(Box::new(transport))).await
     }
@@ -170,6 +234,7 @@ impl ClientBuilder {
     async fn start(self, first_io: Option<BoxTransport>) -> Result<Client> {
         let cs = ConnectString::parse(&self.connect_string)?;
         let chroot = Chroot::new(cs.chroot());
+        let connector = self.connector()?;
         let shared = Arc::new(Shared::new(self.max_in_flight));
         let cfg = SessionConfig {
             hosts: cs.hosts().to_vec(),
@@ -179,6 +244,8 @@ impl ClientBuilder {
             max_frame: self.max_buffer,
             chroot: chroot.clone(),
             auths: self.auths,
+            connector,
+            sasl: self.sasl,
         };
         let task = Task::new(shared.clone(), cfg, first_io);
         let (ready_tx, ready_rx) = oneshot::channel();

@@ -169,6 +169,24 @@ pub enum Error {
     /// No server in the connect string could be reached within the connect timeout.
     #[error("could not connect to any server: {0}")]
     ConnectFailed(String),
+    /// A TLS connection to `host` failed: the server's certificate did not
+    /// verify (not signed by a trusted CA, not naming the host, expired), or
+    /// the handshake was refused (a client certificate missing or not
+    /// trusted) or cut short (not a `secureClientPort`). [`connect`] returns
+    /// it when no server could be reached and one failed this way.
+    ///
+    /// [`connect`]: crate::ClientBuilder::connect
+    #[error("TLS connection to {host} failed: {message}")]
+    Tls {
+        /// The server, as `host:port`.
+        host: String,
+        /// What went wrong, with a hint at the usual cause.
+        message: String,
+    },
+    /// The TLS configuration is unusable (an unreadable file, PEM with no
+    /// certificate or key, no CA at all); nothing was sent.
+    #[error("invalid TLS configuration: {0}")]
+    TlsConfig(String),
     /// A multi (transaction) failed: nothing was applied. `index` is the op
     /// that failed, `source` its error; `results` has one entry per op
     /// (`OpResult::Error` for each, as the server reports them).
@@ -264,7 +282,9 @@ impl Error {
             | Error::Protocol(_)
             | Error::UnexpectedReply(_)
             | Error::Io { .. }
-            | Error::ConnectFailed(_) => return None,
+            | Error::ConnectFailed(_)
+            | Error::Tls { .. }
+            | Error::TlsConfig(_) => return None,
         })
     }
 

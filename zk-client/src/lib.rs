@@ -129,7 +129,10 @@ mod chroot;
 mod client;
 mod config;
 mod error;
+mod sasl;
 mod session;
+#[cfg(feature = "tls")]
+mod tls;
 mod txn;
 mod watch;
 
@@ -142,8 +145,14 @@ pub use config::{ConnectString, HostPort, DEFAULT_PORT};
 pub use error::{Error, Result};
 pub use session::conn::Transport;
 pub use session::state::{SessionState, StateStream};
+#[cfg(feature = "tls")]
+pub use tls::TlsConfig;
 pub use txn::{MultiRead, OpResult, Transaction};
 pub use watch::{OneshotWatch, WatchedEvent};
+
+/// The rustls version [`TlsConfig::rustls_config`] takes (feature `tls`).
+#[cfg(feature = "tls")]
+pub use rustls;
 
 /// The protocol types the API uses (`Stat`, `Acl`, `CreateMode`...), re-exported.
 pub use zk_proto as proto;

@@ -1,6 +1,7 @@
 //! The session: the background task that owns the socket, and what it shares with the handles.
 
 pub(crate) mod conn;
+pub(crate) mod connect;
 mod pending;
 pub(crate) mod state;
 pub(crate) mod submit;

@@ -25,6 +25,7 @@ use zk_proto::{
 };
 
 use super::conn::{framed, BoxTransport, Conn, ConnError};
+use super::connect::Connector;
 use super::pending::{Matched, Pending, PendingQueue};
 use super::state::{SessionState, StateInfo};
 use super::submit::{Reply, Shared, Work};
@@ -32,6 +33,7 @@ use super::watches::Watches;
 use crate::chroot::Chroot;
 use crate::config::HostPort;
 use crate::error::Error;
+use crate::sasl::{self, SaslCredentials, SaslError};
 use crate::watch::WatchKind;
 
 /// Everything the task needs to know from the builder.
@@ -43,6 +45,10 @@ pub(crate) struct SessionConfig {
     pub(crate) max_frame: usize,
     pub(crate) chroot: Chroot,
     pub(crate) auths: Vec<(String, Bytes)>,
+    /// Plain TCP or TLS, for every host.
+    pub(crate) connector: Connector,
+    /// SASL credentials, exchanged before anything else on every connection.
+    pub(crate) sasl: Option<SaslCredentials>,
 }
 
 /// Why a connection ended.
@@ -193,14 +199,20 @@ impl Task {
     /// The first connection: each server once, in order; the first success wins.
     async fn first_connect(&mut self) -> Result<Conn, (SessionState, Error)> {
         let mut last = Error::ConnectFailed("no servers".into());
+        // A TLS failure says more than the refusals of other hosts: keep it typed.
+        let mut tls_failure = None;
         for _ in 0..self.cfg.hosts.len().max(1) {
             match self.attempt().await {
                 Ok(conn) => return Ok(conn),
                 Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
+                Err(AttemptError::Retry(err @ Error::Tls { .. })) => {
+                    tls_failure.get_or_insert(err);
+                }
                 Err(AttemptError::Retry(err)) => last = err,
             }
         }
-        Err((SessionState::Closed, Error::ConnectFailed(last.to_string())))
+        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed(last.to_string()));
+        Err((SessionState::Closed, err))
     }
 
     /// Hunts the servers again within the session, until one takes us back,
@@ -282,11 +294,11 @@ impl Task {
                 let host = host.ok_or_else(|| {
                     AttemptError::Retry(Error::ConnectFailed("no servers".into()))
                 })?;
-                let tcp = tokio::net::TcpStream::connect((host.host.as_str(), host.port))
+                self.cfg
+                    .connector
+                    .connect(&host)
                     .await
-                    .map_err(|e| AttemptError::Retry(Error::io(&e)))?;
-                let _ = tcp.set_nodelay(true);
-                Box::new(tcp)
+                    .map_err(AttemptError::Retry)?
             }
         };
         let mut conn = framed(io, self.cfg.max_frame);
@@ -324,6 +336,25 @@ impl Task {
             self.seen_rw = true;
         }
         self.last_heard = Instant::now();
+
+        // SASL first: while it is in progress nothing else goes out (Java's
+        // ZooKeeperSaslClient), and a refusal ends the session.
+        if let Some(creds) = self.cfg.sasl.clone() {
+            let max_frame = self.cfg.max_frame;
+            let result =
+                sasl::authenticate(&mut conn, &creds, max_frame, || self.alloc_xid()).await;
+            match result {
+                Ok(()) => {}
+                Err(SaslError::Connection(e)) => return Err(retry(e)),
+                Err(SaslError::Rejected(reason)) => {
+                    warn!(%reason, "SASL authentication failed");
+                    return Err(AttemptError::Terminal(
+                        SessionState::AuthFailed,
+                        Error::AuthFailed,
+                    ));
+                }
+            }
+        }
 
         // Credentials: sent (and their answers awaited) before anything else,
         // so that a bad one fails the connect rather than some later request.
@@ -712,6 +743,8 @@ mod tests {
             max_frame: zk_proto::DEFAULT_MAX_FRAME,
             chroot: Chroot::default(),
             auths: Vec::new(),
+            connector: Connector::default(),
+            sasl: None,
         };
         Task::new(Arc::new(Shared::new(10)), cfg, None)
     }

@@ -18,6 +18,9 @@ mod errors;
 mod fake_server;
 mod ops;
 mod ordering;
+mod sasl;
 mod session;
 mod support;
+#[cfg(feature = "tls")]
+mod tls;
 mod watches;

@@ -31,6 +31,7 @@ pub const KEEP_DIR_ENV: &str = "ZK_REAL_KEEP_DIR";
 /// | [`stop_timeout`](Self::stop_timeout) | 10 s |
 /// | [`start_attempts`](Self::start_attempts) | 3 (fresh ports after a bind race) |
 /// | [`keep_dir`](Self::keep_dir) | false, or true when `ZK_REAL_KEEP_DIR` is set |
+/// | [`secure_client_port`](Self::secure_client_port) | false |
 ///
 /// Always set, whatever the builder says: `4lw.commands.whitelist=*`,
 /// `admin.enableServer=false`, and addresses on 127.0.0.1 only.
@@ -69,6 +70,7 @@ pub struct RealEnsembleBuilder {
     pub(crate) classpath: Option<Vec<PathBuf>>,
     pub(crate) base_dir: Option<PathBuf>,
     pub(crate) keep_dir: bool,
+    pub(crate) secure_client_port: bool,
 }
 
 impl Default for RealEnsembleBuilder {
@@ -93,6 +95,7 @@ impl Default for RealEnsembleBuilder {
             classpath: None,
             base_dir: None,
             keep_dir: std::env::var_os(KEEP_DIR_ENV).is_some_and(|v| !v.is_empty() && v != "0"),
+            secure_client_port: false,
         }
     }
 }
@@ -250,6 +253,19 @@ impl RealEnsembleBuilder {
         self
     }
 
+    /// Gives every node a TLS client port besides its plain one: a free
+    /// 127.0.0.1 port as `secureClientPort` (with `secureClientPortAddress=127.0.0.1`),
+    /// and `serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory`,
+    /// which TLS needs. The key and trust stores (`ssl.keyStore.location`,
+    /// `ssl.trustStore.location`, `ssl.clientAuth`...) are the test's to add with
+    /// [`cfg_line`](Self::cfg_line). A node is ready once `srvr` on its plain port
+    /// reports a mode and its secure port accepts TCP connections.
+    /// See [`RealEnsemble::secure_addr`] and [`RealEnsemble::secure_connect_string`].
+    pub fn secure_client_port(mut self, enabled: bool) -> Self {
+        self.secure_client_port = enabled;
+        self
+    }
+
     /// Starts the ensemble and waits until every node serves (its `srvr` reports a
     /// `Mode:`).
     ///
@@ -341,6 +357,11 @@ impl RealEnsembleBuilder {
                     node.myid, node.quorum_port, node.election_port, node.client_port
                 ));
             }
+        }
+        if let Some(port) = me.secure_client_port {
+            line(format!("secureClientPort={port}"));
+            line("secureClientPortAddress=127.0.0.1".into());
+            line("serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory".into());
         }
         for extra in &self.extra_cfg {
             line(extra.clone());

@@ -99,6 +99,14 @@ impl Node {
         })
     }
 
+    /// True when the node has no secureClientPort, or it accepts connections: the
+    /// server binds it after the plain port, so `srvr` alone may answer too early.
+    fn secure_port_listening(&self) -> bool {
+        self.layout.secure_client_addr().is_none_or(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, POLL_QUERY_TIMEOUT).is_ok()
+        })
+    }
+
     fn name(&self) -> String {
         format!(
             "node {} (myid {}, {})",
@@ -157,12 +165,21 @@ impl RealEnsemble {
     ) -> Result<Vec<Node>> {
         let n = config.nodes;
         // A standalone server needs only its client port.
-        let per_node = if n == 1 { 1 } else { 3 };
+        let plain = if n == 1 { 1 } else { 3 };
+        // Plus a secureClientPort, when asked for.
+        let per_node = plain + usize::from(config.secure_client_port);
         let ports = free_loopback_ports(n * per_node)
             .map_err(|e| RealZkError::io("picking free loopback ports", e))?;
         let port = |i: usize, k: usize| ports.get(i * per_node + k).copied().unwrap_or(0);
         let layouts: Vec<NodeLayout> = (0..n)
-            .map(|i| NodeLayout::new(root.path(), i, [port(i, 0), port(i, 1), port(i, 2)]))
+            .map(|i| {
+                let mut layout =
+                    NodeLayout::new(root.path(), i, [port(i, 0), port(i, 1), port(i, 2)]);
+                if config.secure_client_port {
+                    layout.secure_client_port = Some(port(i, plain));
+                }
+                layout
+            })
             .collect();
         for layout in &layouts {
             layout.write_files(&config.render_zoo_cfg(&layouts, layout))?;
@@ -243,6 +260,25 @@ impl RealEnsemble {
     /// [`RealZkError::NoSuchNode`] for an index past the end.
     pub fn node_addr(&self, index: usize) -> Result<SocketAddr> {
         Ok(self.node(index)?.layout.client_addr())
+    }
+
+    /// TLS client address (`secureClientPort`) of node `index`; `None` for an index
+    /// past the end or an ensemble built without
+    /// [`secure_client_port`](RealEnsembleBuilder::secure_client_port).
+    pub fn secure_addr(&self, index: usize) -> Option<SocketAddr> {
+        self.nodes.get(index)?.layout.secure_client_addr()
+    }
+
+    /// The TLS connect string of all nodes, `127.0.0.1:s1,127.0.0.1:s2,...`, when the
+    /// ensemble was built with
+    /// [`secure_client_port`](RealEnsembleBuilder::secure_client_port).
+    pub fn secure_connect_string(&self) -> Option<String> {
+        let addrs = self
+            .nodes
+            .iter()
+            .map(|n| n.layout.secure_client_addr().map(|a| a.to_string()))
+            .collect::<Option<Vec<_>>>()?;
+        Some(addrs.join(","))
     }
 
     /// The ZooKeeper server id (`myid`) of node `index`: `index + 1`.
@@ -593,7 +629,8 @@ fn wait_serving(
             }
             let serving = node
                 .srvr(POLL_QUERY_TIMEOUT)
-                .is_ok_and(|s| s.mode.is_serving());
+                .is_ok_and(|s| s.mode.is_serving())
+                && node.secure_port_listening();
             if !serving {
                 pending = true;
                 // Scanning the log is cheap but not free: every 20th poll (~0.5 s).

@@ -9,6 +9,12 @@
 //! has the same gap. The harness adds `slf4j-simple.jar` (package `libslf4j-java`, a
 //! dependency of `libzookeeper-java`), which logs to stderr, and the node's wrapper sends
 //! stderr to the node's log file.
+//!
+//! The manifest also misses two Netty modules that `netty-handler` needs,
+//! `netty-codec` and `netty-resolver` (same package, `libnetty-java`): without them
+//! `NettyServerCnxnFactory`, and so a `secureClientPort`, fails on the first connection
+//! with `NoClassDefFoundError: io/netty/handler/codec/ByteToMessageDecoder`. The
+//! harness adds them when present.
 
 use std::env;
 use std::ffi::OsString;
@@ -21,6 +27,13 @@ pub const DEFAULT_ZOOKEEPER_JAR: &str = "/usr/share/java/zookeeper.jar";
 
 /// The SLF4J binding added to the classpath so that servers write logs.
 pub const SLF4J_SIMPLE_JAR: &str = "/usr/share/java/slf4j-simple.jar";
+
+/// Netty modules missing from `zookeeper.jar`'s manifest, added to the classpath when
+/// present.
+pub const NETTY_EXTRA_JARS: [&str; 2] = [
+    "/usr/share/java/netty-codec.jar",
+    "/usr/share/java/netty-resolver.jar",
+];
 
 /// The class every node runs: with `server.N` lines it joins a quorum, without them it
 /// runs standalone (as `ZooKeeperServerMain` would).
@@ -73,6 +86,12 @@ fn default_classpath() -> Result<OsString> {
     if binding.exists() {
         entries.push(binding);
     }
+    entries.extend(
+        NETTY_EXTRA_JARS
+            .iter()
+            .map(Path::new)
+            .filter(|jar| jar.exists()),
+    );
     join_classpath(entries.into_iter())
 }
 

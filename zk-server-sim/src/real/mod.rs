@@ -79,5 +79,5 @@ pub use config::{RealEnsembleBuilder, KEEP_DIR_ENV};
 pub use ensemble::RealEnsemble;
 pub use error::RealZkError;
 pub use four_letter::{four_letter_word, parse_mntr, ServerMode, SrvrInfo, NOT_SERVING_REPLY};
-pub use install::{DEFAULT_ZOOKEEPER_JAR, MAIN_CLASS, SLF4J_SIMPLE_JAR};
+pub use install::{DEFAULT_ZOOKEEPER_JAR, MAIN_CLASS, NETTY_EXTRA_JARS, SLF4J_SIMPLE_JAR};
 pub use shared::{unique_chroot, Chroot};

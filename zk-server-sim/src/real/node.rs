@@ -20,6 +20,8 @@ pub(crate) struct NodeLayout {
     pub(crate) client_port: u16,
     pub(crate) quorum_port: u16,
     pub(crate) election_port: u16,
+    /// The TLS client port (`secureClientPort`), when the ensemble has one.
+    pub(crate) secure_client_port: Option<u16>,
     /// `<root>/node<myid>`: holds `zoo.cfg` and `zookeeper.log`.
     pub(crate) dir: PathBuf,
     /// `<dir>/data`: holds `myid`, snapshots and transaction logs.
@@ -39,6 +41,7 @@ impl NodeLayout {
             client_port,
             quorum_port,
             election_port,
+            secure_client_port: None,
             data_dir: dir.join("data"),
             cfg: dir.join("zoo.cfg"),
             log: dir.join("zookeeper.log"),
@@ -49,6 +52,12 @@ impl NodeLayout {
     /// The client address, `127.0.0.1:<client port>`.
     pub(crate) fn client_addr(&self) -> SocketAddr {
         SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, self.client_port))
+    }
+
+    /// The TLS client address, `127.0.0.1:<secureClientPort>`, if there is one.
+    pub(crate) fn secure_client_addr(&self) -> Option<SocketAddr> {
+        self.secure_client_port
+            .map(|port| SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
     }
 
     /// Writes a fresh node directory: `zoo.cfg`, `data/myid`, an empty log. Anything left
