@@ -20,9 +20,11 @@ use zk_proto::{
 
 use crate::builder::ClientBuilder;
 use crate::chroot::Chroot;
+use crate::config::ConnectString;
 use crate::error::{Error, Result};
+use crate::persistent::PersistentWatch;
 use crate::session::state::{SessionState, StateStream};
-use crate::session::submit::{Reply, Req, Shared, WatchReg, Work};
+use crate::session::submit::{PersistentReg, Reply, Req, Shared, WatchReg, Work};
 use crate::txn::{MultiRead, Transaction};
 use crate::watch::{OneshotWatch, WatchKind};
 
@@ -141,6 +143,12 @@ pub struct ClientStats {
     pub peak_queued: usize,
     /// The configured limit.
     pub max_in_flight: usize,
+    /// SetWatches/SetWatches2 batches sent at the last (re)connect.
+    pub rearm_batches: usize,
+    /// Watch registrations (path and kind) those batches carried.
+    pub rearm_watches: usize,
+    /// Bytes of paths those batches carried (each batch at most 128 KiB).
+    pub rearm_path_bytes: usize,
 }
 
 pub(crate) struct Inner {
@@ -273,7 +281,42 @@ impl Client {
             queued: s.queued(),
             peak_queued: s.counters.peak_queued.load(Ordering::Relaxed),
             max_in_flight: s.max_in_flight,
+            rearm_batches: s.counters.rearm_batches.load(Ordering::Relaxed),
+            rearm_watches: s.counters.rearm_watches.load(Ordering::Relaxed),
+            rearm_path_bytes: s.counters.rearm_bytes.load(Ordering::Relaxed),
         }
+    }
+
+    /// The session password (16 bytes; zeros before the first connection).
+    /// With [`session_id`](Self::session_id) it is everything needed to
+    /// resume the session, so treat it as a secret; tests use it to expire
+    /// a session on the server (`zk_server_sim::testkit::expire_session`).
+    pub fn session_password(&self) -> [u8; zk_proto::PASSWORD_LEN] {
+        self.inner.shared.state.borrow().passwd
+    }
+
+    /// Replaces the servers the client connects to (as Java's
+    /// `updateServerList`). `connect_string` must name the same chroot as
+    /// the one this client was built with, or none.
+    ///
+    /// Takes effect at once: later (re)connections walk the new list in a
+    /// fresh random order, and if the current server is not in it, the
+    /// client drops the connection (outstanding requests fail with
+    /// [`Error::ConnectionLoss`]) and moves to one that is, within the same
+    /// session. Java's probabilistic load rebalancing is not done: a client
+    /// whose server stays in the list stays on it.
+    ///
+    /// Errors: [`Error::BadConnectString`] (unparsable, or another chroot).
+    pub fn update_server_list(&self, connect_string: &str) -> Result<()> {
+        let cs = ConnectString::parse(connect_string)?;
+        if cs.chroot().is_some() && cs.chroot() != self.chroot() {
+            return Err(Error::BadConnectString {
+                input: connect_string.to_owned(),
+                reason: format!("the chroot must stay {:?}", self.chroot().unwrap_or("/")),
+            });
+        }
+        self.inner.shared.set_new_hosts(cs.hosts().to_vec());
+        Ok(())
     }
 
     fn deadline(&self) -> Option<Instant> {
@@ -300,7 +343,12 @@ impl Client {
 
     /// Encodes `request` and puts it in line. This is the moment that fixes
     /// the request's order.
-    pub(crate) fn send(&self, request: Result<Request>, watch: Option<WatchReg>) -> Call {
+    pub(crate) fn send_with(
+        &self,
+        request: Result<Request>,
+        watch: Option<WatchReg>,
+        persistent: Option<PersistentReg>,
+    ) -> Call {
         let deadline = self.deadline();
         let rx = request.and_then(|request| {
             let op = request.op_code();
@@ -326,12 +374,88 @@ impl Client {
                 op,
                 frame,
                 watch,
+                persistent,
                 reply: tx,
                 span,
             }));
             Ok(rx)
         });
         Call { rx, deadline }
+    }
+
+    /// Encodes `request` and puts it in line (see [`Client::send_with`]).
+    pub(crate) fn send(&self, request: Result<Request>, watch: Option<WatchReg>) -> Call {
+        self.send_with(request, watch, None)
+    }
+
+    // ----- persistent watches -----
+
+    /// Watches `path` persistently (addWatch, mode PERSISTENT; ZooKeeper
+    /// 3.6+): the returned [`PersistentWatch`] streams every NodeCreated,
+    /// NodeDeleted, NodeDataChanged and NodeChildrenChanged on that node,
+    /// without re-registering. The node need not exist.
+    ///
+    /// After every reconnect the stream yields
+    /// [`PersistentEvent::Resync`](crate::PersistentEvent::Resync): the
+    /// server re-arms the watch (SetWatches2) but cannot replay the changes
+    /// made while the client was away. Dropping the stream removes the watch.
+    ///
+    /// Notable errors: `Unimplemented` (servers before 3.6), `NoAuth`.
+    pub fn watch_persistent(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<PersistentWatch>> + Send + 'static {
+        self.add_watch(path, false)
+    }
+
+    /// Watches the subtree at `path` (addWatch, mode PERSISTENT_RECURSIVE;
+    /// ZooKeeper 3.6+): NodeCreated, NodeDeleted and NodeDataChanged of the
+    /// node and of every node below it, never NodeChildrenChanged (a
+    /// creation or deletion below says as much). Otherwise as
+    /// [`Client::watch_persistent`].
+    pub fn watch_persistent_recursive(
+        &self,
+        path: &str,
+    ) -> impl Future<Output = Result<PersistentWatch>> + Send + 'static {
+        self.add_watch(path, true)
+    }
+
+    fn add_watch(
+        &self,
+        path: &str,
+        recursive: bool,
+    ) -> impl Future<Output = Result<PersistentWatch>> + Send + 'static {
+        let mode = if recursive {
+            zk_proto::AddWatchMode::PersistentRecursive
+        } else {
+            zk_proto::AddWatchMode::Persistent
+        };
+        let id = self
+            .inner
+            .shared
+            .next_watch_id
+            .fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let request = self.server_path(path);
+        let reg = request.as_ref().ok().map(|server_path| PersistentReg {
+            id,
+            recursive,
+            server_path: server_path.clone(),
+            tx,
+        });
+        let request = request.map(|path| {
+            Request::AddWatch(zk_proto::AddWatchRequest {
+                path,
+                mode: mode.code(),
+            })
+        });
+        let call = self.send_with(request, None, reg);
+        let shared = self.inner.shared.clone();
+        let path = path.to_owned();
+        async move {
+            call.ok().await?;
+            Ok(PersistentWatch::new(rx, id, path, recursive, shared))
+        }
     }
 
     fn send_watched(

@@ -129,6 +129,7 @@ mod chroot;
 mod client;
 mod config;
 mod error;
+mod persistent;
 mod sasl;
 mod session;
 #[cfg(feature = "tls")]
@@ -143,6 +144,7 @@ pub use builder::{
 pub use client::{Client, ClientStats, CreateOptions, CONFIG_NODE};
 pub use config::{ConnectString, HostPort, DEFAULT_PORT};
 pub use error::{Error, Result};
+pub use persistent::{PersistentEvent, PersistentWatch};
 pub use session::conn::Transport;
 pub use session::state::{SessionState, StateStream};
 #[cfg(feature = "tls")]

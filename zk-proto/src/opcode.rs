@@ -75,7 +75,9 @@ int_enum! {
 }
 
 impl OpCode {
-    /// Whether the server answers this opcode with a reply that carries a body when it succeeds.
+    /// Whether a request with this opcode changes replicated state: a server
+    /// forwards it to the leader, which turns it into a transaction with a zxid
+    /// (even when it fails). Reads, pings, auth and watch management are not writes.
     pub fn is_write(self) -> bool {
         matches!(
             self,

@@ -3,6 +3,8 @@
 pub(crate) mod conn;
 pub(crate) mod connect;
 mod pending;
+mod persistent;
+mod probe;
 pub(crate) mod state;
 pub(crate) mod submit;
 mod task;

@@ -20,8 +20,10 @@ pub(crate) struct Pending {
     pub(crate) reply: Option<ReplySender>,
     pub(crate) watch: Option<WatchReg>,
     pub(crate) span: tracing::Span,
-    /// The caller of `close()`, for closeSession.
+    /// The caller of `close()`, for closeSession; of `PersistentWatch::remove`, for removeWatches.
     pub(crate) close: Option<oneshot::Sender<Result<(), Error>>>,
+    /// The persistent watch an addWatch registers.
+    pub(crate) persistent: Option<u64>,
 }
 
 /// What a matched reply resolves.

@@ -71,6 +71,8 @@ pub(crate) struct StateInfo {
     pub(crate) epoch: u64,
     pub(crate) session_id: i64,
     pub(crate) negotiated_timeout_ms: i32,
+    /// The session password (for tests that expire the session on the server).
+    pub(crate) passwd: [u8; zk_proto::PASSWORD_LEN],
 }
 
 impl StateInfo {
@@ -80,6 +82,7 @@ impl StateInfo {
             epoch: 0,
             session_id: 0,
             negotiated_timeout_ms: 0,
+            passwd: [0; zk_proto::PASSWORD_LEN],
         }
     }
 }

@@ -5,7 +5,7 @@
 //! fewer than `max_in_flight` are outstanding on the wire.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use bytes::{Bytes, BytesMut};
@@ -14,7 +14,9 @@ use tokio::sync::{oneshot, watch};
 use zk_proto::{ErrorCode, OpCode};
 
 use super::state::StateInfo;
+use crate::config::HostPort;
 use crate::error::Error;
+use crate::persistent::PersistentSender;
 use crate::watch::{WatchKind, WatchSender};
 
 /// A successful or failed reply, body still encoded (the caller decodes it).
@@ -36,12 +38,23 @@ pub(crate) struct WatchReg {
     pub(crate) tx: WatchSender,
 }
 
+/// A persistent watch to register when its addWatch is written (so that no
+/// event racing the reply is lost), and to confirm or drop on the reply.
+pub(crate) struct PersistentReg {
+    pub(crate) id: u64,
+    pub(crate) recursive: bool,
+    /// The server path (chroot applied).
+    pub(crate) server_path: String,
+    pub(crate) tx: PersistentSender,
+}
+
 /// An encoded request waiting for its xid.
 pub(crate) struct Req {
     pub(crate) op: OpCode,
     /// The whole frame, encoded at call time with xid 0; the task patches in the xid.
     pub(crate) frame: BytesMut,
     pub(crate) watch: Option<WatchReg>,
+    pub(crate) persistent: Option<PersistentReg>,
     pub(crate) reply: ReplySender,
     pub(crate) span: tracing::Span,
 }
@@ -58,6 +71,11 @@ pub(crate) enum Work {
     },
     /// Close the session; `None` when every handle was dropped.
     Close(Option<oneshot::Sender<Result<(), Error>>>),
+    /// Remove a persistent watch (dropped or `remove`d).
+    RemovePersistent {
+        id: u64,
+        reply: Option<oneshot::Sender<Result<(), Error>>>,
+    },
 }
 
 impl Work {
@@ -65,7 +83,7 @@ impl Work {
     fn is_abandoned(&self) -> bool {
         match self {
             Work::Request(r) => r.reply.is_closed(),
-            Work::Auth { .. } | Work::Close(_) => false,
+            Work::Auth { .. } | Work::Close(_) | Work::RemovePersistent { .. } => false,
         }
     }
 
@@ -85,7 +103,12 @@ impl Work {
                     Err(err)
                 });
             }
-            Work::Close(None) => {}
+            Work::Close(None) | Work::RemovePersistent { reply: None, .. } => {}
+            Work::RemovePersistent {
+                reply: Some(tx), ..
+            } => {
+                let _ = tx.send(Err(err));
+            }
         }
     }
 }
@@ -104,6 +127,18 @@ pub(crate) struct Counters {
     pub(crate) in_flight: AtomicUsize,
     pub(crate) peak_in_flight: AtomicUsize,
     pub(crate) peak_queued: AtomicUsize,
+    /// The watch re-registration of the last (re)connect: batches, watches, path bytes.
+    pub(crate) rearm_batches: AtomicUsize,
+    pub(crate) rearm_watches: AtomicUsize,
+    pub(crate) rearm_bytes: AtomicUsize,
+}
+
+impl Counters {
+    pub(crate) fn record_rearm(&self, batches: usize, watches: usize, bytes: usize) {
+        self.rearm_batches.store(batches, Ordering::Relaxed);
+        self.rearm_watches.store(watches, Ordering::Relaxed);
+        self.rearm_bytes.store(bytes, Ordering::Relaxed);
+    }
 }
 
 /// State shared between the handles and the session task.
@@ -114,6 +149,10 @@ pub(crate) struct Shared {
     pub(crate) max_in_flight: usize,
     pub(crate) counters: Counters,
     pub(crate) state: watch::Sender<StateInfo>,
+    /// Ids for persistent watches.
+    pub(crate) next_watch_id: AtomicU64,
+    /// A new server list from `update_server_list`, for the task to pick up.
+    pub(crate) new_hosts: Mutex<Option<Vec<HostPort>>>,
 }
 
 const MIN_SWEEP: usize = 1024;
@@ -130,6 +169,8 @@ impl Shared {
             max_in_flight: max_in_flight.max(1),
             counters: Counters::default(),
             state: watch::channel(StateInfo::initial()).0,
+            next_watch_id: AtomicU64::new(1),
+            new_hosts: Mutex::new(None),
         }
     }
 
@@ -220,6 +261,20 @@ impl Shared {
         self.lock().items.len()
     }
 
+    /// Hands a new server list to the task and wakes it.
+    pub(crate) fn set_new_hosts(&self, hosts: Vec<HostPort>) {
+        *self.new_hosts.lock().unwrap_or_else(|p| p.into_inner()) = Some(hosts);
+        self.waker.wake();
+    }
+
+    /// Takes the server list handed over by `set_new_hosts`, if any.
+    pub(crate) fn take_new_hosts(&self) -> Option<Vec<HostPort>> {
+        self.new_hosts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+
     pub(crate) fn set_in_flight(&self, n: usize) {
         self.counters.in_flight.store(n, Ordering::Relaxed);
         self.counters.peak_in_flight.fetch_max(n, Ordering::Relaxed);
@@ -236,6 +291,7 @@ mod tests {
             op: OpCode::GetData,
             frame: BytesMut::from(&[tag][..]),
             watch: None,
+            persistent: None,
             reply: tx,
             span: tracing::Span::none(),
         });

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant, Sleep};
@@ -27,6 +28,8 @@ use zk_proto::{
 use super::conn::{framed, BoxTransport, Conn, ConnError};
 use super::connect::Connector;
 use super::pending::{Matched, Pending, PendingQueue};
+use super::persistent::Persistents;
+use super::probe;
 use super::state::{SessionState, StateInfo};
 use super::submit::{Reply, Shared, Work};
 use super::watches::Watches;
@@ -89,6 +92,14 @@ pub(crate) struct Task {
     last_heard: Instant,
     /// closeSession was sent: a lost connection ends the session instead of resuming it.
     closing: bool,
+    /// Persistent and persistent-recursive watches.
+    persistents: Persistents,
+    /// The server of the current (or last) connection.
+    current_host: Option<HostPort>,
+    /// Whether the current connection is to a read-only server.
+    read_only_now: bool,
+    /// A read-write server found while on a read-only one: the next attempt goes there.
+    preferred_host: Option<HostPort>,
 }
 
 impl Task {
@@ -113,13 +124,44 @@ impl Task {
             epoch: 0,
             last_heard: Instant::now(),
             closing: false,
+            persistents: Persistents::default(),
+            current_host: None,
+            read_only_now: false,
+            preferred_host: None,
         };
         task.cfg.auths = auths;
-        // Spread clients over the ensemble, as Java's StaticHostProvider does.
-        if task.cfg.hosts.len() > 1 {
-            task.next_host = rand::rng().random_range(0..task.cfg.hosts.len());
-        }
+        // Spread clients over the ensemble: the list is shuffled once and
+        // then walked round-robin, as Java's StaticHostProvider does.
+        task.cfg.hosts.shuffle(&mut rand::rng());
         task
+    }
+
+    /// Takes a server list from `update_server_list`, if one was handed over.
+    /// Returns `None` if none was, else whether the current server is no
+    /// longer in the list.
+    fn apply_new_hosts(&mut self) -> Option<bool> {
+        let mut hosts = self.shared.take_new_hosts()?;
+        hosts.shuffle(&mut rand::rng());
+        // Start the walk after the current server if it stays, so a
+        // reconnect moves on, as before.
+        self.next_host = match &self.current_host {
+            Some(cur) => hosts.iter().position(|h| h == cur).map_or(0, |i| i + 1),
+            None => 0,
+        };
+        debug!(hosts = ?hosts.iter().map(ToString::to_string).collect::<Vec<_>>(), "new server list");
+        self.cfg.hosts = hosts;
+        if self
+            .preferred_host
+            .as_ref()
+            .is_some_and(|h| !self.cfg.hosts.contains(h))
+        {
+            self.preferred_host = None;
+        }
+        Some(
+            self.current_host
+                .as_ref()
+                .is_some_and(|h| !self.cfg.hosts.contains(h)),
+        )
     }
 
     /// Runs the session to its end. `ready` learns how the first connection went.
@@ -173,6 +215,13 @@ impl Task {
             epoch: self.epoch,
             session_id: self.session_id,
             negotiated_timeout_ms: i32::try_from(self.negotiated.as_millis()).unwrap_or(i32::MAX),
+            passwd: {
+                let mut p = [0; PASSWORD_LEN];
+                if let Some(src) = self.passwd.get(..PASSWORD_LEN) {
+                    p.copy_from_slice(src);
+                }
+                p
+            },
         };
         self.shared.state.send_replace(info);
     }
@@ -186,6 +235,7 @@ impl Task {
             w.fail(err.clone());
         }
         self.watches.fail_all(&err);
+        self.persistents.fail_all(&err);
         self.shared.set_in_flight(0);
         self.publish(state);
     }
@@ -202,7 +252,8 @@ impl Task {
         // A TLS failure says more than the refusals of other hosts: keep it typed.
         let mut tls_failure = None;
         for _ in 0..self.cfg.hosts.len().max(1) {
-            match self.attempt().await {
+            let timeout = self.cfg.connect_timeout;
+            match self.attempt(0, Duration::ZERO, timeout).await {
                 Ok(conn) => return Ok(conn),
                 Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
                 Err(AttemptError::Retry(err @ Error::Tls { .. })) => {
@@ -221,6 +272,7 @@ impl Task {
     async fn reconnect(&mut self) -> Result<Conn, (SessionState, Error)> {
         let expiry = self.last_heard + self.negotiated * 4 / 3;
         let mut attempt: u32 = 0;
+        let mut backoff = Duration::ZERO;
         loop {
             // Java fails queued requests on every failed attempt; so do we, and
             // a close() waiting in the line ends the session here.
@@ -237,14 +289,29 @@ impl Task {
                 if close_requested {
                     return Err((SessionState::Closed, Error::Closed));
                 }
+                // Exponential backoff with full jitter: a random pause up to
+                // 50 ms × 2^attempt, capped at 1 s (Java pauses up to 1 s).
                 let cap = 1000u64.min(50u64.saturating_mul(1 << attempt.min(10)));
-                let delay = Duration::from_millis(rand::rng().random_range(0..=cap));
-                tokio::time::sleep(delay).await;
+                backoff = Duration::from_millis(rand::rng().random_range(0..=cap));
+                // Never sleep past the local expiry deadline.
+                let until = (Instant::now() + backoff).min(expiry);
+                tokio::time::sleep_until(until).await;
             }
-            if Instant::now() >= expiry {
+            let now = Instant::now();
+            if now >= expiry {
+                warn!(
+                    session_id = self.session_id,
+                    "no server reached within 4/3 of the session timeout: session expired"
+                );
                 return Err((SessionState::Expired, Error::SessionExpired));
             }
-            match self.attempt().await {
+            // Each attempt gets a share of the session timeout (Java: the
+            // timeout divided by the number of hosts), so that one dead host
+            // cannot use up the time left to reach a live one.
+            let n = u32::try_from(self.cfg.hosts.len().max(1)).unwrap_or(u32::MAX);
+            let share = (self.negotiated / n).max(Duration::from_millis(500));
+            let timeout = self.cfg.connect_timeout.min(share).min(expiry - now);
+            match self.attempt(attempt, backoff, timeout).await {
                 Ok(conn) => return Ok(conn),
                 Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
                 Err(AttemptError::Retry(err)) => {
@@ -255,18 +322,36 @@ impl Task {
         }
     }
 
-    /// One connection attempt to the next server: TCP, handshake, credentials, watches.
-    async fn attempt(&mut self) -> Result<Conn, AttemptError> {
+    /// The server for the next attempt: a read-write server found by the
+    /// read-only probe, else the next one of the (shuffled) list.
+    fn next_host(&mut self) -> Option<HostPort> {
+        self.apply_new_hosts();
+        if let Some(h) = self.preferred_host.take() {
+            return Some(h);
+        }
         let n = self.cfg.hosts.len().max(1);
         let host = self.cfg.hosts.get(self.next_host % n).cloned();
         self.next_host = (self.next_host + 1) % n;
+        host
+    }
+
+    /// One connection attempt to the next server: TCP, handshake, credentials, watches.
+    async fn attempt(
+        &mut self,
+        attempt: u32,
+        backoff: Duration,
+        timeout: Duration,
+    ) -> Result<Conn, AttemptError> {
+        let host = self.next_host();
         let span = debug_span!(
             "zk.connect",
             host = host.as_ref().map(|h| h.to_string()).unwrap_or_default(),
+            attempt,
+            backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
             session_id = self.session_id,
             last_zxid = self.last_zxid,
         );
-        let timeout = self.cfg.connect_timeout;
+        self.current_host = host.clone();
         let result = tokio::time::timeout(timeout, self.handshake(host).instrument(span.clone()))
             .await
             .unwrap_or_else(|_| {
@@ -392,24 +477,65 @@ impl Task {
             }
         }
 
-        // Re-arm every watch the session holds, in 128 KiB batches.
-        for batch in self.watches.set_watches(self.last_zxid) {
-            let req = Request::SetWatches(batch);
+        // Re-arm every watch the session holds, one-shot and persistent
+        // (streams dropped while disconnected are forgotten first), in
+        // batches of at most 128 KiB of paths, all written at once (xid −8;
+        // their replies come back in order and need no matching).
+        for id in self.persistents.dead() {
+            self.persistents.remove(id);
+        }
+        let registrations = self.persistents.registrations();
+        let batches = self.watches.set_watches(self.last_zxid, &registrations);
+        let (mut watches, mut bytes) = (0usize, 0usize);
+        for req in &batches {
+            let lists: Vec<&Vec<String>> = match req {
+                Request::SetWatches(b) => vec![&b.data_watches, &b.exist_watches, &b.child_watches],
+                Request::SetWatches2(b) => vec![
+                    &b.data_watches,
+                    &b.exist_watches,
+                    &b.child_watches,
+                    &b.persistent_watches,
+                    &b.persistent_recursive_watches,
+                ],
+                _ => Vec::new(),
+            };
+            for l in lists {
+                watches += l.len();
+                bytes += l.iter().map(String::len).sum::<usize>();
+            }
             encode_request(
                 conn.write_buffer_mut(),
                 self.cfg.max_frame,
                 xid::SET_WATCHES,
-                &req,
+                req,
             )
             .map_err(|e| retry(e.into()))?;
         }
+        if !batches.is_empty() {
+            debug!(
+                batches = batches.len(),
+                watches,
+                path_bytes = bytes,
+                relative_zxid = self.last_zxid,
+                "re-registering watches"
+            );
+        }
+        self.shared
+            .counters
+            .record_rearm(batches.len(), watches, bytes);
 
+        let reconnected = self.epoch > 0;
         self.epoch += 1;
+        self.read_only_now = read_only;
         self.publish(if read_only {
             SessionState::ConnectedReadOnly
         } else {
             SessionState::Connected
         });
+        if reconnected {
+            // Before any event of the new connection is routed.
+            self.persistents.resync_all();
+        }
         Ok(conn)
     }
 
@@ -425,7 +551,15 @@ impl Task {
             last_recv: now,
             timer: Box::pin(sleep_until(now)),
             closing: false,
+            probe: None,
+            followups: Vec::new(),
         };
+        // On a read-only server, keep looking for a read-write one.
+        if self_read_only_probe(live.task) {
+            let hosts = live.task.cfg.hosts.clone();
+            let current = live.task.current_host.clone();
+            live.probe = Some(Box::pin(probe::find_read_write(hosts, current)));
+        }
         live.reset_timer();
         let end = poll_fn(|cx| live.poll(cx, conn)).await;
         let err = match &end {
@@ -464,7 +598,27 @@ struct Live<'a> {
     timer: Pin<Box<Sleep>>,
     /// closeSession was sent: take no more work.
     closing: bool,
+    /// While on a read-only server: the search for a read-write one.
+    probe: Option<Pin<Box<dyn Future<Output = HostPort> + Send>>>,
+    /// Work that routing a frame calls for and that needs the connection.
+    followups: Vec<Followup>,
 }
+
+/// Requests of the task's own, decided while routing a frame.
+enum Followup {
+    /// Remove a persistent watch (its stream was dropped).
+    Remove(u64),
+    /// Re-arm the one-shot watches of these kinds on this path (SetWatches).
+    Rearm(String, &'static [WatchKind]),
+}
+
+/// Whether the session should look for a read-write server (it is on a
+/// read-only one and there are others to ask).
+fn self_read_only_probe(task: &Task) -> bool {
+    task.read_only_now && task.cfg.hosts.len() > 1
+}
+
+const ALL_KINDS: &[WatchKind] = &[WatchKind::Data, WatchKind::Exist, WatchKind::Child];
 
 /// Bytes of unsent requests above which no more work is taken from the line
 /// until the socket has accepted some.
@@ -512,6 +666,40 @@ impl Live<'_> {
         }
         if frames > 0 {
             self.last_recv = Instant::now();
+        }
+
+        // 1b. The task's own requests that routing called for.
+        for f in std::mem::take(&mut self.followups) {
+            match f {
+                Followup::Remove(id) => self.remove_persistent(id, None, conn),
+                Followup::Rearm(path, kinds) => self.rearm(&path, kinds, conn),
+            }
+        }
+
+        // 1c. A new server list without the current server, or a read-write
+        //     server found while on a read-only one: move.
+        match self.task.apply_new_hosts() {
+            Some(true) => {
+                return Poll::Ready(End::Lost(Error::ConnectFailed(
+                    "the server is no longer in the server list".into(),
+                )))
+            }
+            Some(false) if self_read_only_probe(self.task) => {
+                let hosts = self.task.cfg.hosts.clone();
+                let current = self.task.current_host.clone();
+                self.probe = Some(Box::pin(probe::find_read_write(hosts, current)));
+            }
+            _ => {}
+        }
+        if let Some(probe) = self.probe.as_mut() {
+            if let Poll::Ready(host) = probe.as_mut().poll(cx) {
+                self.probe = None;
+                debug!(%host, "leaving the read-only server for a read-write one");
+                self.task.preferred_host = Some(host);
+                return Poll::Ready(End::Lost(Error::ConnectFailed(
+                    "moving to a read-write server".into(),
+                )));
+            }
         }
 
         // 2. Take work from the line while there is room in flight (and the
@@ -585,6 +773,23 @@ impl Live<'_> {
                 if let Some(slot) = req.frame.get_mut(4..8) {
                     slot.copy_from_slice(&xid.to_be_bytes());
                 }
+                // A one-shot watch on a path this client watches persistently
+                // is served by the persistent watch's events: it is not set
+                // on the server, where (3.8, ZOOKEEPER-4466) it would turn
+                // the persistent watch into a one-shot one. The watch flag is
+                // the last byte of exists/getData/getChildren(2).
+                if let Some(w) = &req.watch {
+                    if self.task.persistents.covers(&w.server_path, w.kind) {
+                        if let Some(flag) = req.frame.last_mut() {
+                            *flag = 0;
+                        }
+                    }
+                }
+                let persistent = req.persistent.take().map(|reg| {
+                    let id = reg.id;
+                    self.task.persistents.add(reg);
+                    id
+                });
                 req.span.record("xid", xid);
                 trace!(parent: &req.span, xid, "send");
                 conn.write_buffer_mut().extend_from_slice(&req.frame);
@@ -595,6 +800,7 @@ impl Live<'_> {
                     watch: req.watch,
                     span: req.span,
                     close: None,
+                    persistent,
                 });
             }
             Work::Auth {
@@ -636,8 +842,80 @@ impl Live<'_> {
                     watch: None,
                     span,
                     close: tx,
+                    persistent: None,
                 });
             }
+            Work::RemovePersistent { id, reply } => self.remove_persistent(id, reply, conn),
+        }
+    }
+
+    /// Forgets a persistent watch and, unless another persistent watch of
+    /// this client is on the same path, removes it on the server.
+    ///
+    /// The removal uses WatcherType Any (3), which every server since 3.6
+    /// knows (Persistent/PersistentRecursive exist only from 3.9) and which
+    /// also removes this session's one-shot watches on that path: those are
+    /// re-armed right after with a SetWatches relative to the last zxid
+    /// seen, so a change in between still fires them. When another
+    /// persistent watch remains on the path, the server-side registration
+    /// stays (its events for the removed watch are dropped locally) until
+    /// the next reconnect, which registers only what is still wanted.
+    fn remove_persistent(
+        &mut self,
+        id: u64,
+        reply: Option<oneshot::Sender<Result<(), Error>>>,
+        conn: &mut Conn,
+    ) {
+        let Some((path, recursive)) = self.task.persistents.remove(id) else {
+            if let Some(tx) = reply {
+                let _ = tx.send(Ok(()));
+            }
+            return;
+        };
+        let (p, r) = self.task.persistents.modes_on(&path);
+        if p || r {
+            debug!(%path, recursive, "persistent watch removed locally; another one keeps the path");
+            if let Some(tx) = reply {
+                let _ = tx.send(Ok(()));
+            }
+            return;
+        }
+        let xid = self.task.alloc_xid();
+        let span = debug_span!("zk.request", op = "removeWatches", path = %path, xid);
+        let req = Request::RemoveWatches(zk_proto::RemoveWatchesRequest {
+            path: path.clone(),
+            watcher_type: zk_proto::WatcherType::Any.code(),
+        });
+        if let Err(e) = encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req)
+        {
+            if let Some(tx) = reply {
+                let _ = tx.send(Err(e.into()));
+            }
+            return;
+        }
+        debug!(parent: &span, recursive, "removing persistent watch");
+        self.pending.push(Pending {
+            xid,
+            op: OpCode::RemoveWatches,
+            reply: None,
+            watch: None,
+            span,
+            close: reply,
+            persistent: None,
+        });
+        self.rearm(&path, ALL_KINDS, conn);
+    }
+
+    /// Sends a SetWatches for the one-shot watches of `kinds` on `path`.
+    fn rearm(&mut self, path: &str, kinds: &[WatchKind], conn: &mut Conn) {
+        if let Some(sw) = self.task.watches.rearm(path, kinds, self.task.last_zxid) {
+            trace!(%path, "re-arming one-shot watches");
+            let _ = encode_request(
+                conn.write_buffer_mut(),
+                self.task.cfg.max_frame,
+                xid::SET_WATCHES,
+                &Request::SetWatches(sw),
+            );
         }
     }
 
@@ -657,7 +935,8 @@ impl Live<'_> {
                 self.on_event(&ev, header.zxid);
             }
             xid::PING => trace!("pong"),
-            xid::SET_WATCHES => trace!(err = %header.err, "setWatches answered"),
+            xid::SET_WATCHES if header.err.is_ok() => trace!("setWatches answered"),
+            xid::SET_WATCHES => warn!(err = %header.err, "setWatches refused"),
             xid::AUTH => {
                 let waiter = self.pending.pop_auth().flatten();
                 if header.err == ErrorCode::AuthFailed {
@@ -689,6 +968,49 @@ impl Live<'_> {
             self.task.last_zxid = header.zxid;
         }
         debug!(parent: &p.span, err = %header.err, zxid = header.zxid, "reply");
+        // SESSIONMOVED: the session is owned by another server now; this
+        // connection is stale. Java sees it only as a disconnect: drop the
+        // connection (this and every other outstanding request fail with
+        // ConnectionLoss) and reconnect.
+        if header.err == ErrorCode::SessionMoved {
+            if let Some(tx) = p.reply {
+                let _ = tx.send(Err(Error::ConnectionLoss));
+            }
+            return Some(End::Lost(Error::SessionMoved));
+        }
+        if let Some(id) = p.persistent {
+            if header.err.is_ok() {
+                if !self.task.persistents.is_live(id) {
+                    // The caller gave up before the answer.
+                    self.followups.push(Followup::Remove(id));
+                } else if let Some((path, true)) = self.task.persistents.get(id) {
+                    // addWatch made the path recursive for both server
+                    // tables (3.8): a one-shot child watch there would
+                    // never fire; set it again, after.
+                    if self.task.persistents.modes_on(path) == (false, true)
+                        && self.task.watches.has(path, WatchKind::Child)
+                    {
+                        self.followups
+                            .push(Followup::Rearm(path.to_owned(), &[WatchKind::Child]));
+                    }
+                }
+            } else {
+                let err =
+                    Error::from_code(header.err).unwrap_or(Error::UnknownCode(header.err.code()));
+                self.task.persistents.fail(id, err);
+            }
+        }
+        if p.op == OpCode::RemoveWatches && p.reply.is_none() {
+            if let Some(tx) = p.close {
+                let _ = tx.send(match header.err {
+                    ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
+                    other => {
+                        Err(Error::from_code(other).unwrap_or(Error::UnknownCode(other.code())))
+                    }
+                });
+            }
+            return None;
+        }
         if let Some(w) = p.watch {
             if header.err.is_ok() {
                 self.task.watches.add(w.kind, w.server_path, w.tx);
@@ -722,7 +1044,17 @@ impl Live<'_> {
             .task
             .watches
             .fire(event_type, &ev.path, zxid, &self.task.cfg.chroot);
-        debug!(fired, "watch event");
+        let mut dead = Vec::new();
+        let persistent = self.task.persistents.fire(
+            event_type,
+            &ev.path,
+            zxid,
+            &self.task.cfg.chroot,
+            &mut dead,
+        );
+        self.followups
+            .extend(dead.into_iter().map(Followup::Remove));
+        debug!(fired, persistent, "watch event");
     }
 }
 

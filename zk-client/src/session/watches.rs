@@ -1,8 +1,8 @@
 //! The task's registry of one-shot watches, keyed by server path and kind.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-use zk_proto::{EventType, SetWatches};
+use zk_proto::{EventType, Request, SetWatches, SetWatches2};
 
 use crate::chroot::Chroot;
 use crate::error::Error;
@@ -35,6 +35,21 @@ impl PathWatches {
 
     fn is_empty(&self) -> bool {
         self.data.is_empty() && self.exist.is_empty() && self.child.is_empty()
+    }
+}
+
+/// A batch as SetWatches (101) when it has no persistent watches (servers
+/// before 3.6 know only that), else SetWatches2 (105).
+fn finish(b: SetWatches2) -> Request {
+    if b.persistent_watches.is_empty() && b.persistent_recursive_watches.is_empty() {
+        Request::SetWatches(SetWatches {
+            relative_zxid: b.relative_zxid,
+            data_watches: b.data_watches,
+            exist_watches: b.exist_watches,
+            child_watches: b.child_watches,
+        })
+    } else {
+        Request::SetWatches2(b)
     }
 }
 
@@ -98,48 +113,158 @@ impl Watches {
         }
     }
 
-    /// The SetWatches batches that re-arm every live watch on a new
-    /// connection, each at most 128 KiB of paths (as Java batches them).
-    pub(crate) fn set_watches(&mut self, relative_zxid: i64) -> Vec<SetWatches> {
+    /// Whether any live one-shot watcher of `kind` is waiting on `server_path`.
+    pub(crate) fn has(&self, server_path: &str, kind: WatchKind) -> bool {
+        self.by_path.get(server_path).is_some_and(|w| {
+            let v = match kind {
+                WatchKind::Data => &w.data,
+                WatchKind::Exist => &w.exist,
+                WatchKind::Child => &w.child,
+            };
+            v.iter().any(|tx| !tx.is_closed())
+        })
+    }
+
+    /// A SetWatches that re-arms the one-shot watches on `server_path` of
+    /// the given kinds (after a removeWatches or an addWatch on that path
+    /// clobbered their server-side registration), or `None` if there are none.
+    pub(crate) fn rearm(
+        &self,
+        server_path: &str,
+        kinds: &[WatchKind],
+        relative_zxid: i64,
+    ) -> Option<SetWatches> {
+        let mut sw = SetWatches {
+            relative_zxid,
+            ..SetWatches::default()
+        };
+        for &kind in kinds {
+            if self.has(server_path, kind) {
+                match kind {
+                    WatchKind::Data => sw.data_watches.push(server_path.to_owned()),
+                    WatchKind::Exist => sw.exist_watches.push(server_path.to_owned()),
+                    WatchKind::Child => sw.child_watches.push(server_path.to_owned()),
+                }
+            }
+        }
+        let empty = sw.data_watches.is_empty()
+            && sw.exist_watches.is_empty()
+            && sw.child_watches.is_empty();
+        (!empty).then_some(sw)
+    }
+
+    /// The SetWatches / SetWatches2 requests that re-arm every live watch
+    /// on a new connection (server paths, `relativeZxid` = the last zxid
+    /// seen), each batch at most 128 KiB of path bytes as Java batches
+    /// them. A batch with persistent watches is a SetWatches2 (105), one
+    /// without a SetWatches (101), as Java does.
+    ///
+    /// All registrations of one path go in one batch, and the server applies
+    /// a batch's lists in the order data, exist, child, persistent,
+    /// recursive. On a 3.8 server the last registration of a path decides
+    /// its mode (ZOOKEEPER-4466), so a persistent watch beats the one-shot
+    /// ones on its path, which it serves anyway. The exception is a one-shot
+    /// child watch on a path with only a recursive watch (which never sees
+    /// NodeChildrenChanged): those go last, in SetWatches batches of their own.
+    pub(crate) fn set_watches(
+        &mut self,
+        relative_zxid: i64,
+        persistent: &[(String, bool)],
+    ) -> Vec<Request> {
         self.by_path.retain(|_, w| {
             w.prune();
             !w.is_empty()
         });
+        #[derive(Default)]
+        struct Group {
+            data: bool,
+            exist: bool,
+            child: bool,
+            persistent: bool,
+            recursive: bool,
+        }
+        let mut groups: BTreeMap<&str, Group> = BTreeMap::new();
+        for (path, w) in &self.by_path {
+            let g = groups.entry(path.as_str()).or_default();
+            g.data = !w.data.is_empty();
+            g.exist = !w.exist.is_empty();
+            g.child = !w.child.is_empty();
+        }
+        for (path, recursive) in persistent {
+            let g = groups.entry(path.as_str()).or_default();
+            if *recursive {
+                g.recursive = true;
+            } else {
+                g.persistent = true;
+            }
+        }
         let mut batches = Vec::new();
+        let mut cur = SetWatches2 {
+            relative_zxid,
+            ..SetWatches2::default()
+        };
+        let mut size = 0;
+        let mut trailing: Vec<&str> = Vec::new();
+        for (path, mut g) in groups {
+            if g.child && g.recursive && !g.persistent {
+                g.child = false;
+                trailing.push(path);
+            }
+            let n = [g.data, g.exist, g.child, g.persistent, g.recursive]
+                .iter()
+                .filter(|b| **b)
+                .count();
+            if n == 0 {
+                continue;
+            }
+            let len = path.len() * n;
+            if size + len > SET_WATCHES_MAX_LENGTH && size > 0 {
+                batches.push(finish(std::mem::replace(
+                    &mut cur,
+                    SetWatches2 {
+                        relative_zxid,
+                        ..SetWatches2::default()
+                    },
+                )));
+                size = 0;
+            }
+            size += len;
+            for (on, list) in [
+                (g.data, &mut cur.data_watches),
+                (g.exist, &mut cur.exist_watches),
+                (g.child, &mut cur.child_watches),
+                (g.persistent, &mut cur.persistent_watches),
+                (g.recursive, &mut cur.persistent_recursive_watches),
+            ] {
+                if on {
+                    list.push(path.to_owned());
+                }
+            }
+        }
+        if size > 0 {
+            batches.push(finish(cur));
+        }
         let mut cur = SetWatches {
             relative_zxid,
             ..SetWatches::default()
         };
         let mut size = 0;
-        for (path, w) in &self.by_path {
-            for (kind, present) in [
-                (WatchKind::Data, !w.data.is_empty()),
-                (WatchKind::Exist, !w.exist.is_empty()),
-                (WatchKind::Child, !w.child.is_empty()),
-            ] {
-                if !present {
-                    continue;
-                }
-                if size + path.len() > SET_WATCHES_MAX_LENGTH && size > 0 {
-                    batches.push(std::mem::replace(
-                        &mut cur,
-                        SetWatches {
-                            relative_zxid,
-                            ..SetWatches::default()
-                        },
-                    ));
-                    size = 0;
-                }
-                size += path.len();
-                match kind {
-                    WatchKind::Data => cur.data_watches.push(path.clone()),
-                    WatchKind::Exist => cur.exist_watches.push(path.clone()),
-                    WatchKind::Child => cur.child_watches.push(path.clone()),
-                }
+        for path in trailing {
+            if size + path.len() > SET_WATCHES_MAX_LENGTH && size > 0 {
+                batches.push(Request::SetWatches(std::mem::replace(
+                    &mut cur,
+                    SetWatches {
+                        relative_zxid,
+                        ..SetWatches::default()
+                    },
+                )));
+                size = 0;
             }
+            size += path.len();
+            cur.child_watches.push(path.to_owned());
         }
         if size > 0 {
-            batches.push(cur);
+            batches.push(Request::SetWatches(cur));
         }
         batches
     }
@@ -177,10 +302,13 @@ mod tests {
         assert_eq!(ev.path, "/a");
         assert!(d2r.try_recv().unwrap().is_ok());
         assert!(c1r.try_recv().is_err());
-        let batches = w.set_watches(7);
+        let batches = w.set_watches(7, &[]);
         assert_eq!(batches.len(), 1);
-        assert_eq!(batches[0].child_watches, vec!["/r/a".to_owned()]);
-        assert!(batches[0].exist_watches.is_empty());
+        let Request::SetWatches(b) = &batches[0] else {
+            panic!("{batches:?}")
+        };
+        assert_eq!(b.child_watches, vec!["/r/a".to_owned()]);
+        assert!(b.exist_watches.is_empty());
         assert_eq!(w.len(), 1);
         w.fail_all(&Error::SessionExpired);
         assert_eq!(c1r.try_recv().unwrap(), Err(Error::SessionExpired));
@@ -195,11 +323,50 @@ mod tests {
             keep.push(rx);
             w.add(WatchKind::Data, format!("/{i:01000}"), tx);
         }
-        let batches = w.set_watches(1);
+        let batches = w.set_watches(1, &[("/p".to_owned(), false)]);
         assert_eq!(batches.len(), 3);
+        let mut data = 0;
+        let mut persistent = 0;
+        for b in &batches {
+            match b {
+                Request::SetWatches(b) => data += b.data_watches.len(),
+                Request::SetWatches2(b) => {
+                    data += b.data_watches.len();
+                    persistent += b.persistent_watches.len();
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((data, persistent), (300, 1));
+        // Only the batch holding the persistent watch is a SetWatches2.
         assert_eq!(
-            batches.iter().map(|b| b.data_watches.len()).sum::<usize>(),
-            300
+            batches
+                .iter()
+                .filter(|b| matches!(b, Request::SetWatches2(_)))
+                .count(),
+            1
         );
+    }
+
+    #[test]
+    fn one_path_stays_in_one_batch_and_child_under_recursive_goes_last() {
+        let mut w = Watches::default();
+        let (d, _dr) = oneshot::channel();
+        let (c, _cr) = oneshot::channel();
+        w.add(WatchKind::Data, "/a".into(), d);
+        w.add(WatchKind::Child, "/a".into(), c);
+        let batches = w.set_watches(3, &[("/a".to_owned(), true)]);
+        assert_eq!(batches.len(), 2, "{batches:?}");
+        let Request::SetWatches2(first) = &batches[0] else {
+            panic!("{batches:?}")
+        };
+        assert_eq!(first.data_watches, vec!["/a".to_owned()]);
+        assert!(first.child_watches.is_empty());
+        assert_eq!(first.persistent_recursive_watches, vec!["/a".to_owned()]);
+        let Request::SetWatches(last) = &batches[1] else {
+            panic!("{batches:?}")
+        };
+        assert_eq!(last.child_watches, vec!["/a".to_owned()]);
+        assert_eq!(last.relative_zxid, 3);
     }
 }

@@ -15,9 +15,13 @@
 
 mod chroot;
 mod errors;
+mod expiry;
 mod fake_server;
 mod ops;
 mod ordering;
+mod persistent;
+mod readonly;
+mod recovery;
 mod sasl;
 mod session;
 mod support;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use zk_client::{Client, CreateMode, CreateOptions, Error, EventType, SessionState};
 
-use crate::support::{bounded, chroot_on, ensemble, Proxy};
+use crate::support::{bounded, chroot_on, ensemble, proxy};
 
 #[tokio::test]
 async fn session_timeout_is_negotiated_and_pings_keep_it_alive() {
@@ -42,8 +42,8 @@ async fn connection_loss_fails_in_flight_and_the_session_resumes() {
     let ens = ensemble();
     let cs = chroot_on(ens, "resume").await;
     let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
-    let proxy = Proxy::start(ens.node_addr(0).unwrap()).await;
-    let c = Client::builder(format!("{}{chroot}", proxy.addr))
+    let proxy = proxy(ens.node_addr(0).unwrap()).await;
+    let c = Client::builder(format!("{}{chroot}", proxy.addr()))
         .session_timeout(Duration::from_secs(10))
         .connect()
         .await
@@ -61,7 +61,7 @@ async fn connection_loss_fails_in_flight_and_the_session_resumes() {
 
     // Requests in flight when the connection drops fail with ConnectionLoss.
     let in_flight: Vec<_> = (0..50).map(|_| c.get_data("/n")).collect();
-    proxy.cut();
+    proxy.drop_links();
     let mut lost = 0;
     for f in in_flight {
         match bounded("in-flight request", f).await {
@@ -99,8 +99,8 @@ async fn a_change_missed_while_disconnected_fires_the_watch_on_reconnect() {
     let ens = ensemble();
     let cs = chroot_on(ens, "missed_change").await;
     let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
-    let proxy = Proxy::start(ens.node_addr(1).unwrap()).await;
-    let c = Client::builder(format!("{}{chroot}", proxy.addr))
+    let proxy = proxy(ens.node_addr(1).unwrap()).await;
+    let c = Client::builder(format!("{}{chroot}", proxy.addr()))
         .session_timeout(Duration::from_secs(10))
         .connect()
         .await
@@ -112,7 +112,7 @@ async fn a_change_missed_while_disconnected_fires_the_watch_on_reconnect() {
     let mut states = c.state_stream();
     states.next().await;
     proxy.refuse(true);
-    proxy.cut();
+    proxy.drop_links();
     assert_eq!(
         bounded("state", states.next()).await,
         Some(SessionState::Disconnected)
@@ -131,8 +131,8 @@ async fn expiry_is_terminal_and_never_hidden() {
     let ens = ensemble();
     let cs = chroot_on(ens, "expiry").await;
     let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
-    let proxy = Proxy::start(ens.node_addr(2).unwrap()).await;
-    let c = Client::builder(format!("{}{chroot}", proxy.addr))
+    let proxy = proxy(ens.node_addr(2).unwrap()).await;
+    let c = Client::builder(format!("{}{chroot}", proxy.addr()))
         .session_timeout(Duration::from_secs(1))
         .connect_timeout(Duration::from_secs(2))
         .connect()
@@ -145,7 +145,7 @@ async fn expiry_is_terminal_and_never_hidden() {
     let states = c.state_stream();
     // Cut the client off for longer than the session timeout.
     proxy.refuse(true);
-    proxy.cut();
+    proxy.drop_links();
     let seen: Vec<SessionState> = bounded("states", states.collect()).await;
     assert_eq!(seen.first(), Some(&SessionState::Connected));
     assert_eq!(seen.last(), Some(&SessionState::Expired), "{seen:?}");

@@ -4,7 +4,15 @@
 //! all (no reconnects, no pings on its own, no watch bookkeeping), so a test
 //! can send exactly the frames it wants to a real ZooKeeper or to the
 //! simulator and see exactly what comes back.
+//!
+//! [`FaultProxy`] sits between a client and a server and breaks the link
+//! on command (drop, refuse, blackhole, delay, drop after a request);
+//! [`expire_session`] ends a session on the server for real.
 
+pub mod expire;
+pub mod proxy;
 mod raw_client;
 
+pub use expire::expire_session;
+pub use proxy::FaultProxy;
 pub use raw_client::{RawClient, DEFAULT_REQUEST_TIMEOUT};

@@ -1,16 +1,14 @@
 //! Shared fixtures: real ZooKeeper ensembles (one per kind per test binary),
-//! per-test chroots, a controllable TCP proxy, and a bounded wait.
+//! per-test chroots, the test kit's fault-injecting proxy, and a bounded wait.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use zk_client::{Client, CreateOptions, Error};
 use zk_server_sim::real::{unique_chroot, RealEnsemble};
+use zk_server_sim::testkit::FaultProxy;
 
 /// The default ensemble: three real ZooKeeper 3.8 servers **without**
 /// extended types (so TTL creates get UNIMPLEMENTED), 500 ms ticks (session
@@ -71,58 +69,58 @@ pub async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
     }
 }
 
-/// A TCP proxy in front of one server, whose connections the test can cut
-/// and whose listener can refuse (accept-and-close) new ones.
-pub struct Proxy {
-    pub addr: SocketAddr,
-    cut: watch::Sender<u64>,
-    refusing: Arc<AtomicBool>,
+/// A fault-injecting proxy in front of one server (the test kit's).
+pub async fn proxy(upstream: SocketAddr) -> FaultProxy {
+    FaultProxy::start(upstream).await.expect("start a proxy")
 }
 
-impl Proxy {
-    pub async fn start(upstream: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (cut, _) = watch::channel(0u64);
-        let refusing = Arc::new(AtomicBool::new(false));
-        let cut_tx = cut.clone();
-        let refuse = refusing.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut down, _)) = listener.accept().await else {
-                    return;
-                };
-                if refuse.load(Ordering::SeqCst) {
-                    drop(down);
-                    continue;
-                }
-                let mut cut_rx = cut_tx.subscribe();
-                cut_rx.borrow_and_update();
-                tokio::spawn(async move {
-                    let Ok(mut up) = TcpStream::connect(upstream).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut down, &mut up) => {}
-                        _ = cut_rx.changed() => {}
-                    }
-                });
+/// One proxy per node of `ens`, and the connect string (with `chroot`) that
+/// names them instead of the nodes.
+pub async fn proxies(ens: &RealEnsemble, chroot: &str) -> (Vec<FaultProxy>, String) {
+    let mut ps = Vec::new();
+    for i in 0..ens.node_count() {
+        ps.push(proxy(ens.node_addr(i).unwrap()).await);
+    }
+    let hosts: Vec<String> = ps.iter().map(|p| p.addr().to_string()).collect();
+    let cs = format!("{}{chroot}", hosts.join(","));
+    (ps, cs)
+}
+
+/// The chroot part of a connect string (`/...`).
+pub fn chroot_of(cs: &str) -> String {
+    cs.split_once('/')
+        .map(|(_, r)| format!("/{r}"))
+        .unwrap_or_default()
+}
+
+/// The index of the one proxy that carries a link (the client's server).
+pub async fn active(ps: &[FaultProxy]) -> usize {
+    bounded("a single active link", async {
+        loop {
+            let live: Vec<usize> = (0..ps.len())
+                .filter(|&i| ps[i].active_links() > 0)
+                .collect();
+            if live.len() == 1 {
+                return live[0];
             }
-        });
-        Proxy {
-            addr,
-            cut,
-            refusing,
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
+    })
+    .await
+}
 
-    /// Drops every current connection.
-    pub fn cut(&self) {
-        self.cut.send_modify(|n| *n += 1);
-    }
-
-    /// While refusing, new connections are closed at once.
-    pub fn refuse(&self, on: bool) {
-        self.refusing.store(on, Ordering::SeqCst);
-    }
+/// Reads states until `want` (panics on a terminal state first).
+pub async fn wait_state(states: &mut zk_client::StateStream, want: zk_client::SessionState) {
+    use futures::StreamExt;
+    bounded("state", async {
+        loop {
+            match states.next().await {
+                Some(s) if s == want => return,
+                Some(s) if s.is_terminal() => panic!("terminal state {s} while waiting for {want}"),
+                Some(_) => {}
+                None => panic!("state stream ended while waiting for {want}"),
+            }
+        }
+    })
+    .await
 }

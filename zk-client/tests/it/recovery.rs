@@ -1,0 +1,319 @@
+//! Sessions that survive failures: a killed server, a blackholed link,
+//! 10,000 watches re-registered, a server that is behind the client.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use tokio::time::Instant;
+use zk_client::{Client, CreateMode, CreateOptions, Error, EventType, SessionState};
+use zk_server_sim::real::RealEnsemble;
+use zk_server_sim::testkit::FaultProxy;
+
+use crate::support::{active, bounded, chroot_of, chroot_on, ensemble, proxies, proxy, wait_state};
+
+/// Acceptance: kill the server a client is connected to. The client resumes
+/// the same session on another server; every request in flight is answered
+/// or fails with ConnectionLoss; one-shot data, children and exists watches
+/// set before the kill fire for changes made during the outage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
+    let mut ens = tokio::task::block_in_place(|| {
+        RealEnsemble::builder()
+            .nodes(3)
+            .tick_time(Duration::from_millis(500))
+            .start()
+            .expect("start an ensemble of our own")
+    });
+    let direct = chroot_on(&ens, "kill").await;
+    let chroot = chroot_of(&direct);
+    let (ps, cs) = proxies(&ens, &chroot).await;
+    let c = Client::builder(cs)
+        .session_timeout(Duration::from_secs(8))
+        .connect()
+        .await
+        .unwrap();
+    let id = c.session_id();
+    c.create("/n", b"0", &CreateOptions::default())
+        .await
+        .unwrap();
+    c.create("/c", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    c.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral))
+        .await
+        .unwrap();
+    let (_, _, data_w) = c.get_data_watch("/n").await.unwrap();
+    let (_, child_w) = c.get_children_watch("/c").await.unwrap();
+    let (none, exists_w) = c.exists_watch("/later").await.unwrap();
+    assert!(none.is_none());
+    let mut states = c.state_stream();
+    wait_state(&mut states, SessionState::Connected).await;
+    let victim = active(&ps).await;
+
+    // Requests in flight at the kill, reads and writes.
+    let mut in_flight = Vec::new();
+    for i in 0..300 {
+        let c = c.clone();
+        in_flight.push(tokio::spawn(async move {
+            if i % 10 == 0 {
+                c.create(&format!("/w{i}"), b"", &CreateOptions::default())
+                    .await
+                    .map(|_| ())
+            } else {
+                c.get_data("/n").await.map(|_| ())
+            }
+        }));
+    }
+    tokio::task::yield_now().await;
+    // Nobody may reconnect until the changes below are made.
+    for p in &ps {
+        p.refuse(true);
+    }
+    tokio::task::block_in_place(|| ens.kill(victim)).unwrap();
+    wait_state(&mut states, SessionState::Disconnected).await;
+
+    let others: Vec<String> = (0..3)
+        .filter(|&i| i != victim)
+        .map(|i| ens.node_addr(i).unwrap().to_string())
+        .collect();
+    // If the victim led, the others elect a new leader first.
+    let writer = bounded("a writer on the surviving nodes", async {
+        loop {
+            match Client::connect(format!("{}{chroot}", others.join(","))).await {
+                Ok(w) => return w,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    })
+    .await;
+    writer.set_data("/n", b"during", None).await.unwrap();
+    writer
+        .create("/c/x", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    writer
+        .create("/later", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    for (i, p) in ps.iter().enumerate() {
+        if i != victim {
+            p.refuse(false);
+        }
+    }
+
+    wait_state(&mut states, SessionState::Connected).await;
+    assert_eq!(c.session_id(), id, "the same session, resumed");
+    let now_on = active(&ps).await;
+    assert_ne!(now_on, victim);
+
+    let (mut ok, mut lost) = (0, 0);
+    for h in in_flight {
+        match bounded("an in-flight request", h).await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(Error::ConnectionLoss) => lost += 1,
+            Err(e) => panic!("in-flight request failed with {e:?}"),
+        }
+    }
+    eprintln!("in flight at the kill: {ok} answered, {lost} ConnectionLoss");
+    assert_eq!(ok + lost, 300);
+
+    let ev = bounded("data watch", data_w).await.unwrap();
+    assert_eq!(
+        (ev.event_type, ev.path.as_str()),
+        (EventType::NodeDataChanged, "/n")
+    );
+    let ev = bounded("child watch", child_w).await.unwrap();
+    assert_eq!(
+        (ev.event_type, ev.path.as_str()),
+        (EventType::NodeChildrenChanged, "/c")
+    );
+    let ev = bounded("exists watch", exists_w).await.unwrap();
+    assert_eq!(
+        (ev.event_type, ev.path.as_str()),
+        (EventType::NodeCreated, "/later")
+    );
+    assert!(c.exists("/eph").await.unwrap().is_some(), "ephemeral kept");
+    writer.close().await.unwrap();
+    c.close().await.unwrap();
+    tokio::task::block_in_place(move || drop(ens));
+}
+
+/// Acceptance: a blackholed link (nothing forwarded, nothing closed) is
+/// noticed within two thirds of the session timeout, and the client moves
+/// to another server, in the same session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blackholed_link_is_noticed_within_two_thirds_of_the_timeout() {
+    let ens = ensemble();
+    let direct = chroot_on(ens, "blackhole").await;
+    let (ps, cs) = proxies(ens, &chroot_of(&direct)).await;
+    let c = Client::builder(cs)
+        .session_timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .unwrap();
+    let id = c.session_id();
+    let t = c.negotiated_timeout();
+    c.create("/n", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    let mut states = c.state_stream();
+    wait_state(&mut states, SessionState::Connected).await;
+    let victim = active(&ps).await;
+    // A request answered just now: the client heard from the server at most
+    // a moment before the blackhole starts.
+    c.get_data("/n").await.unwrap();
+    let start = Instant::now();
+    ps[victim].blackhole(true);
+    wait_state(&mut states, SessionState::Disconnected).await;
+    let noticed = start.elapsed();
+    // The client drops a connection silent for 2/3 of the timeout; the
+    // grace covers timer and scheduling latency on a loaded machine.
+    let bound = t * 2 / 3 + (t / 10).max(Duration::from_millis(500));
+    eprintln!(
+        "blackhole noticed after {noticed:?} (2/3 of the {t:?} session timeout = {:?}; bound {bound:?})",
+        t * 2 / 3
+    );
+    assert!(noticed <= bound, "noticed after {noticed:?} > {bound:?}");
+    assert!(
+        noticed >= t / 3,
+        "too early to be the read timeout: {noticed:?}"
+    );
+    wait_state(&mut states, SessionState::Connected).await;
+    assert_eq!(c.session_id(), id);
+    assert_ne!(active_other(&ps, victim).await, victim);
+    c.get_data("/n").await.unwrap();
+    c.close().await.unwrap();
+}
+
+/// The proxy (other than `skip`, whose blackholed link may linger) with a link.
+async fn active_other(ps: &[FaultProxy], skip: usize) -> usize {
+    bounded("a link through another proxy", async {
+        loop {
+            if let Some(i) = (0..ps.len()).find(|&i| i != skip && ps[i].active_links() > 0) {
+                return i;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+}
+
+/// Acceptance: 10,000 watches on long paths (far more than 128 KiB of
+/// paths) are all re-registered after a reconnect, in several SetWatches
+/// batches written at once, and all fire for changes made while away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_watches_on_long_paths_are_rearmed_and_all_fire() {
+    const N: usize = 10_000;
+    let ens = ensemble();
+    let direct = chroot_on(ens, "ten_thousand_watches").await;
+    let p = proxy(ens.node_addr(0).unwrap()).await;
+    let c = Client::builder(format!("{}{}", p.addr(), chroot_of(&direct)))
+        .session_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap();
+    let writer = Client::connect(direct.clone()).await.unwrap();
+    writer
+        .create("/w", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    let long = "x".repeat(80);
+    let paths: Vec<String> = (0..N).map(|i| format!("/w/{i:05}-{long}")).collect();
+    for chunk in paths.chunks(500) {
+        let mut txn = writer.transaction();
+        for path in chunk {
+            txn = txn.create(path, b"0", &CreateOptions::default());
+        }
+        txn.commit().await.unwrap();
+    }
+    let reads: Vec<_> = paths.iter().map(|p| c.get_data_watch(p)).collect();
+    let watches: Vec<_> = bounded("10k watched reads", join_all(reads))
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().2)
+        .collect();
+
+    let mut states = c.state_stream();
+    wait_state(&mut states, SessionState::Connected).await;
+    p.refuse(true);
+    p.drop_links();
+    wait_state(&mut states, SessionState::Disconnected).await;
+    for chunk in paths.chunks(500) {
+        let mut txn = writer.transaction();
+        for path in chunk {
+            txn = txn.set_data(path, b"1", None);
+        }
+        txn.commit().await.unwrap();
+    }
+    p.refuse(false);
+    wait_state(&mut states, SessionState::Connected).await;
+
+    let stats = c.stats();
+    eprintln!(
+        "re-registered {} watches, {} bytes of paths, in {} batches",
+        stats.rearm_watches, stats.rearm_path_bytes, stats.rearm_batches
+    );
+    assert_eq!(stats.rearm_watches, N);
+    assert!(stats.rearm_path_bytes > 128 * 1024);
+    assert!(stats.rearm_batches >= stats.rearm_path_bytes.div_ceil(128 * 1024));
+    let events = bounded("10k watches fire", join_all(watches)).await;
+    for ev in events {
+        assert_eq!(ev.unwrap().event_type, EventType::NodeDataChanged);
+    }
+    writer.close().await.unwrap();
+    c.close().await.unwrap();
+}
+
+/// A server that is behind what the client has seen closes the handshake
+/// without answering (CLIENT_ZXID_AHEAD): a failed attempt, not an expiry;
+/// the client keeps its last zxid and connects once the server caught up.
+/// Also moves the client with `update_server_list`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_behind_the_client_is_refused_until_it_catches_up() {
+    let ens = zk_server_sim::Ensemble::builder()
+        .nodes(3)
+        .tick_time(Duration::from_millis(500))
+        .build()
+        .await
+        .unwrap();
+    let leader = ens.leader().unwrap();
+    let f: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+    let (ahead, behind) = (f[0], f[1]);
+    let c = Client::builder(ens.addr(ahead).to_string())
+        .session_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap();
+    let id = c.session_id();
+    let mut states = c.state_stream();
+    wait_state(&mut states, SessionState::Connected).await;
+    // The behind node stops hearing from the leader, then we write.
+    ens.hold(leader, behind);
+    for i in 0..5 {
+        c.create(&format!("/z{i}"), b"seen", &CreateOptions::default())
+            .await
+            .unwrap();
+    }
+    let lag = FaultProxy::start(ens.addr(behind)).await.unwrap();
+    c.update_server_list(&lag.addr().to_string()).unwrap();
+    wait_state(&mut states, SessionState::Disconnected).await;
+    bounded("refused attempts", async {
+        while lag.accepted() < 3 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        c.state(),
+        SessionState::Disconnected,
+        "refusals are not expiry"
+    );
+    ens.release(Some((leader, behind)));
+    wait_state(&mut states, SessionState::Connected).await;
+    assert_eq!(c.session_id(), id);
+    // Our writes are visible there: the server caught up to our zxid.
+    let (data, _) = c.get_data("/z4").await.unwrap();
+    assert_eq!(&data[..], b"seen");
+    eprintln!("refused handshakes while behind: {}", lag.accepted() - 1);
+    c.close().await.unwrap();
+}

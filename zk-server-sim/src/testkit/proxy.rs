@@ -1,0 +1,282 @@
+//! A fault-injecting TCP proxy to put between a client and one server.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use zk_proto::FrameDecoder;
+
+/// The largest frame the proxy parses; larger ones end the link.
+const MAX_FRAME: usize = 64 * 1024 * 1024;
+
+/// A TCP proxy in front of one server that a test can break on purpose
+/// (a low-level tool, **not for applications**). Start one per upstream
+/// server and give the client the proxies' addresses.
+///
+/// Every control applies to all of this proxy's links (client connections)
+/// at once, current and future:
+///
+/// - [`drop_links`](Self::drop_links): close every current link (both sockets).
+/// - [`refuse`](Self::refuse): close new connections at once.
+/// - [`blackhole`](Self::blackhole): stop forwarding in both directions
+///   without closing anything; bytes that arrive meanwhile are discarded,
+///   as a network that silently loses packets would.
+/// - [`delay`](Self::delay): hold every chunk this long before forwarding it.
+/// - [`drop_after_next_request`](Self::drop_after_next_request): forward the
+///   next complete client→server frame, then drop the link before the
+///   server's reply can come back (a request whose outcome the client
+///   cannot know).
+///
+/// Frames are forwarded whole (split with [`zk_proto::FrameDecoder`]), so
+/// request boundaries are known. Dropping the proxy stops it and closes
+/// every link.
+///
+/// ```no_run
+/// # async fn demo() -> std::io::Result<()> {
+/// use zk_server_sim::testkit::FaultProxy;
+///
+/// let proxy = FaultProxy::start("127.0.0.1:2181".parse().unwrap()).await?;
+/// // ... connect a client to proxy.addr() ...
+/// proxy.blackhole(true); // the client must notice on its own
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct FaultProxy {
+    addr: SocketAddr,
+    upstream: SocketAddr,
+    ctl: Arc<Controls>,
+    accept: JoinHandle<()>,
+}
+
+#[derive(Debug)]
+struct Controls {
+    /// Bumped to close every current link.
+    cut: watch::Sender<u64>,
+    refusing: AtomicBool,
+    blackholed: AtomicBool,
+    delay: Mutex<Duration>,
+    /// Armed by `drop_after_next_request`.
+    drop_after_request: AtomicBool,
+    accepted: AtomicUsize,
+    active: AtomicUsize,
+    requests: AtomicU64,
+}
+
+impl FaultProxy {
+    /// Listens on an OS-assigned loopback port and forwards to `upstream`.
+    pub async fn start(upstream: SocketAddr) -> io::Result<FaultProxy> {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let ctl = Arc::new(Controls {
+            cut: watch::channel(0).0,
+            refusing: AtomicBool::new(false),
+            blackholed: AtomicBool::new(false),
+            delay: Mutex::new(Duration::ZERO),
+            drop_after_request: AtomicBool::new(false),
+            accepted: AtomicUsize::new(0),
+            active: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+        });
+        let c = ctl.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((down, _)) = listener.accept().await {
+                if c.refusing.load(Ordering::SeqCst) {
+                    drop(down);
+                    continue;
+                }
+                c.accepted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(link(down, upstream, c.clone()));
+            }
+        });
+        Ok(FaultProxy {
+            addr,
+            upstream,
+            ctl,
+            accept,
+        })
+    }
+
+    /// The address clients connect to.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server behind the proxy.
+    pub fn upstream(&self) -> SocketAddr {
+        self.upstream
+    }
+
+    /// Closes every current link.
+    pub fn drop_links(&self) {
+        self.ctl.cut.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// While on, new connections are accepted and closed at once.
+    pub fn refuse(&self, on: bool) {
+        self.ctl.refusing.store(on, Ordering::SeqCst);
+    }
+
+    /// While on, nothing is forwarded either way and nothing is closed.
+    pub fn blackhole(&self, on: bool) {
+        self.ctl.blackholed.store(on, Ordering::SeqCst);
+    }
+
+    /// Holds every chunk `delay` before forwarding it (zero: no delay).
+    pub fn delay(&self, delay: Duration) {
+        *self.ctl.delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
+    }
+
+    /// Forwards the next complete client→server frame, then closes the link
+    /// before the server's reply comes back. One shot.
+    pub fn drop_after_next_request(&self) {
+        self.ctl.drop_after_request.store(true, Ordering::SeqCst);
+    }
+
+    /// Connections accepted (and not refused) so far.
+    pub fn accepted(&self) -> usize {
+        self.ctl.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Links currently open.
+    pub fn active_links(&self) -> usize {
+        self.ctl.active.load(Ordering::SeqCst)
+    }
+
+    /// Client→server frames forwarded so far (handshakes included).
+    pub fn frames_forwarded(&self) -> u64 {
+        self.ctl.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.drop_links();
+    }
+}
+
+impl Controls {
+    fn delay(&self) -> Duration {
+        *self.delay.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Counts a link as active while alive.
+struct ActiveGuard(Arc<Controls>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn link(down: TcpStream, upstream: SocketAddr, ctl: Arc<Controls>) {
+    ctl.active.fetch_add(1, Ordering::SeqCst);
+    let _guard = ActiveGuard(ctl.clone());
+    let mut cut = ctl.cut.subscribe();
+    cut.borrow_and_update();
+    let Ok(up) = TcpStream::connect(upstream).await else {
+        return;
+    };
+    let _ = down.set_nodelay(true);
+    let _ = up.set_nodelay(true);
+    let (down_r, down_w) = down.into_split();
+    let (up_r, up_w) = up.into_split();
+    // Set when the client→server side has passed the armed request: the
+    // server→client side must not forward anything more.
+    let tripped = Arc::new(AtomicBool::new(false));
+    let (trip_tx, mut trip_rx) = watch::channel(false);
+    tokio::select! {
+        _ = requests(down_r, up_w, ctl.clone(), tripped.clone(), trip_tx) => {}
+        _ = replies(up_r, down_w, ctl.clone(), tripped) => {}
+        _ = cut.changed() => {}
+        _ = trip_rx.wait_for(|t| *t) => {}
+    }
+}
+
+/// Client → server, frame by frame.
+async fn requests(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    ctl: Arc<Controls>,
+    tripped: Arc<AtomicBool>,
+    trip: watch::Sender<bool>,
+) -> io::Result<()> {
+    let decoder = FrameDecoder::new(MAX_FRAME);
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    loop {
+        if from.read_buf(&mut buf).await? == 0 {
+            return Ok(());
+        }
+        if ctl.blackholed.load(Ordering::SeqCst) {
+            buf.clear();
+            continue;
+        }
+        let delay = ctl.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let mut out = BytesMut::new();
+        let mut drop_now = false;
+        while let Some(frame) = decoder
+            .decode(&mut buf)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
+        {
+            let len = u32::try_from(frame.len())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too large"))?;
+            out.put_u32(len);
+            out.extend_from_slice(&frame);
+            ctl.requests.fetch_add(1, Ordering::SeqCst);
+            if ctl.drop_after_request.swap(false, Ordering::SeqCst) {
+                drop_now = true;
+                break;
+            }
+        }
+        if drop_now {
+            tripped.store(true, Ordering::SeqCst);
+            to.write_all(&out).await?;
+            let _ = to.flush().await;
+            let _ = trip.send(true);
+            return Ok(());
+        }
+        if !out.is_empty() {
+            to.write_all(&out).await?;
+        }
+    }
+}
+
+/// Server → client, chunk by chunk.
+async fn replies(
+    mut from: OwnedReadHalf,
+    mut to: OwnedWriteHalf,
+    ctl: Arc<Controls>,
+    tripped: Arc<AtomicBool>,
+) -> io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if ctl.blackholed.load(Ordering::SeqCst) || tripped.load(Ordering::SeqCst) {
+            continue;
+        }
+        let delay = ctl.delay();
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if tripped.load(Ordering::SeqCst) {
+            continue;
+        }
+        let chunk = buf.get(..n).unwrap_or_default();
+        to.write_all(chunk).await?;
+    }
+}
