@@ -43,6 +43,7 @@ pub(crate) struct Config {
     pub(crate) base_port: Option<u16>,
     pub(crate) container_check_ms: u64,
     pub(crate) version: ServerVersion,
+    pub(crate) super_digest: Option<String>,
 }
 
 impl Config {
@@ -83,6 +84,7 @@ pub struct Builder {
     base_port: Option<u16>,
     container_check: Duration,
     version: ServerVersion,
+    super_digest: Option<String>,
 }
 
 impl Default for Builder {
@@ -101,6 +103,7 @@ impl Default for Builder {
             base_port: None,
             container_check: Duration::from_secs(60),
             version: ServerVersion::V3_8,
+            super_digest: None,
         }
     }
 }
@@ -199,6 +202,15 @@ impl Builder {
         self
     }
 
+    /// `zookeeper.DigestAuthenticationProvider.superDigest`: a digest auth
+    /// whose digest equals `digest` (`user:base64(sha1(user:password))`, see
+    /// [`crate::tree::auth::digest`]) also gets the `super` id, which passes
+    /// every ACL check. Default: none.
+    pub fn super_digest(&mut self, digest: impl Into<String>) -> &mut Self {
+        self.super_digest = Some(digest.into());
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -233,6 +245,7 @@ impl Builder {
             container_check_ms: u64::try_from(self.container_check.as_millis())
                 .unwrap_or(u64::MAX / 2),
             version: self.version,
+            super_digest: self.super_digest.clone(),
         }
     }
 

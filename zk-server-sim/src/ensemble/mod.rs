@@ -97,7 +97,11 @@ impl Core {
     ) -> bool {
         match self.nodes.get_mut(node) {
             Some(n) if n.role != Role::Down => {
-                n.conns.insert(conn, Conn::new(tx, peer));
+                let c = Conn::new(tx, peer);
+                // The notification ACL filter needs the connection's ids
+                // from the start (`ip:<peer>`).
+                n.watches.set_auth(conn, &c.auth);
+                n.conns.insert(conn, c);
                 true
             }
             _ => false,

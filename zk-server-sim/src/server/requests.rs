@@ -135,11 +135,22 @@ impl Core {
                 let Some(c) = n.conns.get_mut(&conn) else {
                     return;
                 };
-                match auth::authenticate(&packet.scheme, &packet.auth) {
-                    Ok(id) => {
-                        if !c.auth.contains(&id) {
-                            c.auth.push(id);
+                // ZooKeeperServer.processPacket: the provider of the scheme
+                // (digest, with the super digest; ip adds the peer's address)
+                // runs at once, outside the request pipeline.
+                let cfg = auth::AuthConfig::new(
+                    Some(c.peer.ip().to_string()),
+                    self.cfg.super_digest.clone(),
+                );
+                match auth::authenticate_with(&packet.scheme, &packet.auth, &cfg) {
+                    Ok(ids) => {
+                        for id in ids {
+                            if !c.auth.contains(&id) {
+                                c.auth.push(id);
+                            }
                         }
+                        let ids = c.auth.clone();
+                        n.watches.set_auth(conn, &ids);
                         reply_zero(n, conn, xid, ErrorCode::Ok);
                     }
                     Err(_) => {
@@ -148,16 +159,6 @@ impl Core {
                     }
                 }
                 return;
-            }
-            Request::Reconfig(_) => {
-                push(
-                    n,
-                    conn,
-                    Pending::Error {
-                        xid,
-                        err: ErrorCode::ReconfigDisabled,
-                    },
-                );
             }
             Request::Sasl(_) => {
                 push(
