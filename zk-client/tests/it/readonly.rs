@@ -73,7 +73,8 @@ async fn read_only_then_read_write_on_the_simulator() {
     c.close().await.unwrap();
 }
 
-/// Against real ZooKeeper (`readonlymode.enabled=true`): with two of three
+/// Against real ZooKeeper (`readonlymode.enabled=true`, local sessions
+/// enabled, which a read-only server needs to create sessions): with two of three
 /// nodes stopped, the last one serves read-only clients; when a quorum is
 /// back the client ends up read-write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,6 +84,9 @@ async fn read_only_then_read_write_on_real_zookeeper() {
             .nodes(3)
             .tick_time(Duration::from_millis(500))
             .system_property("readonlymode.enabled", "true")
+            // A read-only server creates only local sessions: without them
+            // it answers a new session's handshake with NOTREADONLY.
+            .cfg_line("localSessionsEnabled=true")
             .start()
             .expect("start an ensemble of our own")
     });
