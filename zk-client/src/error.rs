@@ -329,6 +329,14 @@ impl Error {
     }
 
     pub(crate) fn io(e: &std::io::Error) -> Error {
+        // A TLS failure after the handshake (see tls::Stream) keeps its type.
+        #[cfg(feature = "tls")]
+        if let Some(tls) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<crate::tls::TlsFailure>())
+        {
+            return tls.0.clone();
+        }
         Error::Io {
             kind: e.kind(),
             message: e.to_string(),

@@ -112,6 +112,63 @@
 //! with its terminal error rather than hanging. Session states come from
 //! [`Client::state`] and [`Client::state_stream`].
 //!
+//! # TLS and SASL
+//!
+//! **TLS** (feature `tls`): [`ClientBuilder::tls`] with a [`TlsConfig`]
+//! reaches every server of the connect string over TLS, so the ports must
+//! be the servers' `secureClientPort`s (Java: `zookeeper.client.secure=true`).
+//! The server's certificate must chain to a CA of the `TlsConfig` and name
+//! the host as the connect string writes it (a DNS name, or an IP address
+//! as an IP subject alternative name), or [`TlsConfig::server_name`];
+//! verification cannot be turned off. A client certificate is optional.
+//! Every connection and reconnection does its own handshake. A refused
+//! certificate or handshake fails the attempt with [`Error::Tls`] (host and
+//! reason), which [`ClientBuilder::connect`] returns rather than a timeout;
+//! unusable settings give [`Error::TlsConfig`] before anything is sent.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # async fn demo() -> Result<(), zk_client::Error> {
+//! use zk_client::{Client, TlsConfig};
+//!
+//! let client = Client::builder("10.0.0.1:2281,10.0.0.2:2281")
+//!     .tls(TlsConfig::new().ca_pem_file("ca.pem")?)
+//!     .sasl_digest_md5("bob", "bobsecret")
+//!     .connect()
+//!     .await?;
+//! # Ok(()) }
+//! ```
+//!
+//! On the server (3.5+): `secureClientPort=2281`,
+//! `serverCnxnFactory=org.apache.zookeeper.server.NettyServerCnxnFactory`,
+//! `ssl.keyStore.location`/`.password`, `ssl.trustStore.location`/`.password`
+//! (JKS, PKCS12 or PEM), and `ssl.clientAuth=need` (the default: a client
+//! certificate is required), `want` or `none`. With client certificates the
+//! server also needs
+//! `authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider`,
+//! and gives the session the id `x509:<subject DN>`.
+//!
+//! **SASL**: [`ClientBuilder::sasl_digest_md5`] logs in with DIGEST-MD5
+//! (RFC 2831, quality of protection `auth`) right after the ConnectResponse
+//! of every connection, before auth packets, SetWatches and requests, as
+//! Java's `ZooKeeperSaslClient` does; the client also checks the server's
+//! proof that it knows the password. The session then carries the id
+//! `sasl:<username>`, which ACLs can name. A refusal ends the session:
+//! [`Error::AuthFailed`] from `connect`, [`SessionState::AuthFailed`] after
+//! a reconnect, the reason in the log (warn). The server needs a JAAS file
+//! (`-Djava.security.auth.login.config=...`) with
+//! `Server { org.apache.zookeeper.server.auth.DigestLoginModule required user_bob="bobsecret"; };`
+//! and `authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider`
+//! in `zoo.cfg`. DIGEST-MD5 keeps the password off the wire but not the
+//! traffic: use it over TLS where that matters. Kerberos (GSSAPI) is not
+//! supported.
+//!
+//! # Cargo features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `tls` | on | [`TlsConfig`] and [`ClientBuilder::tls`], with `rustls` on the `ring` crypto provider (no system libraries; ring's C and assembly build with the system C compiler). Off, the crate has no TLS dependency. |
+//!
 //! # Tracing
 //!
 //! The client emits [`tracing`] spans and events (no subscriber is
@@ -123,6 +180,9 @@
 //! [tokio]: https://tokio.rs
 //! [request timeout]: ClientBuilder::request_timeout
 //! [`max_in_flight`]: ClientBuilder::max_in_flight
+
+// The crate docs link to the TLS items, which exist only with the feature.
+#![cfg_attr(not(feature = "tls"), allow(rustdoc::broken_intra_doc_links))]
 
 mod builder;
 mod chroot;

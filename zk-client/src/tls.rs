@@ -3,12 +3,15 @@
 use std::fmt;
 use std::io;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use rustls::client::WebPkiServerVerifier;
 use rustls::{AlertDescription, CertificateError, ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::config::HostPort;
@@ -278,9 +281,105 @@ impl TlsConnector {
             other => format!("{other:?}"),
         };
         match self.connector.connect(name, tcp).await {
-            Ok(stream) => Ok(Box::new(stream)),
+            Ok(stream) => Ok(Box::new(Stream {
+                inner: stream,
+                host: host.to_string(),
+                name: shown,
+            })),
             Err(e) => Err(tls_error(describe_handshake_error(&e, &shown))),
         }
+    }
+}
+
+/// An [`Error::Tls`] carried inside an `io::Error`, so that
+/// [`Error::io`](crate::error::Error) can take it back out.
+#[derive(Debug)]
+pub(crate) struct TlsFailure(pub(crate) Error);
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TlsFailure {}
+
+/// A client TLS stream whose TLS-level I/O errors become [`Error::Tls`].
+///
+/// A TLS 1.3 server checks the client's certificate after the client has
+/// finished its handshake, so a refusal (alert `CertificateRequired`...)
+/// shows up on the first read, that of the ConnectResponse.
+struct Stream {
+    inner: tokio_rustls::client::TlsStream<TcpStream>,
+    host: String,
+    name: String,
+}
+
+impl Stream {
+    fn tag(&self, e: io::Error) -> io::Error {
+        let is_tls = e
+            .get_ref()
+            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some());
+        if !is_tls {
+            return e;
+        }
+        let failure = TlsFailure(Error::Tls {
+            host: self.host.clone(),
+            message: describe_handshake_error(&e, &self.name),
+        });
+        io::Error::new(e.kind(), failure)
+    }
+}
+
+impl AsyncRead for Stream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.tag(e))),
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for Stream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, buf) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.tag(e))),
+            other => other,
+        }
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.tag(e))),
+            other => other,
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match Pin::new(&mut self.inner).poll_flush(cx) {
+            Poll::Ready(Err(e)) => Poll::Ready(Err(self.tag(e))),
+            other => other,
+        }
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
 
