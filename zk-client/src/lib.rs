@@ -52,9 +52,11 @@
 //!   failed attempt fails them with `ConnectionLoss`, as the Java client does.
 //! - **Expiry is never hidden.** A server's "expired" answer, or no server
 //!   reachable for 4/3 of the negotiated timeout, ends the session:
-//!   [`SessionState::Expired`], every pending request and watch fails with
-//!   [`Error::SessionExpired`], and so does every later call. The same holds
-//!   for [`SessionState::AuthFailed`] and [`SessionState::Closed`].
+//!   [`SessionState::Expired`] (said once), every pending request and watch
+//!   fails with [`Error::SessionExpired`], and so does every later call. The
+//!   same holds for [`SessionState::AuthFailed`] and
+//!   [`SessionState::Closed`]. The client never replaces a session behind
+//!   your back: a new session is a new [`Client`], built by you.
 //! - **Input is checked before sending**: paths ([`Error::InvalidPath`]),
 //!   data and request sizes against `jute.maxbuffer`
 //!   ([`Error::DataTooLarge`]), the connect string
@@ -111,6 +113,93 @@
 //! of one node all fire. When the session ends, pending watches resolve
 //! with its terminal error rather than hanging. Session states come from
 //! [`Client::state`] and [`Client::state_stream`].
+//!
+//! # Persistent watches
+//!
+//! [`Client::watch_persistent`] (one node) and
+//! [`Client::watch_persistent_recursive`] (a subtree) register a watch that
+//! stays (addWatch, ZooKeeper 3.6+) and return a [`PersistentWatch`], a
+//! `Stream` of [`PersistentEvent`]s:
+//!
+//! ```no_run
+//! # async fn demo(client: zk_client::Client) -> Result<(), zk_client::Error> {
+//! use futures::StreamExt;
+//! use zk_client::PersistentEvent;
+//!
+//! let mut changes = client.watch_persistent_recursive("/services").await?;
+//! while let Some(item) = changes.next().await {
+//!     match item {
+//!         PersistentEvent::Node(ev) => println!("{} {}", ev.event_type, ev.path),
+//!         // Reconnected: what changed meanwhile is not replayed. Re-read.
+//!         PersistentEvent::Resync => println!("resync"),
+//!         PersistentEvent::Closed(e) => return Err(e),
+//!         _ => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! - **Never silent.** The server re-arms persistent watches after a
+//!   reconnect but cannot replay the changes made meanwhile
+//!   (ZOOKEEPER-4698), so after every reconnect the stream yields
+//!   [`PersistentEvent::Resync`] before any new event; when the session ends
+//!   it yields [`PersistentEvent::Closed`] and ends.
+//! - **Delivery follows Java's `ZKWatchManager`:** an event goes to every
+//!   one-shot watch it triggers, to the persistent watches on its path and
+//!   to the recursive watches on its path and its ancestors (never
+//!   NodeChildrenChanged for those).
+//! - **One path, both kinds (ZOOKEEPER-4466).** On a 3.8 server the last
+//!   registration of a path decides its mode, so a one-shot watch set on a
+//!   path this client watches persistently would silently turn the
+//!   persistent watch into a one-shot one. The client therefore does not set
+//!   such a one-shot watch on the server (the read goes out with
+//!   `watch = false`) and serves it from the persistent watch's events,
+//!   which include every event the one-shot watch wants (for a recursive
+//!   watch: all but NodeChildrenChanged, so one-shot child watches are still
+//!   set, and set again after the addWatch and after each reconnect). A path
+//!   watched both persistently *and* recursively by one client is left to
+//!   the server: on 3.8 the later registration wins.
+//! - **Removal.** Dropping the stream (or [`PersistentWatch::remove`])
+//!   removes the watch; on the server with removeWatches of type Any (the
+//!   only type servers before 3.9 know), unless another persistent watch of
+//!   this client is on the same path. Any also removes the session's
+//!   one-shot watches on the path, so those are set again right after
+//!   (SetWatches relative to the last zxid seen: nothing is missed).
+//!
+//! # Recovery
+//!
+//! - **Hunting.** The server list is shuffled once and walked round-robin;
+//!   the host name is resolved again on every attempt. Attempts after the
+//!   first wait a random pause up to 50 ms × 2^attempt (capped at 1 s), and
+//!   each may take at most the connect timeout, or its share of the session
+//!   timeout (the timeout divided by the number of servers, at least
+//!   500 ms), or the time left before local expiry, whichever is least.
+//! - **Single system image.** Every attempt sends the last zxid this client
+//!   has seen, and it is never reset. A server that is behind it closes the
+//!   handshake without answering; that is a failed attempt (the client
+//!   moves on), never an expiry.
+//! - **Watch recovery.** On reconnecting, every live one-shot and persistent
+//!   watch is registered again with SetWatches (SetWatches2 for batches
+//!   that hold persistent watches), relative to the last zxid seen, in
+//!   batches of at most 128 KiB of paths, all written at once: one-shot
+//!   watches fire at once for changes made while the client was away.
+//!   [`ClientStats`] reports the last re-registration.
+//! - **Credentials** (digest or any scheme, from the builder or
+//!   [`Client::add_auth`]) are sent again after every reconnect.
+//! - **SESSIONMOVED** (a reply from a server that no longer owns the
+//!   session) is treated as a connection loss: the connection is dropped,
+//!   the requests in flight fail with [`Error::ConnectionLoss`], and the
+//!   client reconnects, as Java does.
+//! - **Read-only mode** ([`ClientBuilder::read_only`]): a server cut off
+//!   from its quorum may accept the session read-only
+//!   ([`SessionState::ConnectedReadOnly`]: reads work, writes fail with
+//!   [`Error::NotReadOnly`]). Meanwhile the client asks the other servers
+//!   (`isro`, backoff from 100 ms doubling to 60 s) and moves to the first
+//!   read-write one. A session that has only ever seen read-only servers
+//!   cannot be resumed: the move starts a new session (the state stream
+//!   shows Disconnected, then Connected).
+//! - **Server list.** [`Client::update_server_list`] replaces the servers;
+//!   if the current one is not in the new list, the client moves.
 //!
 //! # TLS and SASL
 //!
@@ -172,7 +261,9 @@
 //! # Tracing
 //!
 //! The client emits [`tracing`] spans and events (no subscriber is
-//! installed): `zk.connect` (host, session_id, last_zxid) per attempt,
+//! installed): `zk.connect` (host, attempt, backoff_ms, session_id,
+//! last_zxid) per connection attempt, with a `connected` or `connect attempt
+//! failed` event,
 //! `zk.request` (op, path, xid, session_id) per request with `send` and
 //! `reply` events at trace/debug, and `zk.event` (event, path, zxid) per
 //! watch notification.

@@ -64,7 +64,8 @@ async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
             }
         }));
     }
-    tokio::task::yield_now().await;
+    // Let some of them be answered and some be on the wire.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     // Nobody may reconnect until the changes below are made.
     for p in &ps {
         p.refuse(true);
@@ -315,5 +316,38 @@ async fn a_server_behind_the_client_is_refused_until_it_catches_up() {
     let (data, _) = c.get_data("/z4").await.unwrap();
     assert_eq!(&data[..], b"seen");
     eprintln!("refused handshakes while behind: {}", lag.accepted() - 1);
+    c.close().await.unwrap();
+}
+
+/// A write that reaches the server but whose reply is lost fails with
+/// ConnectionLoss, whose message says the outcome is unknown (here it was
+/// applied); the session resumes. Also runs through a delaying proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_applied_but_unanswered_fails_with_connection_loss() {
+    let ens = ensemble();
+    let direct = chroot_on(ens, "applied_unanswered").await;
+    let p = proxy(ens.node_addr(1).unwrap()).await;
+    p.delay(Duration::from_millis(50));
+    let c = Client::builder(format!("{}{}", p.addr(), chroot_of(&direct)))
+        .session_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap();
+    let id = c.session_id();
+    c.get_data("/").await.unwrap();
+    p.delay(Duration::ZERO);
+    let mut states = c.state_stream();
+    wait_state(&mut states, SessionState::Connected).await;
+    p.drop_after_next_request();
+    let e = c
+        .create("/x", b"", &CreateOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e, Error::ConnectionLoss);
+    assert!(e.to_string().contains("outcome is unknown"), "{e}");
+    wait_state(&mut states, SessionState::Disconnected).await;
+    wait_state(&mut states, SessionState::Connected).await;
+    assert_eq!(c.session_id(), id);
+    assert!(c.exists("/x").await.unwrap().is_some(), "it was applied");
     c.close().await.unwrap();
 }
