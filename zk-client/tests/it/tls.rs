@@ -100,11 +100,20 @@ impl Pki {
 
 /// A standalone server with a secureClientPort using `pki`, asking for
 /// client certificates as `client_auth` says (`none`, `want`, `need`); the
-/// `x509` auth provider gives certificate holders an `x509:` id. `extra`
-/// lines go at the end of `zoo.cfg`.
+/// `x509` auth provider gives certificate holders an `x509:` id. SASL
+/// DIGEST-MD5 knows `bob` / `bobsecret`. `extra` lines go at the end of
+/// `zoo.cfg`.
 fn secure_server(pki: &Pki, client_auth: &str, extra: &[&str]) -> RealEnsemble {
     let store = |p: &Path| p.display().to_string();
+    let jaas = pki.dir.path().join("jaas.conf");
+    std::fs::write(
+        &jaas,
+        "Server {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n  \
+         user_bob=\"bobsecret\";\n};\n",
+    )
+    .unwrap();
     RealEnsemble::builder()
+        .system_property("java.security.auth.login.config", store(&jaas))
         .nodes(1)
         .tick_time(Duration::from_millis(500))
         .secure_client_port(true)
@@ -115,6 +124,8 @@ fn secure_server(pki: &Pki, client_auth: &str, extra: &[&str]) -> RealEnsemble {
             "ssl.trustStore.type=PEM".to_owned(),
             format!("ssl.clientAuth={client_auth}"),
             "authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider"
+                .to_owned(),
+            "authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider"
                 .to_owned(),
         ])
         .cfg_lines(extra.iter().copied())
@@ -188,6 +199,24 @@ async fn tls_verifies_the_server_and_serves_requests() {
         "{ids:?}"
     );
     with_cert.close().await.unwrap();
+
+    // SASL over TLS.
+    let bob = bounded(
+        "TLS and SASL connect",
+        Client::builder(secure.clone())
+            .tls(tls(&pki.ca))
+            .sasl_digest_md5("bob", "bobsecret")
+            .connect(),
+    )
+    .await
+    .unwrap();
+    let ids = bob.who_am_i().await.unwrap();
+    assert!(
+        ids.iter()
+            .any(|i| i.auth_scheme == "sasl" && i.user == "bob"),
+        "{ids:?}"
+    );
+    bob.close().await.unwrap();
 
     // The wrong CA: a typed TLS error at once, not a timeout.
     let began = Instant::now();
