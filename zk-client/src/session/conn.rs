@@ -7,8 +7,8 @@ use zk_proto::{FrameDecoder, ProtoError};
 
 use crate::error::Error;
 
-/// Any byte stream the client can talk ZooKeeper over (TCP, an in-memory
-/// pipe, later TLS).
+/// Any byte stream the client can talk ZooKeeper over (TCP, TLS, an
+/// in-memory pipe).
 pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}

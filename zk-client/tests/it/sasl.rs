@@ -321,6 +321,15 @@ async fn sasl_runs_before_auth_packets_and_requests() {
     .unwrap();
     assert_eq!(client.state(), SessionState::Connected);
     drop(bounded("script", script).await.unwrap());
+
+    let builder = format!(
+        "{:?}",
+        Client::builder("h").sasl_digest_md5("bob", "bobsecret")
+    );
+    assert!(
+        builder.contains("bob") && !builder.contains("bobsecret"),
+        "{builder}"
+    );
 }
 
 /// A server that cannot prove it knows the password is not trusted; a
