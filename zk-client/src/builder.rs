@@ -137,7 +137,14 @@ impl ClientBuilder {
     }
 
     /// Whether a read-only server (one cut off from its quorum, with
-    /// `readonlymode.enabled`) is acceptable.
+    /// `readonlymode.enabled`) is acceptable. On one, the state is
+    /// [`SessionState::ConnectedReadOnly`](crate::SessionState::ConnectedReadOnly)
+    /// and writes fail with [`Error::NotReadOnly`]; the client keeps asking
+    /// the other servers (`isro`, backoff 100 ms doubling to 60 s) and moves
+    /// to a read-write one when it finds one, in a new session if it has
+    /// only seen read-only servers (their sessions are local). A read-only
+    /// ZooKeeper 3.8 server creates sessions only with
+    /// `localSessionsEnabled=true`.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
         self

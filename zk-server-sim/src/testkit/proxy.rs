@@ -280,3 +280,92 @@ async fn replies(
         to.write_all(chunk).await?;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    /// An upstream that echoes every frame back.
+    async fn echo() -> SocketAddr {
+        let l = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 || s.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    fn frame(body: &[u8]) -> Vec<u8> {
+        let mut f = (body.len() as u32).to_be_bytes().to_vec();
+        f.extend_from_slice(body);
+        f
+    }
+
+    async fn roundtrip(s: &mut TcpStream, body: &[u8]) -> io::Result<Vec<u8>> {
+        s.write_all(&frame(body)).await?;
+        let mut out = vec![0u8; body.len() + 4];
+        tokio::time::timeout(Duration::from_millis(500), s.read_exact(&mut out))
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no answer"))??;
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn forwards_and_breaks_on_command() {
+        let p = FaultProxy::start(echo().await).await.unwrap();
+        let mut s = TcpStream::connect(p.addr()).await.unwrap();
+        assert_eq!(roundtrip(&mut s, b"abc").await.unwrap(), frame(b"abc"));
+        assert_eq!(p.active_links(), 1);
+
+        // Blackhole: nothing comes back, nothing is closed.
+        p.blackhole(true);
+        let e = roundtrip(&mut s, b"lost").await.unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        p.blackhole(false);
+        assert_eq!(roundtrip(&mut s, b"back").await.unwrap(), frame(b"back"));
+
+        // Drop after the next request: it is forwarded, the link closes
+        // before the answer.
+        p.drop_after_next_request();
+        let forwarded = p.frames_forwarded();
+        s.write_all(&frame(b"once")).await.unwrap();
+        let mut rest = Vec::new();
+        let n = s.read_to_end(&mut rest).await.unwrap_or(0);
+        assert_eq!(n, 0, "no reply came back");
+        assert_eq!(p.frames_forwarded(), forwarded + 1);
+
+        // Drop links; refuse new ones.
+        let mut s = TcpStream::connect(p.addr()).await.unwrap();
+        assert_eq!(roundtrip(&mut s, b"x").await.unwrap(), frame(b"x"));
+        p.drop_links();
+        let mut rest = Vec::new();
+        assert_eq!(s.read_to_end(&mut rest).await.unwrap_or(0), 0);
+        p.refuse(true);
+        let mut s = TcpStream::connect(p.addr()).await.unwrap();
+        let mut rest = Vec::new();
+        assert_eq!(s.read_to_end(&mut rest).await.unwrap_or(0), 0);
+        p.refuse(false);
+
+        // Delay: still forwarded, later.
+        p.delay(Duration::from_millis(100));
+        let mut s = TcpStream::connect(p.addr()).await.unwrap();
+        let start = tokio::time::Instant::now();
+        s.write_all(&frame(b"slow")).await.unwrap();
+        let mut out = vec![0u8; 8];
+        s.read_exact(&mut out).await.unwrap();
+        assert_eq!(out, frame(b"slow"));
+        assert!(start.elapsed() >= Duration::from_millis(200));
+        assert_eq!(p.accepted(), 3);
+    }
+}
