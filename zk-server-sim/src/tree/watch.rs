@@ -225,15 +225,17 @@ fn path_and_parents(path: &str) -> Vec<String> {
     out
 }
 
-/// Counts for the `wchs` four-letter word (`WatchesSummary`, data + child tables summed).
+/// Counts for the `wchs` four-letter word (`WatchesSummary` of the data
+/// watch table: 3.8's `DataTree.getWatchesSummary` leaves child watches out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct WatchesSummary {
-    /// Connections with a watch entry (summed over both tables, as upstream).
+    /// Connections listed in the data watch table (one stays listed, maybe
+    /// with no path, until it closes, as upstream).
     pub connections: usize,
-    /// Watched paths (summed over both tables).
+    /// Paths with a data watch (exist watches and `addWatch` ones included).
     pub paths: usize,
-    /// Total watches (summed over both tables).
+    /// Data watch entries.
     pub total: usize,
 }
 
@@ -464,37 +466,27 @@ impl WatchManager {
         self.data.size() + self.child.size()
     }
 
-    /// The `wchs` counts.
+    /// The `wchs` counts: data watches only (exist watches and persistent
+    /// ones included), as 3.8's `DataTree.getWatchesSummary` and
+    /// `dumpWatches` use `dataWatches` alone; a real 3.8 server with a child
+    /// watch and no data watch answers `0 connections watching 0 paths`.
     pub fn summary(&self) -> WatchesSummary {
-        let total = |t: &Table| t.by_conn.values().map(BTreeSet::len).sum::<usize>();
         WatchesSummary {
-            connections: self.data.by_conn.len() + self.child.by_conn.len(),
-            paths: self.data.by_path.len() + self.child.by_path.len(),
-            total: total(&self.data) + total(&self.child),
+            connections: self.data.by_conn.len(),
+            paths: self.data.by_path.len(),
+            total: self.data.by_conn.values().map(BTreeSet::len).sum(),
         }
     }
 
-    /// `wchc`: per connection, the watched paths (both tables merged).
+    /// `wchc`: per connection, the paths it has a data watch on (child
+    /// watches are not listed, as in 3.8).
     pub fn paths_by_connection(&self) -> BTreeMap<ConnId, BTreeSet<String>> {
-        let mut out: BTreeMap<ConnId, BTreeSet<String>> = BTreeMap::new();
-        for t in [&self.data, &self.child] {
-            for (conn, paths) in &t.by_conn {
-                out.entry(*conn).or_default().extend(paths.iter().cloned());
-            }
-        }
-        out
+        self.data.by_conn.clone()
     }
 
-    /// `wchp`: per path, the watching connections (both tables merged).
+    /// `wchp`: per path with a data watch, the watching connections (child
+    /// watches are not listed, as in 3.8).
     pub fn connections_by_path(&self) -> BTreeMap<String, BTreeSet<ConnId>> {
-        let mut out: BTreeMap<String, BTreeSet<ConnId>> = BTreeMap::new();
-        for t in [&self.data, &self.child] {
-            for (path, conns) in &t.by_path {
-                out.entry(path.clone())
-                    .or_default()
-                    .extend(conns.iter().copied());
-            }
-        }
-        out
+        self.data.by_path.clone()
     }
 }
