@@ -69,8 +69,18 @@
 //!   before the ConnectResponse are held until the session exists.
 //! - **Replies** carry the node's last applied zxid; auth replies zxid 0;
 //!   notifications zxid −1 (3.8). An unknown opcode gets UNIMPLEMENTED;
-//!   `reconfig` RECONFIGDISABLED; a negative or oversized frame length
-//!   closes the connection; a failed auth gets AUTHFAILED, then a close.
+//!   `reconfig` RECONFIGDISABLED (an error txn: it takes a zxid, as every
+//!   write does); a negative or oversized frame length closes the
+//!   connection.
+//! - **Auth**: every connection holds `ip:<peer address>` from the start;
+//!   `digest` and `ip` auth packets succeed (the latter adds nothing new),
+//!   a digest equal to [`Builder::super_digest`] also grants `super`; any
+//!   other scheme gets AUTHFAILED, then a close. Notifications go only to
+//!   connections whose ids grant READ on the node (ZOOKEEPER-4799).
+//! - **`/zookeeper/config`**: a multi-node ensemble lists its membership
+//!   there as a quorum member does (`server.N=127.0.0.1:0:0:participant;
+//!   127.0.0.1:<client port>` lines, `version=0`; the in-process peers have
+//!   no quorum or election ports); a single node is standalone (empty).
 //! - **SESSIONMOVED**: a session that reconnects elsewhere becomes owned by
 //!   the new server; a later write on the old connection closes it (the
 //!   client only sees a disconnect). A reconnect on the same server closes

@@ -556,6 +556,86 @@ async fn watch_four_letter_words_list_sessions_and_paths() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_members_list_the_membership_in_the_config_node() {
+    // A real 3-node 3.8 ensemble: "server.1=127.0.0.1:<quorum>:<election>:
+    // participant;127.0.0.1:<client port>" per server, then "version=0";
+    // czxid/mzxid/ctime 0, version and aversion -1. Standalone: empty.
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(1)).await;
+    let r = c.call(get("/zookeeper/config", false)).await;
+    let Some(Response::GetData(d)) = r.body else {
+        panic!("{r:?}")
+    };
+    let expected: String = (0..3)
+        .map(|i| {
+            let a = ens.addr(i);
+            format!(
+                "server.{}=127.0.0.1:0:0:participant;127.0.0.1:{}\n",
+                i + 1,
+                a.port()
+            )
+        })
+        .chain(["version=0".to_owned()])
+        .collect();
+    assert_eq!(String::from_utf8_lossy(&d.data), expected);
+    let st = d.stat;
+    assert_eq!((st.czxid, st.mzxid, st.ctime), (0, 0, 0));
+    assert_eq!((st.version, st.aversion), (-1, -1));
+    assert_eq!(st.data_length as usize, expected.len());
+    let one = ensemble(1).await;
+    let mut c = connect(one.addr(0)).await;
+    assert!(c
+        .call(get("/zookeeper/config", false))
+        .await
+        .data()
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_four_letter_words_leave_child_watches_out() {
+    // The same calls on a real 3.8 server (standalone and 3 nodes) answer
+    // wchs "2 connections watching 4 paths / Total watches:4", wchc and wchp
+    // with /a and /nope for the first session and /p and /r for the second
+    // (paths in Java HashMap order there), and mntr zk_watch_count 8: child
+    // watches (including addWatch's) count only in zk_watch_count.
+    let ens = ensemble(3).await;
+    let mut c = connect(ens.addr(0)).await;
+    let mut d = connect(ens.addr(0)).await;
+    c.call(create("/a", b"", CreateMode::Persistent)).await;
+    c.call(create("/a/b", b"", CreateMode::Persistent)).await;
+    c.call(get("/a", true)).await;
+    c.call(children("/a", true)).await;
+    c.call(children("/a/b", true)).await;
+    assert_eq!(c.call(exists("/nope", true)).await.err(), ErrorCode::NoNode);
+    for (path, mode) in [("/p", 0), ("/r", 1)] {
+        let r = d
+            .call(Request::AddWatch(zk_proto::AddWatchRequest {
+                path: path.into(),
+                mode,
+            }))
+            .await;
+        assert_eq!(r.err(), ErrorCode::Ok);
+    }
+    assert_eq!(
+        four(ens.addr(0), "wchs").await,
+        "2 connections watching 4 paths\nTotal watches:4\n"
+    );
+    let (sc, sd) = (c.session_id, d.session_id);
+    assert_eq!(
+        four(ens.addr(0), "wchc").await,
+        format!("{sc:#x}\n\t/a\n\t/nope\n{sd:#x}\n\t/p\n\t/r\n\n")
+    );
+    let wchp = four(ens.addr(0), "wchp").await;
+    for path in ["/a", "/nope", "/p", "/r"] {
+        assert!(wchp.contains(&format!("{path}\n\t0x")), "{wchp}");
+    }
+    assert!(!wchp.contains("/a/b"), "{wchp}");
+    assert!(four(ens.addr(0), "mntr")
+        .await
+        .contains("zk_watch_count\t8\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notification_zxids_follow_the_server_version() {
     use zk_server_sim::testkit::RawClient;
     use zk_server_sim::ServerVersion;

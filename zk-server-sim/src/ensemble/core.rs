@@ -38,6 +38,10 @@ pub(crate) struct Core {
     pub(crate) held: VecDeque<Envelope>,
     /// Connections holding frames that arrived during their handshake.
     pub(crate) early: Vec<(usize, crate::tree::ConnId)>,
+    /// The dynamic configuration text a quorum member puts in
+    /// `/zookeeper/config`, and the time it carries (`None`: one node,
+    /// standalone).
+    pub(crate) membership: Option<(bytes::Bytes, i64)>,
 }
 
 impl Core {
@@ -70,8 +74,37 @@ impl Core {
             secret,
             early: Vec::new(),
             held: VecDeque::new(),
+            membership: None,
             cfg,
         }
+    }
+
+    /// Sets the membership listed in `/zookeeper/config` from the nodes'
+    /// client addresses: `server.<id>=<host>:<quorum port>:<election
+    /// port>:participant;<host>:<client port>` per node, then `version=0`,
+    /// as `QuorumVerifier.toString` writes it. The simulator's peers talk
+    /// in-process, so the quorum and election ports are listed as 0. A
+    /// single node is a standalone server: its config node stays empty.
+    /// Every node stamps the config node with this moment (a real server
+    /// uses its own clock whenever it loads the config), so that replicas'
+    /// trees stay identical.
+    pub(crate) fn set_membership(&mut self, addrs: &[std::net::SocketAddr]) {
+        if addrs.len() < 2 {
+            self.membership = None;
+            return;
+        }
+        let mut text = String::new();
+        for (i, a) in addrs.iter().enumerate() {
+            text.push_str(&format!(
+                "server.{}={}:0:0:participant;{}:{}\n",
+                i + 1,
+                a.ip(),
+                a.ip(),
+                a.port()
+            ));
+        }
+        text.push_str("version=0");
+        self.membership = Some((text.into(), wall_ms()));
     }
 
     /// Milliseconds on the ensemble's monotonic clock.

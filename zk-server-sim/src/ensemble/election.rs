@@ -142,6 +142,9 @@ impl Core {
         };
         n.close_all();
         n.apply_through(i64::MAX, now_i);
+        if let Some((text, time)) = &self.membership {
+            n.load_config(text, *time);
+        }
         n.role = Role::Leading;
         n.epoch = epoch;
         n.inbox.clear();
@@ -172,6 +175,7 @@ impl Core {
     /// Brings follower `j` in line with leader `l` (DIFF or SNAP).
     pub(crate) fn sync_follower(&mut self, j: usize, l: usize) {
         let now_i = wall_ms();
+        let membership = self.membership.clone();
         let Some((f, lead)) = pair(&mut self.nodes, j, l) else {
             return;
         };
@@ -199,6 +203,9 @@ impl Core {
             f.log = lead.log.clone();
             f.applied = lead.applied;
             f.sessions = lead.sessions.clone();
+        }
+        if let Some((text, time)) = &membership {
+            f.load_config(text, *time);
         }
         f.role = Role::Following(l);
         f.epoch = lead.epoch;

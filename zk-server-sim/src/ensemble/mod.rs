@@ -152,6 +152,8 @@ impl Ensemble {
             .collect::<std::io::Result<Vec<_>>>()?;
         let max_frame = cfg.max_frame;
         let mut core = Core::new(cfg);
+        let addrs: Vec<SocketAddr> = io.iter().map(|n| n.addr).collect();
+        core.set_membership(&addrs);
         core.reconfigure();
         core.settle();
         let shared = Arc::new(Shared {

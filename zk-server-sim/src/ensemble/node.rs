@@ -376,6 +376,19 @@ impl Node {
         }
     }
 
+    /// Puts the ensemble's configuration in `/zookeeper/config`, as a quorum
+    /// member does whenever it (re)joins a leader
+    /// (`ZKDatabase.initConfigInZKDatabase`: a local setData, not a txn);
+    /// watches on it fire on the connections still open.
+    pub(crate) fn load_config(&mut self, text: &Bytes, time_ms: i64) {
+        let events = self.tree.set_config(text.clone(), 0, time_ms);
+        for (conn, event) in self.watches.trigger(&events) {
+            if self.conns.get(&conn).is_some_and(|c| !c.close) {
+                self.notify(conn, &event, 0);
+            }
+        }
+    }
+
     /// Answers a handshake whose session the leader has confirmed or created.
     pub(crate) fn finish_handshake(
         &mut self,
