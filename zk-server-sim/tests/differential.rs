@@ -26,7 +26,7 @@ mod differential {
     pub mod target;
 }
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use differential::runner::Run;
 use differential::target::Target;
@@ -56,35 +56,60 @@ fn ops(default: usize) -> usize {
         .unwrap_or(default)
 }
 
-async fn run(a: Target, b: Target, seed: u64, ops: usize) {
+async fn run(targets: Vec<Target>, seed: u64, ops: usize) {
+    run_then(targets, seed, ops, || {}).await;
+}
+
+/// Runs the sequence; on a mismatch calls `on_failure` (to print server
+/// logs) before failing with the report.
+async fn run_then(targets: Vec<Target>, seed: u64, ops: usize, on_failure: impl FnOnce()) {
     let started = Instant::now();
-    let mut run = Run::new(a, b, seed);
+    let mut run = Run::new(targets, seed);
     let result = run.run(ops).await;
     eprintln!(
-        "differential: seed {seed}, {} steps, {} notifications compared, {:.2?}",
+        "differential ({}): seed {seed}, {} steps, {} notifications compared, {:.2?}",
+        run.names().join(" vs "),
         run.steps,
         run.notifications,
         started.elapsed()
     );
     if let Err(m) = result {
+        on_failure();
         panic!("{m}");
     }
 }
 
-/// The runner itself: the tree against the tree must agree on every step.
-#[tokio::test]
-async fn differential_tree_against_itself() {
-    let seed = seed();
-    run(Target::tree(), Target::tree(), seed, ops(2500)).await;
+/// A fresh simulated ensemble configured like the reference server (TTL
+/// nodes, the super digest, no reaping during the run, generous sessions).
+async fn simulator(nodes: usize, seed: u64) -> zk_server_sim::Ensemble {
+    zk_server_sim::Ensemble::builder()
+        .nodes(nodes)
+        .seed(seed)
+        .extended_types(true)
+        .super_digest(zk_server_sim::tree::auth::digest(differential::gen::SUPER))
+        .container_check_interval(Duration::from_secs(3600))
+        .max_session_timeout(Duration::from_secs(60))
+        .build()
+        .await
+        .expect("simulated ensemble")
 }
 
-/// The acceptance test: a real ZooKeeper 3.8 against the tree.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn differential_tree_against_real_zookeeper() {
-    let seed = seed();
-    let started = tokio::task::spawn_blocking(|| {
+/// The simulator as a target: sessions spread over its servers.
+fn sim_target(e: &zk_server_sim::Ensemble) -> Target {
+    let addrs = (0..e.len()).map(|i| e.addr(i)).collect();
+    Target::wire_nodes(
+        format!("simulator ({} nodes)", e.len()),
+        addrs,
+        differential::gen::SLOTS,
+    )
+}
+
+/// A real ZooKeeper 3.8 ensemble configured for the runner, or `None` (after
+/// a message) when ZooKeeper is not installed outside CI.
+async fn real(nodes: usize) -> Option<RealEnsemble> {
+    let started = tokio::task::spawn_blocking(move || {
         RealEnsemble::builder()
-            .nodes(1)
+            .nodes(nodes)
             .extended_types(true)
             // No reaping during the run: it would depend on timing.
             .system_property("znode.container.checkIntervalMs", "3600000")
@@ -96,54 +121,102 @@ async fn differential_tree_against_real_zookeeper() {
     })
     .await
     .expect("start task");
-    let ensemble = match started {
-        Ok(e) => e,
+    match started {
+        Ok(e) => Some(e),
         Err(e) if e.is_not_installed() && std::env::var_os("CI").is_none() => {
             eprintln!("SKIPPED: ZooKeeper is not installed ({e}); run .ci/install-deps.sh");
-            return;
+            None
         }
         Err(e) => panic!("could not start ZooKeeper: {e}"),
+    }
+}
+
+/// The end of each real server's log, for a failure report.
+fn print_logs(e: &RealEnsemble) {
+    for i in 0..e.node_count() {
+        match e.log_tail(i, 40) {
+            Ok(t) => eprintln!("--- ZooKeeper server {} log tail:\n{t}", i + 1),
+            Err(err) => eprintln!("--- ZooKeeper server {} log unavailable: {err}", i + 1),
+        }
+    }
+}
+
+fn real_target(e: &RealEnsemble) -> Target {
+    let addrs = (0..e.node_count())
+        .map(|i| e.node_addr(i).expect("address"))
+        .collect();
+    Target::wire_nodes(
+        format!("ZooKeeper ({} nodes)", e.node_count()),
+        addrs,
+        differential::gen::SLOTS,
+    )
+}
+
+/// The runner itself: the tree against the tree must agree on every step.
+#[tokio::test]
+async fn differential_tree_against_itself() {
+    let seed = seed();
+    run(vec![Target::tree(), Target::tree()], seed, ops(2500)).await;
+}
+
+/// The acceptance test: one sequence against a real ZooKeeper 3.8 (the
+/// reference), the tree, and the simulator's network server standalone and
+/// as a three-server ensemble (sessions on different servers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn differential_against_real_zookeeper() {
+    let seed = seed();
+    let Some(reference) = real(1).await else {
+        return;
     };
-    let addr = ensemble.node_addr(0).expect("address");
+    let one = simulator(1, seed).await;
+    run_then(
+        vec![real_target(&reference), Target::tree(), sim_target(&one)],
+        seed,
+        ops(2500),
+        || print_logs(&reference),
+    )
+    .await;
+    drop(reference);
+}
+
+/// A real three-server ZooKeeper ensemble with the sessions on different
+/// servers (whose reads may lag: the runner syncs as a client must) against
+/// the tree and a three-server simulator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn differential_against_real_ensemble() {
+    let seed = seed();
+    let Some(reference) = real(3).await else {
+        return;
+    };
+    let three = simulator(3, seed).await;
+    run_then(
+        vec![
+            real_target(&reference),
+            Target::tree_servers(3),
+            sim_target(&three),
+        ],
+        seed,
+        ops(1000),
+        || print_logs(&reference),
+    )
+    .await;
+    drop(reference);
+}
+
+/// The simulator's network server (one node, then three with the sessions
+/// spread over them) against the tree; needs no ZooKeeper installation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn differential_tree_against_simulator() {
+    let seed = seed();
+    let one = simulator(1, seed).await;
+    run(vec![Target::tree(), sim_target(&one)], seed, ops(2500)).await;
+    let three = simulator(3, seed).await;
     run(
-        Target::wire(addr, differential::gen::SLOTS),
-        Target::tree(),
+        vec![Target::tree_servers(3), sim_target(&three)],
         seed,
         ops(2500),
     )
     .await;
-    drop(ensemble);
-}
-
-/// The simulator's own network server (one node, then a three-node
-/// ensemble with both sessions on one server) against the tree.
-///
-/// Ignored until the server matches ZooKeeper on what this runner found
-/// (`cargo test -p zk-server-sim --test differential -- --ignored`):
-/// addWatch replies carry an `ErrorResponse` body; an empty multi and a
-/// reconfig (RECONFIGDISABLED) still take a zxid; connections must register
-/// their ids with `WatchManager::set_auth` for the notification ACL filter.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "the simulator's server still differs from ZooKeeper 3.8; see the doc comment"]
-async fn differential_tree_against_simulator() {
-    let seed = seed();
-    for nodes in [1, 3] {
-        let ensemble = zk_server_sim::Ensemble::builder()
-            .nodes(nodes)
-            .seed(seed)
-            .extended_types(true)
-            .build()
-            .await
-            .expect("ensemble");
-        let addr = ensemble.addr(0);
-        run(
-            Target::wire(addr, differential::gen::SLOTS),
-            Target::tree(),
-            seed,
-            ops(2500),
-        )
-        .await;
-    }
 }
 
 /// Optional: the tree against any fresh server given by `ZK_SIM_DIFF_ADDR`.
@@ -154,8 +227,7 @@ async fn differential_tree_against_address() {
     };
     let addr = addr.parse().expect("ZK_SIM_DIFF_ADDR is host:port");
     run(
-        Target::wire(addr, differential::gen::SLOTS),
-        Target::tree(),
+        vec![Target::wire(addr, differential::gen::SLOTS), Target::tree()],
         seed(),
         ops(2500),
     )

@@ -1,10 +1,18 @@
-//! Runs one seeded sequence against two targets and compares everything a
-//! client can see, step by step.
+//! Runs one seeded sequence against several targets and compares everything
+//! a client can see, step by step, with the first target (the reference).
+//!
+//! Multi-server targets: each session may sit on a different server, and a
+//! server may lag behind a change made through another one (ZooKeeper
+//! reads are not linearizable). After a step that changed replicated state,
+//! every other session issues a `sync` before its notifications are
+//! compared, as a real client must before it relies on seeing another
+//! client's write; so every later read of that session is as fresh as the
+//! single-copy reference. The syncs are compared like any other request.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use zk_proto::{MultiResult, Request, Response, SetWatches2, Stat, WatcherEvent};
+use zk_proto::{MultiOp, MultiResult, Request, Response, SetWatches2, Stat, WatcherEvent};
 
 use super::gen::{Generator, Step, SLOTS, USERS};
 use super::target::{Outcome, Target};
@@ -21,6 +29,8 @@ struct Side {
     sessions: BTreeMap<i64, usize>,
     /// A broken invariant of this side's own answers.
     violation: Option<String>,
+    /// The highest reply zxid seen on any session.
+    latest: i64,
 }
 
 impl Side {
@@ -34,6 +44,7 @@ impl Side {
             times: BTreeMap::new(),
             sessions: BTreeMap::new(),
             violation: None,
+            latest: 0,
         }
     }
 
@@ -47,7 +58,9 @@ impl Side {
 
     fn check_time(&mut self, zxid: i64, time: i64, what: &str) {
         let c = self.canon(zxid);
-        if c < 0 {
+        // zxid 0 is no txn: the built-in nodes carry it with time 0, and a
+        // quorum member's /zookeeper/config with its own clock.
+        if c <= 0 {
             return;
         }
         let c = c as usize;
@@ -80,9 +93,12 @@ impl Side {
     }
 
     /// The outcome as text, with zxids, times and session ids normalised.
-    fn norm(&mut self, o: &Outcome) -> String {
+    fn norm(&mut self, req: &Request, o: &Outcome) -> String {
         let mut body = o.body.clone();
         if let Some(b) = body.as_mut() {
+            if let Err(v) = membership(req, b) {
+                self.violation.get_or_insert(v);
+            }
             for s in stats_mut(b) {
                 self.norm_stat(s);
             }
@@ -92,6 +108,66 @@ impl Side {
             Some(b) => format!("{b:?}"),
         };
         format!("{:?} {body}", o.err)
+    }
+}
+
+/// What `/zookeeper/config`'s data becomes before comparison.
+const MEMBERSHIP: &[u8] = b"<ensemble membership>";
+
+/// A quorum member's `/zookeeper/config` holds its ensemble's membership
+/// (`server.N=host:ports…` lines, then `version=…`), whose addresses differ
+/// between any two ensembles: non-empty config data is checked for that
+/// shape, then replaced (data and `dataLength`) by a placeholder. A
+/// standalone server's config node is empty and compared as is.
+fn membership(req: &Request, body: &mut Response) -> Result<(), String> {
+    let on_config = |p: &str| p == "/zookeeper/config";
+    let fix = |data: Option<&mut bytes::Bytes>, stat: &mut Stat| -> Result<(), String> {
+        if stat.data_length <= 0 {
+            return Ok(());
+        }
+        if let Some(d) = data {
+            let text = String::from_utf8_lossy(d).into_owned();
+            let lines: Vec<&str> = text.lines().collect();
+            let servers = lines.len().saturating_sub(1);
+            let shaped = servers > 0
+                && lines[..servers]
+                    .iter()
+                    .enumerate()
+                    .all(|(i, l)| l.starts_with(&format!("server.{}=", i + 1)) && l.contains(';'))
+                && lines[servers].starts_with("version=");
+            if !shaped || text.len() != stat.data_length as usize {
+                return Err(format!("/zookeeper/config holds {text:?}"));
+            }
+            *d = bytes::Bytes::from_static(MEMBERSHIP);
+        }
+        stat.data_length = MEMBERSHIP.len() as i32;
+        Ok(())
+    };
+    match (req, body) {
+        (Request::GetData(r), Response::GetData(d)) if on_config(&r.path) => {
+            fix(Some(&mut d.data), &mut d.stat)
+        }
+        (Request::Exists(r), Response::Stat(s)) if on_config(&r.path) => fix(None, &mut s.stat),
+        (Request::SetData(r), Response::Stat(s)) if on_config(&r.path) => fix(None, &mut s.stat),
+        (Request::GetAcl(r), Response::GetAcl(a)) if on_config(&r.path) => fix(None, &mut a.stat),
+        (Request::GetChildren2(r), Response::GetChildren2(c)) if on_config(&r.path) => {
+            fix(None, &mut c.stat)
+        }
+        (Request::Multi(m) | Request::MultiRead(m), Response::Multi(res)) => {
+            for (op, res) in m.ops.iter().zip(res.results.iter_mut()) {
+                match (op, res) {
+                    (MultiOp::GetData(r), MultiResult::GetData(d)) if on_config(&r.path) => {
+                        fix(Some(&mut d.data), &mut d.stat)?
+                    }
+                    (MultiOp::SetData(r), MultiResult::SetData(s)) if on_config(&r.path) => {
+                        fix(None, &mut s.stat)?
+                    }
+                    _ => {}
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -135,29 +211,32 @@ fn created(r: &Response) -> Vec<String> {
     }
 }
 
-/// The comparison of two targets over one seeded sequence.
+/// The comparison of several targets over one seeded sequence: the first
+/// is the reference, every other one must answer exactly as it does.
 pub struct Run {
-    a: Side,
-    b: Side,
+    sides: Vec<Side>,
     seed: u64,
     log: Vec<String>,
     /// How many sessions have been opened (normalised session numbers).
     opened: usize,
     /// Steps executed.
     pub steps: usize,
-    /// Notifications compared.
+    /// Notifications compared (counted on the reference).
     pub notifications: usize,
 }
 
-/// A difference between the two targets (or a broken invariant).
+/// A difference between the targets (or a broken invariant).
 pub type Mismatch = String;
 
+/// Every target's answer to one request, or the first transport error.
+type Answers = Result<Vec<Outcome>, String>;
+
 impl Run {
-    /// `a` is the reference (e.g. a real ZooKeeper), `b` the subject.
-    pub fn new(a: Target, b: Target, seed: u64) -> Self {
+    /// The first target is the reference (e.g. a real ZooKeeper); each
+    /// other one is compared with it.
+    pub fn new(targets: Vec<Target>, seed: u64) -> Self {
         Run {
-            a: Side::new(a),
-            b: Side::new(b),
+            sides: targets.into_iter().map(Side::new).collect(),
             seed,
             log: Vec::new(),
             opened: 0,
@@ -166,13 +245,17 @@ impl Run {
         }
     }
 
+    /// The targets' names, reference first.
+    pub fn names(&self) -> Vec<String> {
+        self.sides.iter().map(|s| s.target.name()).collect()
+    }
+
     fn fail(&self, what: String) -> Mismatch {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "differential mismatch ({} vs {}), seed {} (rerun with ZK_SIM_SEED={}):\n{what}",
-            self.a.target.name(),
-            self.b.target.name(),
+            "differential mismatch ({}), seed {} (rerun with ZK_SIM_SEED={}):\n{what}",
+            self.names().join(" vs "),
             self.seed,
             self.seed
         );
@@ -187,41 +270,63 @@ impl Run {
         out
     }
 
-    /// Maps the two sides' zxids for the same event onto one ordinal.
-    fn align(&mut self, za: i64, zb: i64) -> Result<(), Mismatch> {
-        let ca = self.a.to_canon.get(&za).copied();
-        let cb = self.b.to_canon.get(&zb).copied();
-        match (ca, cb) {
-            (None, None) => {
-                let c = self.a.from_canon.len();
-                self.a.to_canon.insert(za, c);
-                self.a.from_canon.push(za);
-                self.b.to_canon.insert(zb, c);
-                self.b.from_canon.push(zb);
-                Ok(())
+    /// Maps the targets' zxids for the same event onto one ordinal.
+    fn align(&mut self, zxids: &[i64]) -> Result<(), Mismatch> {
+        let canon: Vec<Option<usize>> = self
+            .sides
+            .iter()
+            .zip(zxids)
+            .map(|(s, z)| s.to_canon.get(z).copied())
+            .collect();
+        if canon.iter().all(Option::is_none) {
+            let c = self.sides[0].from_canon.len();
+            for (s, z) in self.sides.iter_mut().zip(zxids) {
+                s.to_canon.insert(*z, c);
+                s.from_canon.push(*z);
             }
-            (Some(x), Some(y)) if x == y => Ok(()),
-            _ => Err(self.fail(format!(
-                "reply zxids do not line up: {za:#x} ({ca:?}) vs {zb:#x} ({cb:?})"
-            ))),
+            return Ok(());
         }
+        if canon.iter().all(|c| c.is_some() && *c == canon[0]) {
+            return Ok(());
+        }
+        let list: Vec<String> = zxids
+            .iter()
+            .zip(&canon)
+            .zip(self.names())
+            .map(|((z, c), n)| format!("{n}: {z:#x} ({c:?})"))
+            .collect();
+        Err(self.fail(format!("reply zxids do not line up: {}", list.join(", "))))
+    }
+
+    /// Sends one request per target (`reqs[i]` to target `i`).
+    async fn send_each(&mut self, slot: usize, reqs: &[Request]) -> Answers {
+        let mut outs = Vec::with_capacity(self.sides.len());
+        for (side, req) in self.sides.iter_mut().zip(reqs) {
+            match side.target.request(slot, req).await {
+                Ok(o) => outs.push(o),
+                Err(e) => return Err(format!("{}: {e}", side.target.name())),
+            }
+        }
+        Ok(outs)
+    }
+
+    /// Sends the same request to every target.
+    async fn send(&mut self, slot: usize, req: &Request) -> Answers {
+        let reqs = vec![req.clone(); self.sides.len()];
+        self.send_each(slot, &reqs).await
     }
 
     async fn open(&mut self, slot: usize) -> Result<(), Mismatch> {
-        let ia = self
-            .a
-            .target
-            .open(slot)
-            .await
-            .map_err(|e| self.fail(format!("open a: {e}")))?;
-        let ib = self
-            .b
-            .target
-            .open(slot)
-            .await
-            .map_err(|e| self.fail(format!("open b: {e}")))?;
-        self.a.sessions.insert(ia, self.opened);
-        self.b.sessions.insert(ib, self.opened);
+        for i in 0..self.sides.len() {
+            let id = match self.sides[i].target.open(slot).await {
+                Ok(id) => id,
+                Err(e) => {
+                    let name = self.sides[i].target.name();
+                    return Err(self.fail(format!("open on {name}: {e}")));
+                }
+            };
+            self.sides[i].sessions.insert(id, self.opened);
+        }
         self.opened += 1;
         self.log.push(format!("open slot {slot}"));
         // Learn the createSession zxid from a ping's header.
@@ -237,44 +342,42 @@ impl Run {
         Ok(())
     }
 
-    /// Sends `req` to both and compares the replies.
+    /// Sends `req` to every target and compares the replies.
     async fn exec(&mut self, slot: usize, req: &Request, align: bool) -> Result<(), Mismatch> {
-        let oa = self.a.target.request(slot, req).await;
-        let ob = self.b.target.request(slot, req).await;
-        let (oa, ob) = match (oa, ob) {
-            (Ok(a), Ok(b)) => (a, b),
-            (a, b) => {
-                return Err(self.fail(format!(
-                    "transport error on {req:?}: a {:?}, b {:?}",
-                    a.err(),
-                    b.err()
-                )))
-            }
-        };
-        self.compare(req, &oa, &ob, align)
+        let outs = self
+            .send(slot, req)
+            .await
+            .map_err(|e| self.fail(format!("transport error on {req:?}: {e}")))?;
+        self.compare(req, &outs, align)
     }
 
-    fn compare(
-        &mut self,
-        req: &Request,
-        oa: &Outcome,
-        ob: &Outcome,
-        align: bool,
-    ) -> Result<(), Mismatch> {
+    fn compare(&mut self, req: &Request, outs: &[Outcome], align: bool) -> Result<(), Mismatch> {
         if align {
-            self.align(oa.zxid, ob.zxid)?;
+            let zxids: Vec<i64> = outs.iter().map(|o| o.zxid).collect();
+            self.align(&zxids)?;
         }
-        let na = self.a.norm(oa);
-        let nb = self.b.norm(ob);
-        if let Some(v) = self.a.violation.take().or_else(|| self.b.violation.take()) {
+        for (side, o) in self.sides.iter_mut().zip(outs) {
+            side.latest = side.latest.max(o.zxid);
+        }
+        let norms: Vec<String> = self
+            .sides
+            .iter_mut()
+            .zip(outs)
+            .map(|(s, o)| s.norm(req, o))
+            .collect();
+        if let Some(v) = self.sides.iter_mut().find_map(|s| s.violation.take()) {
             return Err(self.fail(format!("invariant broken after {req:?}: {v}")));
         }
-        if na != nb {
-            return Err(self.fail(format!(
-                "different replies to {req:?}\n  a: {na}\n  b: {nb}"
-            )));
+        let names = self.names();
+        for (i, n) in norms.iter().enumerate().skip(1) {
+            if *n != norms[0] {
+                return Err(self.fail(format!(
+                    "different replies to {req:?}\n  {}: {}\n  {}: {n}",
+                    names[0], norms[0], names[i]
+                )));
+            }
         }
-        if let Some(body) = &oa.body {
+        if let Some(body) = outs.first().and_then(|o| o.body.as_ref()) {
             for p in created(body) {
                 if !self_known_contains(&self.log, &p) {
                     self.log.push(format!("  (created {p})"));
@@ -284,67 +387,124 @@ impl Run {
         Ok(())
     }
 
-    async fn compare_notifications(&mut self, live: &[bool]) -> Result<(), Mismatch> {
+    /// Compares what each live session has been notified of. A session that
+    /// may lag behind another session's last change (on a multi-server
+    /// target its server may not have applied it yet, which ZooKeeper
+    /// allows) first issues a `sync`, as a client must to observe another
+    /// client's write; the sync's reply is compared too. The others ping.
+    async fn compare_notifications(
+        &mut self,
+        live: &[bool],
+        lagging: &mut [bool],
+    ) -> Result<(), Mismatch> {
         for (slot, alive) in live.iter().enumerate() {
             if !alive {
                 continue;
             }
-            let na = self.a.target.notifications(slot).await;
-            let nb = self.b.target.notifications(slot).await;
-            let (na, nb) = match (na, nb) {
-                (Ok(a), Ok(b)) => (a, b),
-                (a, b) => {
-                    return Err(self.fail(format!(
-                        "notification read failed: {:?} / {:?}",
-                        a.err(),
-                        b.err()
-                    )))
-                }
-            };
-            let fa = fmt_events(&na);
-            let fb = fmt_events(&nb);
-            if fa != fb {
-                return Err(self.fail(format!(
-                    "different notifications for slot {slot}\n  a: {fa}\n  b: {fb}"
-                )));
+            if lagging[slot] {
+                lagging[slot] = false;
+                let sync = Request::Sync(zk_proto::SyncRequest { path: "/".into() });
+                self.log.push(format!("  slot {slot}: sync"));
+                let outs = self.barrier(slot, &sync).await?;
+                self.compare(&sync, &outs, true)?;
             }
-            self.notifications += na.len();
-            if !na.is_empty() {
-                self.log.push(format!("  slot {slot} notified: {fa}"));
+            let mut all = Vec::with_capacity(self.sides.len());
+            for side in &mut self.sides {
+                match side.target.notifications(slot).await {
+                    Ok(n) => all.push(n),
+                    Err(e) => {
+                        let name = side.target.name();
+                        return Err(self.fail(format!("notification read on {name} failed: {e}")));
+                    }
+                }
+            }
+            let formatted: Vec<String> = all.iter().map(|n| fmt_events(n)).collect();
+            let names = self.names();
+            for (i, f) in formatted.iter().enumerate().skip(1) {
+                if *f != formatted[0] {
+                    return Err(self.fail(format!(
+                        "different notifications for slot {slot}\n  {}: {}\n  {}: {f}",
+                        names[0], formatted[0], names[i]
+                    )));
+                }
+            }
+            self.notifications += all[0].len();
+            if !all[0].is_empty() {
+                self.log
+                    .push(format!("  slot {slot} notified: {}", formatted[0]));
             }
         }
         Ok(())
+    }
+
+    /// Syncs `slot` on every target until its server has applied every
+    /// change any session has seen (the reply's zxid reaches the highest
+    /// one seen). One sync is enough on a follower (the leader answers it
+    /// after its earlier commits), but a 3.8 leader serves a sync as a plain
+    /// read, which may overtake a commit the leader has already sent to the
+    /// followers but not applied itself; a client that must see such a
+    /// write waits for the zxid, as this does.
+    async fn barrier(&mut self, slot: usize, sync: &Request) -> Result<Vec<Outcome>, Mismatch> {
+        const ATTEMPTS: usize = 1000;
+        let mut outs = Vec::with_capacity(self.sides.len());
+        for i in 0..self.sides.len() {
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                let side = &mut self.sides[i];
+                let o = match side.target.request(slot, sync).await {
+                    Ok(o) => o,
+                    Err(e) => {
+                        let name = side.target.name();
+                        return Err(self.fail(format!("sync on {name} failed: {e}")));
+                    }
+                };
+                if o.zxid >= side.latest || tries >= ATTEMPTS {
+                    outs.push(o);
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        Ok(outs)
     }
 
     /// Runs `ops` generated steps.
     pub async fn run(&mut self, ops: usize) -> Result<(), Mismatch> {
         let mut gen = Generator::new(self.seed);
         let mut live = [false; SLOTS];
+        // Whether a slot's server may not have seen another session's
+        // latest change yet.
+        let mut lagging = [false; SLOTS];
         for (slot, l) in live.iter_mut().enumerate() {
             self.open(slot).await?;
             *l = true;
         }
+        lagging.iter_mut().for_each(|l| *l = true);
+        self.compare_notifications(&live, &mut lagging).await?;
         for i in 0..ops {
             let step = gen.next();
             self.steps = i + 1;
+            let changes_state = match &step {
+                Step::Req { req, .. } => is_write(req),
+                Step::SetWatches { .. } => false,
+                Step::Reopen { .. } => true,
+            };
+            let acting = match &step {
+                Step::Req { slot, .. } | Step::SetWatches { slot, .. } | Step::Reopen { slot } => {
+                    *slot
+                }
+            };
             match step {
                 Step::Req { slot, req } => {
                     self.log.push(format!("#{i} slot {slot}: {req:?}"));
                     let no_align = matches!(req, Request::Auth(_));
-                    let oa = self.a.target.request(slot, &req).await;
-                    let ob = self.b.target.request(slot, &req).await;
-                    let (oa, ob) = match (oa, ob) {
-                        (Ok(a), Ok(b)) => (a, b),
-                        (a, b) => {
-                            return Err(self.fail(format!(
-                                "transport error: a {:?}, b {:?}",
-                                a.err(),
-                                b.err()
-                            )))
-                        }
-                    };
-                    self.compare(&req, &oa, &ob, !no_align)?;
-                    if let Some(body) = &oa.body {
+                    let outs = self
+                        .send(slot, &req)
+                        .await
+                        .map_err(|e| self.fail(format!("transport error: {e}")))?;
+                    self.compare(&req, &outs, !no_align)?;
+                    if let Some(body) = outs.first().and_then(|o| o.body.as_ref()) {
                         for p in created(body) {
                             if !gen.known.contains(&p) && gen.known.len() < 60 {
                                 gen.known.push(p);
@@ -361,59 +521,87 @@ impl Run {
                     persistent,
                     recursive,
                 } => {
-                    let c = rel % self.a.from_canon.len();
-                    let mk = |z: i64| {
-                        Request::SetWatches2(SetWatches2 {
-                            relative_zxid: z,
-                            data_watches: data.clone(),
-                            exist_watches: exist.clone(),
-                            child_watches: child.clone(),
-                            persistent_watches: persistent.clone(),
-                            persistent_recursive_watches: recursive.clone(),
+                    let c = rel % self.sides[0].from_canon.len();
+                    let reqs: Vec<Request> = self
+                        .sides
+                        .iter()
+                        .map(|s| {
+                            Request::SetWatches2(SetWatches2 {
+                                relative_zxid: s.from_canon[c],
+                                data_watches: data.clone(),
+                                exist_watches: exist.clone(),
+                                child_watches: child.clone(),
+                                persistent_watches: persistent.clone(),
+                                persistent_recursive_watches: recursive.clone(),
+                            })
                         })
-                    };
-                    let ra = mk(self.a.from_canon[c]);
-                    let rb = mk(self.b.from_canon[c]);
-                    self.log
-                        .push(format!("#{i} slot {slot}: {rb:?} (canonical zxid {c})"));
-                    let oa = self.a.target.request(slot, &ra).await;
-                    let ob = self.b.target.request(slot, &rb).await;
-                    let (oa, ob) = match (oa, ob) {
-                        (Ok(a), Ok(b)) => (a, b),
-                        (a, b) => {
-                            return Err(self.fail(format!(
-                                "transport error: a {:?}, b {:?}",
-                                a.err(),
-                                b.err()
-                            )))
-                        }
-                    };
-                    self.compare(&rb, &oa, &ob, false)?;
+                        .collect();
+                    self.log.push(format!(
+                        "#{i} slot {slot}: {:?} (canonical zxid {c})",
+                        reqs[0]
+                    ));
+                    let outs = self
+                        .send_each(slot, &reqs)
+                        .await
+                        .map_err(|e| self.fail(format!("transport error: {e}")))?;
+                    self.compare(&reqs[0], &outs, false)?;
                 }
                 Step::Reopen { slot } => {
                     self.log.push(format!("#{i} slot {slot}: close and reopen"));
-                    let oa = self.a.target.close(slot).await;
-                    let ob = self.b.target.close(slot).await;
-                    let (oa, ob) = match (oa, ob) {
-                        (Ok(a), Ok(b)) => (a, b),
-                        (a, b) => {
-                            return Err(self.fail(format!(
-                                "close failed: a {:?}, b {:?}",
-                                a.err(),
-                                b.err()
-                            )))
+                    let mut outs = Vec::with_capacity(self.sides.len());
+                    for side in &mut self.sides {
+                        match side.target.close(slot).await {
+                            Ok(o) => outs.push(o),
+                            Err(e) => {
+                                let name = side.target.name();
+                                return Err(self.fail(format!("close on {name} failed: {e}")));
+                            }
                         }
-                    };
+                    }
                     live[slot] = false;
-                    self.compare(&Request::CloseSession, &oa, &ob, true)?;
-                    self.compare_notifications(&live).await?;
+                    self.compare(&Request::CloseSession, &outs, true)?;
+                    // The close deleted the session's ephemerals.
+                    mark_others(&mut lagging, slot);
+                    self.compare_notifications(&live, &mut lagging).await?;
                     self.open(slot).await?;
                     live[slot] = true;
                 }
             }
-            self.compare_notifications(&live).await?;
+            if changes_state {
+                mark_others(&mut lagging, acting);
+            }
+            self.compare_notifications(&live, &mut lagging).await?;
         }
         Ok(())
+    }
+}
+
+/// Whether `req` goes through the leader and takes a zxid (failed writes
+/// too), so that other servers learn of it only when they apply it.
+fn is_write(req: &Request) -> bool {
+    matches!(
+        req,
+        Request::Create(_)
+            | Request::Create2(_)
+            | Request::CreateContainer(_)
+            | Request::CreateTtl(_)
+            | Request::Delete(_)
+            | Request::DeleteContainer(_)
+            | Request::SetData(_)
+            | Request::SetAcl(_)
+            | Request::Check(_)
+            | Request::Multi(_)
+            | Request::Reconfig(_)
+            | Request::CloseSession
+    )
+}
+
+/// Every slot but `acting` may now be behind `acting`'s last change.
+fn mark_others(lagging: &mut [bool], acting: usize) {
+    for (slot, l) in lagging.iter_mut().enumerate() {
+        if slot != acting {
+            *l = true;
+        }
     }
 }
 

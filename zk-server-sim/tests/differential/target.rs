@@ -30,21 +30,63 @@ pub enum Target {
 }
 
 impl Target {
+    /// The tree as one server.
     pub fn tree() -> Self {
-        Target::Tree(Box::default())
+        Self::tree_servers(1)
     }
 
+    /// The tree with one watch manager per simulated server: the n-th
+    /// session opened sits on server `n % servers`, as with
+    /// [`Target::wire_nodes`] (watch tables are per server, and 3.8's
+    /// checkWatches looks at every connection's watches of its server).
+    /// With more than one server the tree is a quorum member's: its
+    /// `/zookeeper/config` lists the (made-up) membership.
+    pub fn tree_servers(servers: usize) -> Self {
+        let mut t = TreeTarget {
+            servers: (0..servers.max(1))
+                .map(|_| WatchManager::default())
+                .collect(),
+            ..TreeTarget::default()
+        };
+        if servers > 1 {
+            let mut text: String = (1..=servers)
+                .map(|i| {
+                    format!(
+                        "server.{i}=127.0.0.1:0:0:participant;127.0.0.1:{}\n",
+                        2180 + i
+                    )
+                })
+                .collect();
+            text.push_str("version=0");
+            let now = t.now();
+            t.tree.set_config(text.into(), 0, now);
+        }
+        Target::Tree(Box::new(t))
+    }
+
+    /// A server at `addr`.
     pub fn wire(addr: SocketAddr, slots: usize) -> Self {
+        Self::wire_nodes(format!("wire {addr}"), vec![addr], slots)
+    }
+
+    /// An ensemble: the n-th session opened connects to `addrs[n % len]`,
+    /// so sessions (and reopened ones) spread over the servers.
+    pub fn wire_nodes(label: impl Into<String>, addrs: Vec<SocketAddr>, slots: usize) -> Self {
         Target::Wire(WireTarget {
-            addr,
+            label: label.into(),
+            addrs,
+            opened: 0,
             clients: (0..slots).map(|_| None).collect(),
         })
     }
 
     pub fn name(&self) -> String {
         match self {
+            Target::Tree(t) if t.servers.len() > 1 => {
+                format!("tree ({} servers)", t.servers.len())
+            }
             Target::Tree(_) => "tree".into(),
-            Target::Wire(w) => format!("wire {}", w.addr),
+            Target::Wire(w) => w.label.clone(),
         }
     }
 
@@ -53,7 +95,12 @@ impl Target {
         match self {
             Target::Tree(t) => Ok(t.open(slot)),
             Target::Wire(w) => {
-                let c = RawClient::connect(w.addr, 30_000).await?;
+                let addr = *w
+                    .addrs
+                    .get(w.opened % w.addrs.len().max(1))
+                    .ok_or_else(|| io::Error::other("no server address"))?;
+                w.opened += 1;
+                let c = RawClient::connect(addr, 30_000).await?;
                 let id = c.session_id();
                 if let Some(s) = w.clients.get_mut(slot) {
                     *s = Some(c);
@@ -123,7 +170,10 @@ impl Target {
 
 /// Sessions over TCP.
 pub struct WireTarget {
-    addr: SocketAddr,
+    label: String,
+    addrs: Vec<SocketAddr>,
+    /// Sessions opened so far (picks the next server).
+    opened: usize,
     clients: Vec<Option<RawClient>>,
 }
 
@@ -132,6 +182,8 @@ pub struct WireTarget {
 struct TreeSession {
     id: i64,
     conn: ConnId,
+    /// The server the session's connection is on.
+    server: usize,
     auth: Vec<Id>,
 }
 
@@ -139,7 +191,10 @@ struct TreeSession {
 #[derive(Debug, Default)]
 pub struct TreeTarget {
     pub tree: DataTree,
-    pub watches: WatchManager,
+    /// Each server's watches.
+    pub servers: Vec<WatchManager>,
+    /// Sessions opened so far (picks the next server).
+    opened: usize,
     sessions: BTreeMap<usize, TreeSession>,
     notes: Vec<VecDeque<WatcherEvent>>,
     next_conn: ConnId,
@@ -181,7 +236,11 @@ impl TreeTarget {
     }
 
     fn route(&mut self, events: &[zk_server_sim::tree::TreeEvent]) {
-        for (conn, ev) in self.watches.trigger(events) {
+        let mut fired = Vec::new();
+        for w in &mut self.servers {
+            fired.extend(w.trigger(events));
+        }
+        for (conn, ev) in fired {
             if let Some((slot, _)) = self.sessions.iter().find(|(_, s)| s.conn == conn) {
                 let slot = *slot;
                 self.queue(slot).push_back(ev);
@@ -207,12 +266,18 @@ impl TreeTarget {
         self.tree.apply(zxid, now, &txn);
         self.next_conn += 1;
         let auth = vec![ip_id(PEER)];
-        self.watches.set_auth(self.next_conn, &auth);
+        if self.servers.is_empty() {
+            self.servers.push(WatchManager::default());
+        }
+        let server = self.opened % self.servers.len();
+        self.opened += 1;
+        self.servers[server].set_auth(self.next_conn, &auth);
         self.sessions.insert(
             slot,
             TreeSession {
                 id,
                 conn: self.next_conn,
+                server,
                 auth,
             },
         );
@@ -229,7 +294,7 @@ impl TreeTarget {
             };
         };
         let out = self.write(s.id, &s.auth, &Request::CloseSession);
-        self.watches.remove_connection(s.conn);
+        self.servers[s.server].remove_connection(s.conn);
         self.queue(slot).clear();
         out
     }
@@ -243,7 +308,7 @@ impl TreeTarget {
                 body: None,
             };
         };
-        let (id, conn, auth) = (s.id, s.conn, s.auth.clone());
+        let (id, conn, server, auth) = (s.id, s.conn, s.server, s.auth.clone());
         let ok = |body: Option<Response>| Outcome {
             zxid: last,
             err: ErrorCode::Ok,
@@ -266,7 +331,7 @@ impl TreeTarget {
                                     s.auth.push(i);
                                 }
                             }
-                            self.watches.set_auth(s.conn, &s.auth);
+                            self.servers[server].set_auth(s.conn, &s.auth);
                         }
                         ok(Some(Response::Empty))
                     }
@@ -282,23 +347,23 @@ impl TreeTarget {
                     persistent_watches: Vec::new(),
                     persistent_recursive_watches: Vec::new(),
                 };
-                self.set_watches(slot, conn, &sw2);
+                self.set_watches(slot, conn, server, &sw2);
                 ok(Some(Response::Empty))
             }
             Request::SetWatches2(sw) => {
-                self.set_watches(slot, conn, sw);
+                self.set_watches(slot, conn, server, sw);
                 ok(Some(Response::Empty))
             }
             Request::AddWatch(_) => {
                 let res = Ok(Response::AddWatch(ErrorResponse { err: ErrorCode::Ok }));
-                self.watches.register_after_read(conn, req, &res);
+                self.servers[server].register_after_read(conn, req, &res);
                 ok(res.ok())
             }
-            Request::RemoveWatches(r) => match self.watches.remove(conn, r) {
+            Request::RemoveWatches(r) => match self.servers[server].remove(conn, r) {
                 Ok(()) => ok(Some(Response::Empty)),
                 Err(e) => fail(e),
             },
-            Request::CheckWatches(r) => match self.watches.check(conn, r) {
+            Request::CheckWatches(r) => match self.servers[server].check(conn, r) {
                 Ok(()) => ok(Some(Response::Empty)),
                 Err(e) => fail(e),
             },
@@ -322,7 +387,7 @@ impl TreeTarget {
                     extended_types: true,
                 };
                 let res = self.tree.read(&ctx, req);
-                self.watches.register_after_read(conn, req, &res);
+                self.servers[server].register_after_read(conn, req, &res);
                 match res {
                     Ok(body) => ok(Some(body)),
                     Err(e) => fail(e),
@@ -331,8 +396,8 @@ impl TreeTarget {
         }
     }
 
-    fn set_watches(&mut self, slot: usize, conn: ConnId, sw: &SetWatches2) {
-        let events = self.watches.set_watches(conn, &self.tree, sw);
+    fn set_watches(&mut self, slot: usize, conn: ConnId, server: usize, sw: &SetWatches2) {
+        let events = self.servers[server].set_watches(conn, &self.tree, sw);
         self.queue(slot).extend(events);
     }
 }
