@@ -473,6 +473,7 @@ impl Client {
                 kind,
                 server_path: p.to_owned(),
                 exist_on_no_node,
+                covered: false,
                 tx,
             });
         (self.send(request, watch), OneshotWatch::new(rx))

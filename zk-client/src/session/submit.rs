@@ -35,6 +35,8 @@ pub(crate) struct WatchReg {
     pub(crate) server_path: String,
     /// Register an exist watch instead when the reply is NONODE (exists only).
     pub(crate) exist_on_no_node: bool,
+    /// Sent without a server-side watch: a persistent watch serves it.
+    pub(crate) covered: bool,
     pub(crate) tx: WatchSender,
 }
 

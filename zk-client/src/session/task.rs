@@ -609,7 +609,8 @@ enum Followup {
     /// Remove a persistent watch (its stream was dropped).
     Remove(u64),
     /// Re-arm the one-shot watches of these kinds on this path (SetWatches).
-    Rearm(String, &'static [WatchKind]),
+    /// Relative to the zxid given.
+    Rearm(String, &'static [WatchKind], i64),
 }
 
 /// Whether the session should look for a read-write server (it is on a
@@ -672,7 +673,7 @@ impl Live<'_> {
         for f in std::mem::take(&mut self.followups) {
             match f {
                 Followup::Remove(id) => self.remove_persistent(id, None, conn),
-                Followup::Rearm(path, kinds) => self.rearm(&path, kinds, conn),
+                Followup::Rearm(path, kinds, zxid) => self.rearm(&path, kinds, zxid, conn),
             }
         }
 
@@ -778,10 +779,11 @@ impl Live<'_> {
                 // on the server, where (3.8, ZOOKEEPER-4466) it would turn
                 // the persistent watch into a one-shot one. The watch flag is
                 // the last byte of exists/getData/getChildren(2).
-                if let Some(w) = &req.watch {
+                if let Some(w) = &mut req.watch {
                     if self.task.persistents.covers(&w.server_path, w.kind) {
                         if let Some(flag) = req.frame.last_mut() {
                             *flag = 0;
+                            w.covered = true;
                         }
                     }
                 }
@@ -903,12 +905,14 @@ impl Live<'_> {
             close: reply,
             persistent: None,
         });
-        self.rearm(&path, ALL_KINDS, conn);
+        let zxid = self.task.last_zxid;
+        self.rearm(&path, ALL_KINDS, zxid, conn);
     }
 
-    /// Sends a SetWatches for the one-shot watches of `kinds` on `path`.
-    fn rearm(&mut self, path: &str, kinds: &[WatchKind], conn: &mut Conn) {
-        if let Some(sw) = self.task.watches.rearm(path, kinds, self.task.last_zxid) {
+    /// Sends a SetWatches for the one-shot watches of `kinds` on `path`,
+    /// relative to `zxid` (a change after it fires them at once).
+    fn rearm(&mut self, path: &str, kinds: &[WatchKind], zxid: i64, conn: &mut Conn) {
+        if let Some(sw) = self.task.watches.rearm(path, kinds, zxid) {
             trace!(%path, "re-arming one-shot watches");
             let _ = encode_request(
                 conn.write_buffer_mut(),
@@ -990,8 +994,11 @@ impl Live<'_> {
                     if self.task.persistents.modes_on(path) == (false, true)
                         && self.task.watches.has(path, WatchKind::Child)
                     {
-                        self.followups
-                            .push(Followup::Rearm(path.to_owned(), &[WatchKind::Child]));
+                        self.followups.push(Followup::Rearm(
+                            path.to_owned(),
+                            &[WatchKind::Child],
+                            self.task.last_zxid,
+                        ));
                     }
                 }
             } else {
@@ -1012,10 +1019,27 @@ impl Live<'_> {
             return None;
         }
         if let Some(w) = p.watch {
-            if header.err.is_ok() {
-                self.task.watches.add(w.kind, w.server_path, w.tx);
+            let kind = if header.err.is_ok() {
+                Some(w.kind)
             } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
-                self.task.watches.add(WatchKind::Exist, w.server_path, w.tx);
+                Some(WatchKind::Exist)
+            } else {
+                None
+            };
+            if let Some(kind) = kind {
+                // A read sent without a server-side watch because a
+                // persistent watch covered it, and that watch is gone now:
+                // set it on the server, relative to the read.
+                if w.covered && !self.task.persistents.covers(&w.server_path, kind) {
+                    let kinds: &'static [WatchKind] = match kind {
+                        WatchKind::Data => &[WatchKind::Data],
+                        WatchKind::Exist => &[WatchKind::Exist],
+                        WatchKind::Child => &[WatchKind::Child],
+                    };
+                    self.followups
+                        .push(Followup::Rearm(w.server_path.clone(), kinds, header.zxid));
+                }
+                self.task.watches.add(kind, w.server_path, w.tx);
             }
         }
         if p.op == OpCode::CloseSession {

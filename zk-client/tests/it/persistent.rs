@@ -292,3 +292,26 @@ async fn a_watch_on_a_dropped_stream_is_removed_and_not_reregistered() {
     quiet(&c, &mut keep).await;
     c.close().await.unwrap();
 }
+
+/// A one-shot watch served by a persistent watch that is removed before the
+/// read is even answered is set on the server after all.
+#[tokio::test]
+async fn a_one_shot_watch_outlives_the_persistent_watch_that_served_it() {
+    let c = client("persistent_removed_under_read").await;
+    c.create("/n", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    let w = c.watch_persistent("/n").await.unwrap();
+    // In this order on the wire: the read (no server-side watch: the
+    // persistent one covers it), then the removal.
+    let read = c.get_data_watch("/n");
+    let removed = w.remove();
+    let (_, _, data) = read.await.unwrap();
+    removed.await.unwrap();
+    c.set_data("/n", b"1", None).await.unwrap();
+    assert_eq!(
+        bounded("one-shot", data).await.unwrap().event_type,
+        EventType::NodeDataChanged
+    );
+    c.close().await.unwrap();
+}
