@@ -345,3 +345,46 @@ async fn random_garbage_never_panics() {
         eprintln!("round {round} (seed {seed:#x}): {r:?}");
     }
 }
+
+/// A SESSIONMOVED reply is a connection-level failure, as in Java: the
+/// client drops the connection (the request fails with ConnectionLoss) and
+/// reconnects.
+#[tokio::test]
+async fn session_moved_drops_the_connection_and_reconnects() {
+    let (closed_tx, closed_rx) = tokio::sync::oneshot::channel();
+    let addr = fake(|mut s| async move {
+        if handshake(&mut s).await.is_none() {
+            return;
+        }
+        let Some(req) = read_frame(&mut s).await else {
+            return;
+        };
+        let mut g = BytesMut::new();
+        g.put_i32(16);
+        g.put_i32(xid_of(&req));
+        g.put_i64(5);
+        g.put_i32(ErrorCode::SessionMoved.code());
+        let _ = s.write_all(&g).await;
+        // The client must hang up on its own.
+        let mut sink = Vec::new();
+        let _ = s.read_to_end(&mut sink).await;
+        let _ = closed_tx.send(());
+    })
+    .await;
+    let c = connect(addr).await;
+    let mut states = c.state_stream();
+    use futures::StreamExt;
+    assert_eq!(states.next().await, Some(SessionState::Connected));
+    let e = bounded("request", c.get_data("/x")).await.unwrap_err();
+    assert_eq!(e, Error::ConnectionLoss);
+    bounded("the client hangs up", closed_rx).await.unwrap();
+    assert_eq!(
+        bounded("state", states.next()).await,
+        Some(SessionState::Disconnected)
+    );
+    // The fake answers the reconnect with "expired".
+    assert_eq!(
+        bounded("state", states.next()).await,
+        Some(SessionState::Expired)
+    );
+}

@@ -370,3 +370,47 @@ async fn a_write_applied_but_unanswered_fails_with_connection_loss() {
     assert!(c.exists("/x").await.unwrap().is_some(), "it was applied");
     c.close().await.unwrap();
 }
+
+/// Credentials given with `add_auth` (and with the builder) are sent again
+/// after a reconnect: the resumed session still reads what only they may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_are_sent_again_after_a_reconnect() {
+    let ens = ensemble();
+    let direct = chroot_on(ens, "auth_again").await;
+    let p = proxy(ens.node_addr(2).unwrap()).await;
+    let c = Client::builder(format!("{}{}", p.addr(), chroot_of(&direct)))
+        .digest("bob", "pw")
+        .session_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap();
+    c.add_auth("digest", b"alice:secret").await.unwrap();
+    for (path, user) in [("/bob", "bob"), ("/alice", "alice")] {
+        let acl = vec![zk_client::Acl::new(zk_client::Perms::ALL, digest_id(user))];
+        c.create(path, b"s", &CreateOptions::default().with_acl(acl))
+            .await
+            .unwrap();
+    }
+    let mut states = c.state_stream();
+    wait_state(&mut states, SessionState::Connected).await;
+    p.drop_links();
+    wait_state(&mut states, SessionState::Disconnected).await;
+    wait_state(&mut states, SessionState::Connected).await;
+    let me = c.who_am_i().await.unwrap();
+    for user in ["bob", "alice"] {
+        assert!(
+            me.iter()
+                .any(|i| i.auth_scheme == "digest" && i.user == user),
+            "{me:?}"
+        );
+    }
+    c.get_data("/bob").await.unwrap();
+    c.get_data("/alice").await.unwrap();
+    c.close().await.unwrap();
+}
+
+/// The digest ACL id of `user`, with the password the test above gives it.
+fn digest_id(user: &str) -> zk_client::Id {
+    let pw = if user == "bob" { "pw" } else { "secret" };
+    zk_server_sim::tree::auth::digest_id(&format!("{user}:{pw}"))
+}
