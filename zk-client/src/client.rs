@@ -20,7 +20,7 @@ use zk_proto::{
 
 use crate::builder::ClientBuilder;
 use crate::chroot::Chroot;
-use crate::config::ConnectString;
+use crate::config::{ConnectString, HostPort};
 use crate::error::{Error, Result};
 use crate::persistent::PersistentWatch;
 use crate::session::state::{SessionState, StateStream};
@@ -285,6 +285,13 @@ impl Client {
             rearm_watches: s.counters.rearm_watches.load(Ordering::Relaxed),
             rearm_path_bytes: s.counters.rearm_bytes.load(Ordering::Relaxed),
         }
+    }
+
+    /// The server of the current connection (as named in the connect
+    /// string), or `None` while disconnected. Whether it is read-only is
+    /// the [`state`](Self::state): `ConnectedReadOnly`.
+    pub fn server(&self) -> Option<HostPort> {
+        self.inner.shared.server()
     }
 
     /// The session password (16 bytes; zeros before the first connection).

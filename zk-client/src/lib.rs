@@ -193,7 +193,7 @@
 //! - **Read-only mode** ([`ClientBuilder::read_only`]): a server cut off
 //!   from its quorum may accept the session read-only
 //!   ([`SessionState::ConnectedReadOnly`]: reads work, writes fail with
-//!   [`Error::NotReadOnly`]). Meanwhile the client asks the other servers
+//!   [`Error::NotReadOnly`]; [`Client::server`] names the server). Meanwhile the client asks the other servers
 //!   (`isro`, backoff from 100 ms doubling to 60 s) and moves to the first
 //!   read-write one. A session that has only ever seen read-only servers
 //!   cannot be resumed: the move starts a new session (the state stream

@@ -155,6 +155,8 @@ pub(crate) struct Shared {
     pub(crate) next_watch_id: AtomicU64,
     /// A new server list from `update_server_list`, for the task to pick up.
     pub(crate) new_hosts: Mutex<Option<Vec<HostPort>>>,
+    /// The server of the current connection.
+    server: Mutex<Option<HostPort>>,
 }
 
 const MIN_SWEEP: usize = 1024;
@@ -173,6 +175,7 @@ impl Shared {
             state: watch::channel(StateInfo::initial()).0,
             next_watch_id: AtomicU64::new(1),
             new_hosts: Mutex::new(None),
+            server: Mutex::new(None),
         }
     }
 
@@ -267,6 +270,17 @@ impl Shared {
     pub(crate) fn set_new_hosts(&self, hosts: Vec<HostPort>) {
         *self.new_hosts.lock().unwrap_or_else(|p| p.into_inner()) = Some(hosts);
         self.waker.wake();
+    }
+
+    pub(crate) fn set_server(&self, server: Option<HostPort>) {
+        *self.server.lock().unwrap_or_else(|p| p.into_inner()) = server;
+    }
+
+    pub(crate) fn server(&self) -> Option<HostPort> {
+        self.server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Takes the server list handed over by `set_new_hosts`, if any.

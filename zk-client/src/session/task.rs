@@ -223,6 +223,12 @@ impl Task {
                 p
             },
         };
+        // The server first, so that a reader woken by the new state sees it.
+        let server = state
+            .is_connected()
+            .then(|| self.current_host.clone())
+            .flatten();
+        self.shared.set_server(server);
         self.shared.state.send_replace(info);
     }
 

@@ -49,6 +49,7 @@ async fn read_only_then_read_write_on_the_simulator() {
         .await
         .unwrap();
     assert_eq!(c.state(), SessionState::ConnectedReadOnly);
+    assert_eq!(c.server().unwrap().to_string(), ens.addr(0).to_string());
     let ro_session = c.session_id();
     let (data, _) = c.get_data("/data").await.unwrap();
     assert_eq!(&data[..], b"v");
@@ -62,6 +63,7 @@ async fn read_only_then_read_write_on_the_simulator() {
     // Name the read-write servers: the probe finds one and the client moves.
     c.update_server_list(&ens.connect_string()).unwrap();
     wait_state(&mut states, SessionState::Connected).await;
+    assert_ne!(c.server().unwrap().to_string(), ens.addr(0).to_string());
     assert_ne!(
         c.session_id(),
         ro_session,

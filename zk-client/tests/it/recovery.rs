@@ -179,6 +179,8 @@ async fn a_blackholed_link_is_noticed_within_two_thirds_of_the_timeout() {
     let mut states = c.state_stream();
     wait_state(&mut states, SessionState::Connected).await;
     let victim = active(&ps).await;
+    let before = c.server().unwrap();
+    assert_eq!(before.to_string(), ps[victim].addr().to_string());
     // A request answered just now: the client heard from the server at most
     // a moment before the blackhole starts.
     c.get_data("/n").await.unwrap();
@@ -201,6 +203,7 @@ async fn a_blackholed_link_is_noticed_within_two_thirds_of_the_timeout() {
     wait_state(&mut states, SessionState::Connected).await;
     assert_eq!(c.session_id(), id);
     assert_ne!(active_other(&ps, victim).await, victim);
+    assert_ne!(c.server().unwrap(), before);
     c.get_data("/n").await.unwrap();
     c.close().await.unwrap();
 }
