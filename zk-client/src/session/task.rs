@@ -491,7 +491,11 @@ impl Task {
             self.persistents.remove(id);
         }
         let registrations = self.persistents.registrations();
-        let batches = self.watches.set_watches(self.last_zxid, &registrations);
+        let batches = self.watches.set_watches(
+            self.last_zxid,
+            &registrations,
+            super::watches::batch_limit(self.cfg.max_frame),
+        );
         let (mut watches, mut bytes) = (0usize, 0usize);
         for req in &batches {
             let lists: Vec<&Vec<String>> = match req {

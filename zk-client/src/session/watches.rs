@@ -11,6 +11,15 @@ use crate::watch::{WatchKind, WatchSender, WatchedEvent};
 /// Java's `SET_WATCHES_MAX_LENGTH`: path bytes per SetWatches batch.
 const SET_WATCHES_MAX_LENGTH: usize = 128 * 1024;
 
+/// Path bytes per batch: Java's 128 KiB, or less if the frame limit is so
+/// small that a batch might not fit (each path costs at most 5 bytes per
+/// byte of path: itself and a 4-byte length).
+pub(crate) fn batch_limit(max_frame: usize) -> usize {
+    SET_WATCHES_MAX_LENGTH
+        .min(max_frame.saturating_sub(64) / 5)
+        .max(1)
+}
+
 #[derive(Default)]
 struct PathWatches {
     data: Vec<WatchSender>,
@@ -170,6 +179,7 @@ impl Watches {
         &mut self,
         relative_zxid: i64,
         persistent: &[(String, bool)],
+        limit: usize,
     ) -> Vec<Request> {
         self.by_path.retain(|_, w| {
             w.prune();
@@ -218,7 +228,7 @@ impl Watches {
                 continue;
             }
             let len = path.len() * n;
-            if size + len > SET_WATCHES_MAX_LENGTH && size > 0 {
+            if size + len > limit && size > 0 {
                 batches.push(finish(std::mem::replace(
                     &mut cur,
                     SetWatches2 {
@@ -250,7 +260,7 @@ impl Watches {
         };
         let mut size = 0;
         for path in trailing {
-            if size + path.len() > SET_WATCHES_MAX_LENGTH && size > 0 {
+            if size + path.len() > limit && size > 0 {
                 batches.push(Request::SetWatches(std::mem::replace(
                     &mut cur,
                     SetWatches {
@@ -302,7 +312,7 @@ mod tests {
         assert_eq!(ev.path, "/a");
         assert!(d2r.try_recv().unwrap().is_ok());
         assert!(c1r.try_recv().is_err());
-        let batches = w.set_watches(7, &[]);
+        let batches = w.set_watches(7, &[], SET_WATCHES_MAX_LENGTH);
         assert_eq!(batches.len(), 1);
         let Request::SetWatches(b) = &batches[0] else {
             panic!("{batches:?}")
@@ -323,7 +333,7 @@ mod tests {
             keep.push(rx);
             w.add(WatchKind::Data, format!("/{i:01000}"), tx);
         }
-        let batches = w.set_watches(1, &[("/p".to_owned(), false)]);
+        let batches = w.set_watches(1, &[("/p".to_owned(), false)], batch_limit(1 << 20));
         assert_eq!(batches.len(), 3);
         let mut data = 0;
         let mut persistent = 0;
@@ -349,13 +359,31 @@ mod tests {
     }
 
     #[test]
+    fn a_small_frame_limit_makes_small_batches() {
+        let mut w = Watches::default();
+        let mut keep = Vec::new();
+        for i in 0..100 {
+            let (tx, rx) = oneshot::channel();
+            keep.push(rx);
+            w.add(WatchKind::Child, format!("/{i:099}"), tx);
+        }
+        let max_frame = 4096;
+        let batches = w.set_watches(1, &[], batch_limit(max_frame));
+        assert!(batches.len() >= 10, "{}", batches.len());
+        for b in &batches {
+            let mut buf = bytes::BytesMut::new();
+            zk_proto::encode_request(&mut buf, max_frame, -8, b).unwrap();
+        }
+    }
+
+    #[test]
     fn one_path_stays_in_one_batch_and_child_under_recursive_goes_last() {
         let mut w = Watches::default();
         let (d, _dr) = oneshot::channel();
         let (c, _cr) = oneshot::channel();
         w.add(WatchKind::Data, "/a".into(), d);
         w.add(WatchKind::Child, "/a".into(), c);
-        let batches = w.set_watches(3, &[("/a".to_owned(), true)]);
+        let batches = w.set_watches(3, &[("/a".to_owned(), true)], SET_WATCHES_MAX_LENGTH);
         assert_eq!(batches.len(), 2, "{batches:?}");
         let Request::SetWatches2(first) = &batches[0] else {
             panic!("{batches:?}")
