@@ -71,7 +71,11 @@
 //!   notifications zxid −1 (3.8). An unknown opcode gets UNIMPLEMENTED;
 //!   `reconfig` RECONFIGDISABLED (an error txn: it takes a zxid, as every
 //!   write does); a negative or oversized frame length closes the
-//!   connection.
+//!   connection. Two 3.8 quirks are kept: a *successful* standalone `check`
+//!   (opcode 13) is applied but gets no reply (a failed one gets its error;
+//!   a real multi-server ensemble also breaks its followers on that txn,
+//!   which is not simulated), and a client's `deleteContainer` (opcode 20)
+//!   is always BADARGUMENTS (an error txn).
 //! - **Auth**: every connection holds `ip:<peer address>` from the start;
 //!   `digest` and `ip` auth packets succeed (the latter adds nothing new),
 //!   a digest equal to [`Builder::super_digest`] also grants `super`; any

@@ -556,6 +556,48 @@ async fn watch_four_letter_words_list_sessions_and_paths() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standalone_check_and_client_delete_container_answer_as_3_8() {
+    // Checked against a real 3.8 server: a successful standalone check takes
+    // a zxid and gets no reply, a failed one its error; a client-sent
+    // deleteContainer is BADARGUMENTS (with a zxid) and deletes nothing.
+    use zk_proto::{CheckVersionRequest, DeleteContainerRequest};
+    use zk_server_sim::testkit::RawClient;
+    for nodes in [1, 3] {
+        let ens = ensemble(nodes).await;
+        let mut c = RawClient::connect(ens.addr(nodes - 1), 10_000)
+            .await
+            .unwrap();
+        let (h, _) = c
+            .request(&create("/k", b"", CreateMode::Container))
+            .await
+            .unwrap();
+        assert_eq!(h.err, ErrorCode::Ok);
+        let created = h.zxid;
+        let check = |version| {
+            Request::Check(CheckVersionRequest {
+                path: "/k".into(),
+                version,
+            })
+        };
+        let r = c.pipeline(&[check(0), Request::Ping]).await.unwrap();
+        assert!(r[0].is_none(), "no reply to a successful check: {r:?}");
+        let ping = r[1].as_ref().unwrap().0.zxid;
+        assert_eq!(ping, created + 1, "the check took a zxid");
+        let (h, _) = c.request(&check(5)).await.unwrap();
+        assert_eq!((h.err, h.zxid), (ErrorCode::BadVersion, created + 2));
+        let (h, _) = c
+            .request(&Request::DeleteContainer(DeleteContainerRequest {
+                path: "/k".into(),
+            }))
+            .await
+            .unwrap();
+        assert_eq!((h.err, h.zxid), (ErrorCode::BadArguments, created + 3));
+        let (h, _) = c.request(&exists("/k", false)).await.unwrap();
+        assert_eq!(h.err, ErrorCode::Ok, "the container is still there");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn quorum_members_list_the_membership_in_the_config_node() {
     // A real 3-node 3.8 ensemble: "server.1=127.0.0.1:<quorum>:<election>:
     // participant;127.0.0.1:<client port>" per server, then "version=0";

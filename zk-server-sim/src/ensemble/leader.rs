@@ -154,7 +154,14 @@ impl Core {
                     now_ms: wall,
                     extended_types: ext,
                 };
-                ls.spec.prepare(&ctx, &request)
+                match request {
+                    // A client's deleteContainer: 3.8 reads the path from
+                    // the whole packet, header included (zero bytes), so it
+                    // always fails validation: BADARGUMENTS, as an error
+                    // txn. Only the leader's own reaper deletes containers.
+                    zk_proto::Request::DeleteContainer(_) => Txn::Error(ErrorCode::BadArguments),
+                    request => ls.spec.prepare(&ctx, &request),
+                }
             }
         };
         self.propose(l, txn, Some(origin));

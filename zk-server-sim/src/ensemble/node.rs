@@ -68,6 +68,10 @@ pub(crate) enum Pending {
         xid: i32,
         token: u64,
         done: Option<Done>,
+        /// A standalone `check`: 3.8 sends no reply when it succeeds
+        /// (FinalRequestProcessor fails to serialize `SetDataResponse(null)`;
+        /// the txn is applied and later requests are answered).
+        silent_ok: bool,
     },
     /// A request answered from local state once it reaches the head.
     Local { xid: i32, request: Request },
@@ -528,6 +532,14 @@ impl Node {
                 return;
             };
             match head {
+                Pending::Write {
+                    xid,
+                    done: Some(Done::Applied(Ok(_))),
+                    silent_ok: true,
+                    ..
+                } => {
+                    self.history.push(conn, c.session, Event::Dropped { xid });
+                }
                 Pending::Write { xid, done, .. } => {
                     if self.faults.apply_then_drop {
                         self.faults.apply_then_drop = false;

@@ -239,6 +239,7 @@ impl Core {
                             xid,
                             token,
                             done: None,
+                            silent_ok: matches!(request, Request::Check(_)),
                         },
                     );
                     let op = if request == Request::CloseSession {

@@ -151,6 +151,56 @@ impl RawClient {
     /// multi/multiRead), the decoded body. A reply whose xid differs from the
     /// request's is an error, as in the Java client.
     pub async fn request(&mut self, req: &Request) -> io::Result<(ReplyHeader, Option<Response>)> {
+        let sent_xid = self.send(req).await?;
+        let (header, body) = self.next_reply().await?;
+        if header.xid != sent_xid {
+            return Err(invalid(format!(
+                "reply xid {} for request xid {sent_xid}",
+                header.xid
+            )));
+        }
+        self.decode(req, header, body)
+    }
+
+    /// Sends every request at once, then reads the replies in order. A
+    /// request the server never answered (the reply to a later one came
+    /// first) gets `None`: a 3.8 server sends nothing back for a successful
+    /// standalone `check`. The last request must be answered (a ping is a
+    /// good one); any other xid in a reply is an error.
+    #[allow(clippy::type_complexity)]
+    pub async fn pipeline(
+        &mut self,
+        reqs: &[Request],
+    ) -> io::Result<Vec<Option<(ReplyHeader, Option<Response>)>>> {
+        let mut xids = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            xids.push(self.send(req).await?);
+        }
+        let mut out = Vec::with_capacity(reqs.len());
+        let mut next = None;
+        for (req, sent_xid) in reqs.iter().zip(&xids) {
+            let (header, body) = match next.take() {
+                Some(r) => r,
+                None => self.next_reply().await?,
+            };
+            if header.xid == *sent_xid {
+                out.push(Some(self.decode(req, header, body)?));
+                continue;
+            }
+            if !xids.contains(&header.xid) {
+                return Err(invalid(format!("reply xid {} not sent", header.xid)));
+            }
+            out.push(None);
+            next = Some((header, body));
+        }
+        if let Some((header, _)) = next {
+            return Err(invalid(format!("reply xid {} out of order", header.xid)));
+        }
+        Ok(out)
+    }
+
+    /// Writes `req` with its xid; returns the xid.
+    async fn send(&mut self, req: &Request) -> io::Result<i32> {
         let sent_xid = match req {
             Request::Ping => xid::PING,
             Request::Auth(_) => xid::AUTH,
@@ -164,24 +214,30 @@ impl RawClient {
         let mut buf = BytesMut::new();
         encode_request(&mut buf, DEFAULT_MAX_FRAME, sent_xid, req).map_err(invalid)?;
         self.writer.write_all(&buf).await?;
+        Ok(sent_xid)
+    }
+
+    /// The next reply frame, within the request timeout.
+    async fn next_reply(&mut self) -> io::Result<(ReplyHeader, Bytes)> {
         let next = tokio::time::timeout(self.request_timeout, self.replies.recv())
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no reply in time"))?;
-        let (header, body) = match next {
-            Some(r) => r?,
-            None => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection closed",
-                ))
-            }
-        };
-        if header.xid != sent_xid {
-            return Err(invalid(format!(
-                "reply xid {} for request xid {sent_xid}",
-                header.xid
-            )));
+        match next {
+            Some(r) => r,
+            None => Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            )),
         }
+    }
+
+    /// Decodes the body of the reply to `req`.
+    fn decode(
+        &mut self,
+        req: &Request,
+        header: ReplyHeader,
+        body: Bytes,
+    ) -> io::Result<(ReplyHeader, Option<Response>)> {
         if header.zxid > self.last_zxid {
             self.last_zxid = header.zxid;
         }
