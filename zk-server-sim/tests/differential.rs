@@ -138,6 +138,10 @@ fn print_logs(e: &RealEnsemble) {
             Ok(t) => eprintln!("--- ZooKeeper server {} log tail:\n{t}", i + 1),
             Err(err) => eprintln!("--- ZooKeeper server {} log unavailable: {err}", i + 1),
         }
+        // Connections with their queued requests (the bracket) and last op.
+        if let Ok(cons) = e.four_letter_word(i, "cons") {
+            eprintln!("--- ZooKeeper server {} cons:\n{cons}", i + 1);
+        }
     }
 }
 

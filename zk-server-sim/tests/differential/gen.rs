@@ -3,10 +3,10 @@
 use bytes::Bytes;
 use zk_proto::{
     Acl, AddWatchMode, AddWatchRequest, AuthPacket, CheckVersionRequest, CheckWatchesRequest,
-    CreateRequest, CreateTtlRequest, DeleteRequest, ExistsRequest, GetAclRequest,
-    GetAllChildrenNumberRequest, GetChildrenRequest, GetDataRequest, GetEphemeralsRequest, Id,
-    MultiOp, MultiRequest, Perms, RemoveWatchesRequest, Request, SetAclRequest, SetDataRequest,
-    SyncRequest, MAX_TTL_MS,
+    CreateRequest, CreateTtlRequest, DeleteContainerRequest, DeleteRequest, ExistsRequest,
+    GetAclRequest, GetAllChildrenNumberRequest, GetChildrenRequest, GetDataRequest,
+    GetEphemeralsRequest, Id, MultiOp, MultiRequest, Perms, RemoveWatchesRequest, Request,
+    SetAclRequest, SetDataRequest, SyncRequest, MAX_TTL_MS,
 };
 use zk_server_sim::tree::auth::digest_id;
 
@@ -47,6 +47,11 @@ pub enum Step {
 pub struct Generator {
     rng: Rng,
     pub known: Vec<String>,
+    /// Whether standalone `check` requests are drawn. A successful one gets
+    /// no reply from 3.8, and in a multi-server ensemble its txn (type 13)
+    /// makes every follower fail ("Unsupported Txn with type=%d13") and
+    /// drop out of the quorum: only single-server targets get them.
+    pub standalone_check: bool,
 }
 
 const L1: [&str; 3] = ["a", "b", "c"];
@@ -73,6 +78,7 @@ impl Generator {
         Generator {
             rng: Rng::new(seed),
             known: Vec::new(),
+            standalone_check: true,
         }
     }
 
@@ -310,7 +316,20 @@ impl Generator {
                 acl: self.acl(),
                 version: self.version(),
             }),
-            490..=569 => {
+            // A standalone check: 3.8 answers only when it fails.
+            560..=564 if self.standalone_check => Request::Check(CheckVersionRequest {
+                path: self.path(),
+                version: self.version(),
+            }),
+            560..=564 => Request::Exists(ExistsRequest {
+                path: self.path(),
+                watch: false,
+            }),
+            // A client-sent deleteContainer: always BADARGUMENTS in 3.8.
+            565..=569 => Request::DeleteContainer(DeleteContainerRequest {
+                path: self.delete_path(),
+            }),
+            490..=559 => {
                 let n = if self.rng.chance(5) {
                     0
                 } else {
@@ -407,7 +426,14 @@ impl Generator {
                 };
             }
             975..=984 => return Step::Reopen { slot },
-            985..=989 => Request::Auth(AuthPacket {
+            // An ip auth packet succeeds and adds the peer's address, which
+            // every connection holds already.
+            985 => Request::Auth(AuthPacket {
+                auth_type: 0,
+                scheme: "ip".into(),
+                auth: Bytes::from_static(b"ignored"),
+            }),
+            986..=989 => Request::Auth(AuthPacket {
                 auth_type: 0,
                 scheme: "digest".into(),
                 auth: Bytes::from(if self.rng.chance(10) {

@@ -103,6 +103,9 @@ impl Side {
                 self.norm_stat(s);
             }
         }
+        if !o.answered {
+            return "no reply".to_owned();
+        }
         let body = match body {
             None | Some(Response::Empty) => "-".to_owned(),
             Some(b) => format!("{b:?}"),
@@ -118,11 +121,15 @@ const MEMBERSHIP: &[u8] = b"<ensemble membership>";
 /// (`server.N=host:ports…` lines, then `version=…`), whose addresses differ
 /// between any two ensembles: non-empty config data is checked for that
 /// shape, then replaced (data and `dataLength`) by a placeholder. A
-/// standalone server's config node is empty and compared as is.
+/// standalone server's config node is empty and compared as is, and so is
+/// data a client wrote there.
 fn membership(req: &Request, body: &mut Response) -> Result<(), String> {
     let on_config = |p: &str| p == "/zookeeper/config";
     let fix = |data: Option<&mut bytes::Bytes>, stat: &mut Stat| -> Result<(), String> {
-        if stat.data_length <= 0 {
+        // Version -1 marks the server's own setData of the membership; a
+        // client's setData (a super user may) makes it 0 or more, and
+        // whatever the client wrote is compared as is.
+        if stat.data_length <= 0 || stat.version != -1 {
             return Ok(());
         }
         if let Some(d) = data {
@@ -149,6 +156,7 @@ fn membership(req: &Request, body: &mut Response) -> Result<(), String> {
         }
         (Request::Exists(r), Response::Stat(s)) if on_config(&r.path) => fix(None, &mut s.stat),
         (Request::SetData(r), Response::Stat(s)) if on_config(&r.path) => fix(None, &mut s.stat),
+        (Request::SetAcl(r), Response::Stat(s)) if on_config(&r.path) => fix(None, &mut s.stat),
         (Request::GetAcl(r), Response::GetAcl(a)) if on_config(&r.path) => fix(None, &mut a.stat),
         (Request::GetChildren2(r), Response::GetChildren2(c)) if on_config(&r.path) => {
             fix(None, &mut c.stat)
@@ -472,6 +480,7 @@ impl Run {
     /// Runs `ops` generated steps.
     pub async fn run(&mut self, ops: usize) -> Result<(), Mismatch> {
         let mut gen = Generator::new(self.seed);
+        gen.standalone_check = self.sides.iter().all(|s| s.target.servers() == 1);
         let mut live = [false; SLOTS];
         // Whether a slot's server may not have seen another session's
         // latest change yet.

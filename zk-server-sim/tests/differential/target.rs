@@ -8,11 +8,14 @@ use std::net::SocketAddr;
 use zk_proto::{ErrorCode, ErrorResponse, Id, Request, Response, SetWatches2, WatcherEvent};
 use zk_server_sim::testkit::RawClient;
 use zk_server_sim::tree::auth::{authenticate_with, digest, ip_id, AuthConfig};
-use zk_server_sim::tree::{ConnId, Ctx, DataTree, WatchManager};
+use zk_server_sim::tree::{ConnId, Ctx, DataTree, Txn, WatchManager};
 
 /// What one request produced.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// Whether a reply came at all: 3.8 sends none for a successful
+    /// standalone `check` (`zxid` is then the ping's that followed it).
+    pub answered: bool,
     /// The reply header's zxid.
     pub zxid: i64,
     /// The reply header's error.
@@ -77,7 +80,16 @@ impl Target {
             addrs,
             opened: 0,
             clients: (0..slots).map(|_| None).collect(),
+            at: vec![None; slots],
         })
+    }
+
+    /// How many servers the target has (sessions spread over them).
+    pub fn servers(&self) -> usize {
+        match self {
+            Target::Tree(t) => t.servers.len().max(1),
+            Target::Wire(w) => w.addrs.len(),
+        }
     }
 
     pub fn name(&self) -> String {
@@ -101,6 +113,9 @@ impl Target {
                     .ok_or_else(|| io::Error::other("no server address"))?;
                 w.opened += 1;
                 let c = RawClient::connect(addr, 30_000).await?;
+                if let Some(a) = w.at.get_mut(slot) {
+                    *a = Some((addr, c.session_id()));
+                }
                 let id = c.session_id();
                 if let Some(s) = w.clients.get_mut(slot) {
                     *s = Some(c);
@@ -121,6 +136,7 @@ impl Target {
                 let (h, body) = c.request(&Request::CloseSession).await?;
                 c.disconnect();
                 Ok(Outcome {
+                    answered: true,
                     zxid: h.zxid,
                     err: h.err,
                     body,
@@ -133,16 +149,13 @@ impl Target {
         match self {
             Target::Tree(t) => Ok(t.request(slot, req)),
             Target::Wire(w) => {
-                let c = w
-                    .clients
-                    .get_mut(slot)
-                    .and_then(Option::as_mut)
-                    .ok_or_else(|| io::Error::other("no session in slot"))?;
-                let (h, body) = c.request(req).await?;
-                Ok(Outcome {
-                    zxid: h.zxid,
-                    err: h.err,
-                    body,
+                let at = w.at.get(slot).copied().flatten();
+                w.request(slot, req).await.map_err(|e| match at {
+                    Some((addr, session)) => io::Error::new(
+                        e.kind(),
+                        format!("{e} (server {addr}, session {session:#x})"),
+                    ),
+                    None => e,
                 })
             }
         }
@@ -168,6 +181,44 @@ impl Target {
     }
 }
 
+impl WireTarget {
+    async fn request(&mut self, slot: usize, req: &Request) -> io::Result<Outcome> {
+        let c = self
+            .clients
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| io::Error::other("no session in slot"))?;
+        if matches!(req, Request::Check(_)) {
+            // A successful check gets no reply: a ping behind it
+            // tells (and carries the zxid the check took).
+            let mut replies = c.pipeline(&[req.clone(), Request::Ping]).await?;
+            let ping = replies.pop().flatten();
+            return match (replies.pop().flatten(), ping) {
+                (Some((h, body)), _) => Ok(Outcome {
+                    answered: true,
+                    zxid: h.zxid,
+                    err: h.err,
+                    body,
+                }),
+                (None, Some((h, _))) => Ok(Outcome {
+                    answered: false,
+                    zxid: h.zxid,
+                    err: ErrorCode::Ok,
+                    body: None,
+                }),
+                (None, None) => Err(io::Error::other("no reply to the ping")),
+            };
+        }
+        let (h, body) = c.request(req).await?;
+        Ok(Outcome {
+            answered: true,
+            zxid: h.zxid,
+            err: h.err,
+            body,
+        })
+    }
+}
+
 /// Sessions over TCP.
 pub struct WireTarget {
     label: String,
@@ -175,6 +226,8 @@ pub struct WireTarget {
     /// Sessions opened so far (picks the next server).
     opened: usize,
     clients: Vec<Option<RawClient>>,
+    /// Each slot's server and session, for error reports.
+    at: Vec<Option<(SocketAddr, i64)>>,
 }
 
 /// One session of the tree target.
@@ -217,17 +270,31 @@ impl TreeTarget {
             now_ms: now,
             extended_types: true,
         };
-        let txn = self.tree.prepare(&ctx, req);
+        let txn = match req {
+            // A client-sent deleteContainer: 3.8 reads its path from the
+            // whole packet (header included) and answers BADARGUMENTS.
+            Request::DeleteContainer(_) => Txn::Error(ErrorCode::BadArguments),
+            _ => self.tree.prepare(&ctx, req),
+        };
         let zxid = self.tree.last_zxid() + 1;
         let applied = self.tree.apply(zxid, now, &txn);
         self.route(&applied.events);
         match applied.response {
+            // 3.8 fails to serialize a successful standalone check's reply.
+            Ok(_) if matches!(req, Request::Check(_)) => Outcome {
+                answered: false,
+                zxid,
+                err: ErrorCode::Ok,
+                body: None,
+            },
             Ok(body) => Outcome {
+                answered: true,
                 zxid,
                 err: ErrorCode::Ok,
                 body: Some(body),
             },
             Err(err) => Outcome {
+                answered: true,
                 zxid,
                 err,
                 body: None,
@@ -288,6 +355,7 @@ impl TreeTarget {
     fn close(&mut self, slot: usize) -> Outcome {
         let Some(s) = self.sessions.remove(&slot) else {
             return Outcome {
+                answered: true,
                 zxid: self.tree.last_zxid(),
                 err: ErrorCode::SessionExpired,
                 body: None,
@@ -303,6 +371,7 @@ impl TreeTarget {
         let last = self.tree.last_zxid();
         let Some(s) = self.sessions.get(&slot) else {
             return Outcome {
+                answered: true,
                 zxid: last,
                 err: ErrorCode::SessionExpired,
                 body: None,
@@ -310,11 +379,13 @@ impl TreeTarget {
         };
         let (id, conn, server, auth) = (s.id, s.conn, s.server, s.auth.clone());
         let ok = |body: Option<Response>| Outcome {
+            answered: true,
             zxid: last,
             err: ErrorCode::Ok,
             body,
         };
         let fail = |err: ErrorCode| Outcome {
+            answered: true,
             zxid: last,
             err,
             body: None,
