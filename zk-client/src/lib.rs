@@ -173,7 +173,7 @@
 //!   first wait a random pause up to 50 ms × 2^attempt (capped at 1 s), and
 //!   each may take at most the connect timeout, or its share of the session
 //!   timeout (the timeout divided by the number of servers, at least
-//!   500 ms), or the time left before local expiry, whichever is least.
+//!   2 s), or the time left before local expiry, whichever is least.
 //! - **Single system image.** Every attempt sends the last zxid this client
 //!   has seen, and it is never reset. A server that is behind it closes the
 //!   handshake without answering; that is a failed attempt (the client

@@ -313,9 +313,11 @@ impl Task {
             }
             // Each attempt gets a share of the session timeout (Java: the
             // timeout divided by the number of hosts), so that one dead host
-            // cannot use up the time left to reach a live one.
+            // cannot use up the time left to reach a live one; but at least
+            // 2 s (a loaded server may take a while to answer), and never
+            // past local expiry.
             let n = u32::try_from(self.cfg.hosts.len().max(1)).unwrap_or(u32::MAX);
-            let share = (self.negotiated / n).max(Duration::from_millis(500));
+            let share = (self.negotiated / n).max(Duration::from_secs(2));
             let timeout = self.cfg.connect_timeout.min(share).min(expiry - now);
             match self.attempt(attempt, backoff, timeout).await {
                 Ok(conn) => return Ok(conn),

@@ -14,6 +14,7 @@ use crate::support::{bounded, chroot_of, chroot_on, ensemble, proxy};
 /// fails with SessionExpired; the session's ephemerals are gone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_side_expiry_is_reported_once_within_the_timeout() {
+    let _quiet = crate::support::exclusive().await;
     let ens = ensemble();
     let cs = chroot_on(ens, "server_expiry").await;
     let c = Client::builder(cs.clone())
@@ -85,6 +86,7 @@ async fn a_server_side_expiry_is_reported_once_within_the_timeout() {
 /// negotiated timeout (as Java 3.9.3+), not later, never a silent new session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_server_reachable_expires_the_session_locally() {
+    let _quiet = crate::support::exclusive().await;
     let ens = ensemble();
     let direct = chroot_on(ens, "local_expiry").await;
     let p = proxy(ens.node_addr(0).unwrap()).await;

@@ -44,6 +44,7 @@ async fn requests_are_sent_in_call_order_not_poll_order() {
 /// outstanding on the wire; the caller's own window bounds what waits in line.
 #[tokio::test]
 async fn pipelined_gets_never_exceed_the_in_flight_limit() {
+    let _quiet = crate::support::exclusive().await;
     let limit = 1000;
     let window = 4 * limit;
     let cs = chroot_on(ensemble(), "pipeline").await;

@@ -81,6 +81,7 @@ async fn read_only_then_read_write_on_the_simulator() {
 /// back the client ends up read-write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_only_then_read_write_on_real_zookeeper() {
+    let _quiet = crate::support::exclusive().await;
     let mut ens = tokio::task::block_in_place(|| {
         RealEnsemble::builder()
             .nodes(3)

@@ -17,6 +17,7 @@ use crate::support::{active, bounded, chroot_of, chroot_on, ensemble, proxies, p
 /// set before the kill fire for changes made during the outage.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
+    let _quiet = crate::support::exclusive().await;
     let mut ens = tokio::task::block_in_place(|| {
         RealEnsemble::builder()
             .nodes(3)
@@ -163,6 +164,7 @@ async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
 /// to another server, in the same session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blackholed_link_is_noticed_within_two_thirds_of_the_timeout() {
+    let _quiet = crate::support::exclusive().await;
     let ens = ensemble();
     let direct = chroot_on(ens, "blackhole").await;
     let (ps, cs) = proxies(ens, &chroot_of(&direct)).await;
@@ -226,6 +228,7 @@ async fn active_other(ps: &[FaultProxy], skip: usize) -> usize {
 /// batches written at once, and all fire for changes made while away.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_watches_on_long_paths_are_rearmed_and_all_fire() {
+    let _quiet = crate::support::exclusive().await;
     const N: usize = 10_000;
     let ens = ensemble();
     let direct = chroot_on(ens, "ten_thousand_watches").await;

@@ -10,6 +10,7 @@ use crate::support::{bounded, chroot_on, ensemble, proxy};
 
 #[tokio::test]
 async fn session_timeout_is_negotiated_and_pings_keep_it_alive() {
+    let _quiet = crate::support::exclusive().await;
     let cs = chroot_on(ensemble(), "negotiate").await;
     // The ensemble's 500 ms tick allows 1 s to 10 s.
     let c = Client::builder(cs.clone())
@@ -19,18 +20,26 @@ async fn session_timeout_is_negotiated_and_pings_keep_it_alive() {
         .unwrap();
     assert_eq!(c.negotiated_timeout(), Duration::from_secs(10));
     c.close().await.unwrap();
-    let c = Client::builder(cs)
+    let c = Client::builder(cs.clone())
         .session_timeout(Duration::from_millis(100))
         .connect()
         .await
         .unwrap();
     assert_eq!(c.negotiated_timeout(), Duration::from_secs(1));
+    c.close().await.unwrap();
+    // Pings keep a short session alive (2 s, not 1 s: on a loaded machine a
+    // server can stall past a 1 s session's 667 ms read timeout).
+    let c = Client::builder(cs)
+        .session_timeout(Duration::from_secs(2))
+        .connect()
+        .await
+        .unwrap();
     c.create("/e", b"", &CreateOptions::new(CreateMode::Ephemeral))
         .await
         .unwrap();
     let id = c.session_id();
     // Idle for several session timeouts: pings keep the session (and its ephemeral).
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(c.state(), SessionState::Connected);
     assert_eq!(c.session_id(), id);
     assert!(c.exists("/e").await.unwrap().is_some());
@@ -128,6 +137,7 @@ async fn a_change_missed_while_disconnected_fires_the_watch_on_reconnect() {
 
 #[tokio::test]
 async fn expiry_is_terminal_and_never_hidden() {
+    let _quiet = crate::support::exclusive().await;
     let ens = ensemble();
     let cs = chroot_on(ens, "expiry").await;
     let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();

@@ -124,3 +124,12 @@ pub async fn wait_state(states: &mut zk_client::StateStream, want: zk_client::Se
     })
     .await
 }
+
+/// Serialises the tests that load the machine heavily (starting and killing
+/// JVMs, 10,000 watches) with the tests whose sessions have timeouts of a
+/// few seconds (pings, expiry and blackhole deadlines): on two busy cores a
+/// JVM start can stall a server's answers past a 1 s session's read timeout.
+pub async fn exclusive() -> tokio::sync::MutexGuard<'static, ()> {
+    static QUIET: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    QUIET.lock().await
+}
