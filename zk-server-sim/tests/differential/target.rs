@@ -112,7 +112,11 @@ impl Target {
                     .get(w.opened % w.addrs.len().max(1))
                     .ok_or_else(|| io::Error::other("no server address"))?;
                 w.opened += 1;
-                let c = RawClient::connect(addr, 30_000).await?;
+                let mut c = RawClient::connect(addr, 30_000).await?;
+                // Only a hang detector: a real server on a loaded machine
+                // may stall for many seconds (seen at load 9 on 2 cores)
+                // and still answer.
+                c.set_request_timeout(std::time::Duration::from_secs(120));
                 if let Some(a) = w.at.get_mut(slot) {
                     *a = Some((addr, c.session_id()));
                 }
