@@ -40,6 +40,10 @@ pub enum Step {
     },
     /// Close the session in `slot` and open a new one there (with the slot's auth).
     Reopen { slot: usize },
+    /// Drop the connection of the session in `slot` (no closeSession) and
+    /// resume the session on the next server, as a client does after a
+    /// disconnect. Auth is per connection: it is not sent again.
+    Reconnect { slot: usize },
 }
 
 /// Draws steps; `known` holds paths the reference server created (sequential names).
@@ -425,7 +429,8 @@ impl Generator {
                     recursive,
                 };
             }
-            975..=984 => return Step::Reopen { slot },
+            975..=979 => return Step::Reopen { slot },
+            980..=984 => return Step::Reconnect { slot },
             // An ip auth packet succeeds and adds the peer's address, which
             // every connection holds already.
             985 => Request::Auth(AuthPacket {

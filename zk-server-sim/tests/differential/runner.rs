@@ -498,11 +498,13 @@ impl Run {
                 Step::Req { req, .. } => is_write(req),
                 Step::SetWatches { .. } => false,
                 Step::Reopen { .. } => true,
+                Step::Reconnect { .. } => false,
             };
             let acting = match &step {
-                Step::Req { slot, .. } | Step::SetWatches { slot, .. } | Step::Reopen { slot } => {
-                    *slot
-                }
+                Step::Req { slot, .. }
+                | Step::SetWatches { slot, .. }
+                | Step::Reopen { slot }
+                | Step::Reconnect { slot } => *slot,
             };
             match step {
                 Step::Req { slot, req } => {
@@ -554,6 +556,18 @@ impl Run {
                         .await
                         .map_err(|e| self.fail(format!("transport error: {e}")))?;
                     self.compare(&reqs[0], &outs, false)?;
+                }
+                Step::Reconnect { slot } => {
+                    self.log
+                        .push(format!("#{i} slot {slot}: reconnect to the next server"));
+                    for k in 0..self.sides.len() {
+                        let name = self.sides[k].target.name();
+                        if let Err(e) = self.sides[k].target.reconnect(slot).await {
+                            return Err(self.fail(format!("reconnect on {name} failed: {e}")));
+                        }
+                    }
+                    // The new server may not have applied everything yet.
+                    lagging[slot] = true;
                 }
                 Step::Reopen { slot } => {
                     self.log.push(format!("#{i} slot {slot}: close and reopen"));

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 
-use zk_proto::{ErrorCode, ErrorResponse, Id, Request, Response, SetWatches2, WatcherEvent};
+use zk_proto::{
+    ConnectRequest, ErrorCode, ErrorResponse, Id, Request, Response, SetWatches2, WatcherEvent,
+};
 use zk_server_sim::testkit::RawClient;
 use zk_server_sim::tree::auth::{authenticate_with, digest, ip_id, AuthConfig};
 use zk_server_sim::tree::{ConnId, Ctx, DataTree, Txn, WatchManager};
@@ -121,6 +123,67 @@ impl Target {
                     *a = Some((addr, c.session_id()));
                 }
                 let id = c.session_id();
+                if let Some(s) = w.clients.get_mut(slot) {
+                    *s = Some(c);
+                }
+                Ok(id)
+            }
+        }
+    }
+
+    /// Moves the session in `slot` to a new connection on the next server:
+    /// the old connection is dropped without closeSession and the session
+    /// resumed with its id, password and last zxid seen. Returns the
+    /// session id the handshake answered.
+    pub async fn reconnect(&mut self, slot: usize) -> io::Result<i64> {
+        match self {
+            Target::Tree(t) => t
+                .reconnect(slot)
+                .ok_or_else(|| io::Error::other("no session in slot")),
+            Target::Wire(w) => {
+                let Some(old) = w.clients.get_mut(slot).and_then(Option::take) else {
+                    return Err(io::Error::other("no session in slot"));
+                };
+                let req = ConnectRequest {
+                    protocol_version: 0,
+                    last_zxid_seen: old.last_zxid(),
+                    timeout: 30_000,
+                    session_id: old.session_id(),
+                    passwd: old.connect_response().passwd.clone(),
+                    read_only: Some(false),
+                };
+                old.disconnect();
+                let addr = *w
+                    .addrs
+                    .get(w.opened % w.addrs.len().max(1))
+                    .ok_or_else(|| io::Error::other("no server address"))?;
+                w.opened += 1;
+                // A server behind the client's last zxid closes the
+                // connection without an answer (the client must try again,
+                // or elsewhere); it catches up soon.
+                let mut tries = 0;
+                let mut c = loop {
+                    tries += 1;
+                    match RawClient::connect_with(addr, &req).await {
+                        Ok(c) => break c,
+                        Err(_) if tries < 1000 => {
+                            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                };
+                if c.session_id() != req.session_id {
+                    return Err(io::Error::other(format!(
+                        "resuming session {:#x} answered session {:#x}",
+                        req.session_id,
+                        c.session_id()
+                    )));
+                }
+                c.set_request_timeout(std::time::Duration::from_secs(120));
+                let id = c.session_id();
+                if let Some(a) = w.at.get_mut(slot) {
+                    *a = Some((addr, id));
+                }
                 if let Some(s) = w.clients.get_mut(slot) {
                     *s = Some(c);
                 }
@@ -354,6 +417,31 @@ impl TreeTarget {
         );
         self.queue(slot).clear();
         id
+    }
+
+    /// A new connection for the session in `slot`, on the next server:
+    /// the old connection's watches and auth are gone.
+    fn reconnect(&mut self, slot: usize) -> Option<i64> {
+        if self.servers.is_empty() {
+            self.servers.push(WatchManager::default());
+        }
+        let server = self.opened % self.servers.len();
+        self.opened += 1;
+        self.next_conn += 1;
+        let conn = self.next_conn;
+        let auth = vec![ip_id(PEER)];
+        let s = self.sessions.get_mut(&slot)?;
+        let (old_server, old_conn) = (s.server, s.conn);
+        s.server = server;
+        s.conn = conn;
+        s.auth = auth.clone();
+        let id = s.id;
+        if let Some(w) = self.servers.get_mut(old_server) {
+            w.remove_connection(old_conn);
+        }
+        self.servers[server].set_auth(conn, &auth);
+        self.queue(slot).clear();
+        Some(id)
     }
 
     fn close(&mut self, slot: usize) -> Outcome {
