@@ -36,6 +36,7 @@ pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
 /// | [`request_timeout`](Self::request_timeout) | none: a request waits for its reply, a connection loss or the end of the session |
 /// | [`max_in_flight`](Self::max_in_flight) | 1,000 |
 /// | [`read_only`](Self::read_only) | false |
+/// | [`follow_config`](Self::follow_config) | false |
 /// | [`max_buffer`](Self::max_buffer) | 1,048,575 (`jute.maxbuffer`) |
 /// | credentials | none |
 /// | [`sasl_digest_md5`](Self::sasl_digest_md5) | none |
@@ -61,6 +62,7 @@ pub struct ClientBuilder {
     request_timeout: Option<Duration>,
     max_in_flight: usize,
     read_only: bool,
+    follow_config: bool,
     auths: Vec<(String, Bytes)>,
     max_buffer: usize,
     sasl: Option<SaslCredentials>,
@@ -78,6 +80,7 @@ impl fmt::Debug for ClientBuilder {
             .field("request_timeout", &self.request_timeout)
             .field("max_in_flight", &self.max_in_flight)
             .field("read_only", &self.read_only)
+            .field("follow_config", &self.follow_config)
             .field("auth_schemes (credentials redacted)", &schemes)
             .field("max_buffer", &self.max_buffer)
             .field("sasl", &self.sasl)
@@ -97,6 +100,7 @@ impl ClientBuilder {
             request_timeout: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
             read_only: false,
+            follow_config: false,
             auths: Vec::new(),
             max_buffer: DEFAULT_MAX_BUFFER,
             sasl: None,
@@ -147,6 +151,17 @@ impl ClientBuilder {
     /// `localSessionsEnabled=true`.
     pub fn read_only(mut self, allowed: bool) -> Self {
         self.read_only = allowed;
+        self
+    }
+
+    /// Whether to follow the ensemble's membership: the client reads
+    /// `/zookeeper/config` on every connection and whenever it changes
+    /// (reconfig), and makes the client addresses listed there its server
+    /// list, as [`Client::update_server_list`] would (moving if its server
+    /// is no longer listed). Servers whose configuration lists no client
+    /// address (`server.N=...;host:port`) leave the list as it is.
+    pub fn follow_config(mut self, follow: bool) -> Self {
+        self.follow_config = follow;
         self
     }
 
@@ -248,6 +263,7 @@ impl ClientBuilder {
             session_timeout: self.session_timeout,
             connect_timeout: self.connect_timeout,
             read_only: self.read_only,
+            follow_config: self.follow_config,
             max_frame: self.max_buffer,
             chroot: chroot.clone(),
             auths: self.auths,

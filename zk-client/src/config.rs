@@ -138,6 +138,55 @@ fn parse_host_port(item: &str) -> Result<HostPort, String> {
     })
 }
 
+/// The client addresses of the servers listed in a dynamic configuration
+/// (the data of `/zookeeper/config`): one per `server.N=...;[addr:]port`
+/// line, the address defaulting to the server's quorum host when absent or
+/// a wildcard (`0.0.0.0`, `::`). Lines without a client part are skipped.
+pub(crate) fn client_hosts_from_config(config: &str) -> Vec<HostPort> {
+    let mut hosts = Vec::new();
+    for line in config.lines() {
+        let Some((key, value)) = line.trim().split_once('=') else {
+            continue;
+        };
+        if !key.trim().starts_with("server.") {
+            continue;
+        }
+        let Some((quorum, client)) = value.split_once(';') else {
+            continue;
+        };
+        let quorum_host = match quorum.trim().strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => quorum.split(':').next().unwrap_or(""),
+        };
+        let client = client.trim();
+        let parsed = if client.contains(':') {
+            parse_host_port(client).ok()
+        } else {
+            client
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .map(|port| HostPort {
+                    host: String::new(),
+                    port,
+                })
+        };
+        let Some(mut hp) = parsed else {
+            continue;
+        };
+        if hp.host.is_empty() || hp.host == "0.0.0.0" || hp.host == "::" {
+            if quorum_host.is_empty() {
+                continue;
+            }
+            hp.host = quorum_host.to_owned();
+        }
+        if !hosts.contains(&hp) {
+            hosts.push(hp);
+        }
+    }
+    hosts
+}
+
 impl FromStr for ConnectString {
     type Err = Error;
 
@@ -186,6 +235,27 @@ mod tests {
             ConnectString::parse(" a:5 , b:6 ").unwrap().hosts().len(),
             2
         );
+    }
+
+    #[test]
+    fn client_addresses_from_a_dynamic_config() {
+        let cfg = "server.1=10.0.0.1:2888:3888:participant;10.0.0.1:2181\n\
+                   server.2=zk2:2888:3888:participant;0.0.0.0:2182\n\
+                   server.3=zk3:2888:3888:observer;2183\n\
+                   server.4=zk4:2888:3888\n\
+                   server.5=[fe80::1]:2888:3888;[fe80::1]:2185\n\
+                   version=100000000";
+        assert_eq!(
+            client_hosts_from_config(cfg),
+            vec![
+                hp("10.0.0.1", 2181),
+                hp("zk2", 2182),
+                hp("zk3", 2183),
+                hp("fe80::1", 2185)
+            ]
+        );
+        assert!(client_hosts_from_config("version=1\n").is_empty());
+        assert!(client_hosts_from_config("server.1=a:1:2;x:notaport").is_empty());
     }
 
     #[test]

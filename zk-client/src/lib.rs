@@ -200,6 +200,9 @@
 //!   shows Disconnected, then Connected).
 //! - **Server list.** [`Client::update_server_list`] replaces the servers;
 //!   if the current one is not in the new list, the client moves.
+//!   [`ClientBuilder::follow_config`] does the same on its own with the
+//!   client addresses in `/zookeeper/config`, read on every connection and
+//!   whenever it changes.
 //!
 //! # TLS and SASL
 //!

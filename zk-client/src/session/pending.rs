@@ -24,6 +24,8 @@ pub(crate) struct Pending {
     pub(crate) close: Option<oneshot::Sender<Result<(), Error>>>,
     /// The persistent watch an addWatch registers.
     pub(crate) persistent: Option<u64>,
+    /// The task's own read of `/zookeeper/config` (`follow_config`).
+    pub(crate) config: bool,
 }
 
 /// What a matched reply resolves.

@@ -45,6 +45,8 @@ pub(crate) struct SessionConfig {
     pub(crate) session_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) read_only: bool,
+    /// Follow `/zookeeper/config` for the server list.
+    pub(crate) follow_config: bool,
     pub(crate) max_frame: usize,
     pub(crate) chroot: Chroot,
     pub(crate) auths: Vec<(String, Bytes)>,
@@ -566,6 +568,9 @@ impl Task {
             probe: None,
             followups: Vec::new(),
         };
+        if live.task.cfg.follow_config {
+            live.followups.push(Followup::ReadConfig);
+        }
         // On a read-only server, keep looking for a read-write one.
         if self_read_only_probe(live.task) {
             let hosts = live.task.cfg.hosts.clone();
@@ -623,6 +628,8 @@ enum Followup {
     /// Re-arm the one-shot watches of these kinds on this path (SetWatches).
     /// Relative to the zxid given.
     Rearm(String, &'static [WatchKind], i64),
+    /// Read `/zookeeper/config` (and watch it), for `follow_config`.
+    ReadConfig,
 }
 
 /// Whether the session should look for a read-write server (it is on a
@@ -686,6 +693,7 @@ impl Live<'_> {
             match f {
                 Followup::Remove(id) => self.remove_persistent(id, None, conn),
                 Followup::Rearm(path, kinds, zxid) => self.rearm(&path, kinds, zxid, conn),
+                Followup::ReadConfig => self.read_config(conn),
             }
         }
 
@@ -815,6 +823,7 @@ impl Live<'_> {
                     span: req.span,
                     close: None,
                     persistent,
+                    config: false,
                 });
             }
             Work::Auth {
@@ -857,6 +866,7 @@ impl Live<'_> {
                     span,
                     close: tx,
                     persistent: None,
+                    config: false,
                 });
             }
             Work::RemovePersistent { id, reply } => self.remove_persistent(id, reply, conn),
@@ -916,9 +926,53 @@ impl Live<'_> {
             span,
             close: reply,
             persistent: None,
+            config: false,
         });
         let zxid = self.task.last_zxid;
         self.rearm(&path, ALL_KINDS, zxid, conn);
+    }
+
+    /// Reads `/zookeeper/config` with a watch (the server path: never
+    /// chroot-relative); the reply updates the server list.
+    fn read_config(&mut self, conn: &mut Conn) {
+        let xid = self.task.alloc_xid();
+        let req = Request::GetData(zk_proto::GetDataRequest {
+            path: crate::client::CONFIG_NODE.to_owned(),
+            watch: true,
+        });
+        if encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req).is_ok() {
+            self.pending.push(Pending {
+                xid,
+                op: OpCode::GetData,
+                reply: None,
+                watch: None,
+                span: debug_span!(
+                    "zk.request",
+                    op = "getData",
+                    path = crate::client::CONFIG_NODE,
+                    xid
+                ),
+                close: None,
+                persistent: None,
+                config: true,
+            });
+        }
+    }
+
+    /// Makes the client addresses of a dynamic configuration the server list.
+    fn on_config(&mut self, data: &[u8]) {
+        let hosts = crate::config::client_hosts_from_config(&String::from_utf8_lossy(data));
+        if hosts.is_empty() {
+            debug!("the configuration lists no client addresses; server list kept");
+            return;
+        }
+        let mut old = self.task.cfg.hosts.clone();
+        let mut new = hosts.clone();
+        old.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
+        new.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
+        if old != new {
+            self.task.shared.set_new_hosts(hosts);
+        }
     }
 
     /// Sends a SetWatches for the one-shot watches of `kinds` on `path`,
@@ -1019,6 +1073,15 @@ impl Live<'_> {
                 self.task.persistents.fail(id, err);
             }
         }
+        if p.config {
+            if header.err.is_ok() {
+                match zk_proto::GetDataResponse::decode(&mut r) {
+                    Ok(resp) => self.on_config(&resp.data),
+                    Err(e) => debug!(error = %e, "unreadable configuration"),
+                }
+            }
+            return None;
+        }
         if p.op == OpCode::RemoveWatches && p.reply.is_none() {
             if let Some(tx) = p.close {
                 let _ = tx.send(match header.err {
@@ -1090,6 +1153,12 @@ impl Live<'_> {
         );
         self.followups
             .extend(dead.into_iter().map(Followup::Remove));
+        if self.task.cfg.follow_config
+            && ev.path == crate::client::CONFIG_NODE
+            && event_type == EventType::NodeDataChanged
+        {
+            self.followups.push(Followup::ReadConfig);
+        }
         debug!(fired, persistent, "watch event");
     }
 }
@@ -1108,6 +1177,7 @@ mod tests {
             session_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(1),
             read_only: false,
+            follow_config: false,
             max_frame: zk_proto::DEFAULT_MAX_FRAME,
             chroot: Chroot::default(),
             auths: Vec::new(),

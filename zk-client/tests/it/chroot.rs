@@ -18,6 +18,8 @@ async fn chroot_is_applied_and_stripped_everywhere() {
         .await
         .unwrap();
     assert_eq!(p, "/a");
+    // `base` may be on another server, behind the write: catch up first.
+    base.sync(&root).await.unwrap();
     let (data, _) = base.get_data(&format!("{root}/a")).await.unwrap();
     assert_eq!(&data[..], b"in");
     // "/" is the chroot itself.

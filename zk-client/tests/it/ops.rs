@@ -223,8 +223,10 @@ async fn digest_credentials_from_the_builder() {
         .connect()
         .await
         .unwrap();
+    same.sync("/").await.unwrap(); // sessions may be on servers behind the create
     same.get_data("/b").await.unwrap();
     let other = zk_client::Client::connect(cs).await.unwrap();
+    other.sync("/").await.unwrap();
     assert_eq!(other.get_data("/b").await.unwrap_err(), Error::NoAuth);
     for x in [c, same, other] {
         x.close().await.unwrap();
@@ -372,7 +374,9 @@ async fn close_ends_the_session_and_later_calls_fail() {
     assert_eq!(c.close().await, Ok(()));
     let seen: Vec<SessionState> = bounded("state stream", states.collect()).await;
     assert_eq!(seen, [SessionState::Connected, SessionState::Closed]);
-    // The server ended the session: its ephemeral is gone at once.
+    // The server ended the session: its ephemeral is gone at once (the
+    // observer may be on another server: it catches up first).
+    observer.sync("/").await.unwrap();
     assert_eq!(observer.exists("/eph").await.unwrap(), None);
     observer.close().await.unwrap();
 }
@@ -385,6 +389,7 @@ async fn dropping_every_handle_closes_the_session() {
     c.create("/eph", b"", &CreateOptions::new(CreateMode::Ephemeral))
         .await
         .unwrap();
+    observer.sync("/").await.unwrap();
     let (stat, gone) = observer.exists_watch("/eph").await.unwrap();
     assert!(stat.is_some());
     // A request made just before the last handle goes is still answered.

@@ -22,7 +22,8 @@ async fn read_only_then_read_write_on_the_simulator() {
         .build()
         .await
         .unwrap();
-    let setup = Client::connect(ens.connect_string()).await.unwrap();
+    // On node 0 itself, so that node 0 has applied the write.
+    let setup = Client::connect(ens.addr(0).to_string()).await.unwrap();
     setup
         .create("/data", b"v", &CreateOptions::default())
         .await
@@ -93,7 +94,10 @@ async fn read_only_then_read_write_on_real_zookeeper() {
             .start()
             .expect("start an ensemble of our own")
     });
-    let setup = Client::connect(ens.connect_string()).await.unwrap();
+    // On node 0 itself, so that node 0 has applied the write.
+    let setup = Client::connect(ens.node_addr(0).unwrap().to_string())
+        .await
+        .unwrap();
     setup
         .create("/ro_data", b"v", &CreateOptions::default())
         .await

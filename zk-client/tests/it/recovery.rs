@@ -106,6 +106,7 @@ async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
         }
     })
     .await;
+    writer.sync("/").await.unwrap(); // it may be on a server behind our writes
     writer.set_data("/n", b"during", None).await.unwrap();
     writer
         .create("/c/x", b"", &CreateOptions::default())
@@ -252,6 +253,7 @@ async fn ten_thousand_watches_on_long_paths_are_rearmed_and_all_fire() {
         }
         txn.commit().await.unwrap();
     }
+    c.sync("/w").await.unwrap(); // its server may be behind the writer
     let reads: Vec<_> = paths.iter().map(|p| c.get_data_watch(p)).collect();
     let watches: Vec<_> = bounded("10k watched reads", join_all(reads))
         .await
@@ -419,4 +421,47 @@ async fn credentials_are_sent_again_after_a_reconnect() {
 fn digest_id(user: &str) -> zk_client::Id {
     let pw = if user == "bob" { "pw" } else { "secret" };
     zk_server_sim::tree::auth::digest_id(&format!("{user}:{pw}"))
+}
+
+/// `follow_config`: the server list becomes the client addresses listed in
+/// `/zookeeper/config`; a client whose server is not among them moves, in
+/// the same session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn following_the_config_moves_to_the_listed_servers() {
+    let ens = ensemble();
+    let direct = chroot_on(ens, "follow_config").await;
+    // Reach the ensemble through a proxy the configuration does not list.
+    let p = proxy(ens.node_addr(0).unwrap()).await;
+    let c = Client::builder(format!("{}{}", p.addr(), chroot_of(&direct)))
+        .follow_config(true)
+        .session_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .unwrap();
+    let id = c.session_id();
+    let listed: Vec<String> = (0..ens.node_count())
+        .map(|i| ens.node_addr(i).unwrap().to_string())
+        .collect();
+    bounded("moved to a listed server", async {
+        loop {
+            if let Some(s) = c.server() {
+                if listed.contains(&s.to_string()) {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert_eq!(c.session_id(), id);
+    bounded("the proxied link closes", async {
+        while p.active_links() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    c.create("/ok", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    c.close().await.unwrap();
 }

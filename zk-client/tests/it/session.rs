@@ -96,6 +96,7 @@ async fn connection_loss_fails_in_flight_and_the_session_resumes() {
 
     // The watch set before the loss was re-registered (SetWatches) and still fires.
     let other = Client::connect(cs).await.unwrap();
+    other.sync("/").await.unwrap(); // it may be on a server behind our writes
     other.set_data("/n", b"after", None).await.unwrap();
     let ev = bounded("watch after reconnect", watch).await.unwrap();
     assert_eq!(ev.event_type, EventType::NodeDataChanged);
@@ -127,6 +128,7 @@ async fn a_change_missed_while_disconnected_fires_the_watch_on_reconnect() {
         Some(SessionState::Disconnected)
     );
     let other = Client::connect(cs).await.unwrap();
+    other.sync("/").await.unwrap(); // it may be on a server behind our writes
     other.set_data("/n", b"while away", None).await.unwrap();
     proxy.refuse(false);
     let ev = bounded("watch", watch).await.unwrap();
