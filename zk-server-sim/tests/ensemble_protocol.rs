@@ -556,6 +556,37 @@ async fn watch_four_letter_words_list_sessions_and_paths() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelined_sync_and_read_do_not_see_the_sessions_later_write() {
+    // Found by the differential runner: on the leader's own connection, a
+    // sync resolved through a message to itself came after the session's
+    // next write had been applied, so its reply (and a read queued behind
+    // it) showed that later write.
+    use zk_server_sim::testkit::RawClient;
+    for nodes in [1, 3] {
+        let ens = ensemble(nodes).await;
+        let leader = ens.leader().unwrap();
+        let mut c = RawClient::connect(ens.addr(leader), 10_000).await.unwrap();
+        let r = c
+            .pipeline(&[
+                create("/p", b"1", CreateMode::Persistent),
+                sync("/p"),
+                get("/p", false),
+                set("/p", b"2"),
+            ])
+            .await
+            .unwrap();
+        let zxid = |i: usize| r[i].as_ref().unwrap().0.zxid;
+        assert_eq!(zxid(1), zxid(0), "the sync's reply shows the create");
+        assert_eq!(zxid(2), zxid(0));
+        assert_eq!(zxid(3), zxid(0) + 1);
+        let Some(Response::GetData(d)) = &r[2].as_ref().unwrap().1 else {
+            panic!("{r:?}")
+        };
+        assert_eq!(&d.data[..], b"1", "the read comes before the setData");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standalone_check_and_client_delete_container_answer_as_3_8() {
     // Checked against a real 3.8 server: a successful standalone check takes
     // a zxid and gets no reply, a failed one its error; a client-sent

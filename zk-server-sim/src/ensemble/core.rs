@@ -204,6 +204,11 @@ impl Core {
                 if let Some(ls) = node.leader.as_mut() {
                     if outstanding {
                         ls.syncs.push((last, origin));
+                    } else if origin.node == to {
+                        // The leader's own session: answered in line, before
+                        // any later request of the session is processed.
+                        let zxid = node.last_zxid();
+                        node.resolve_sync(origin, zxid, now);
                     } else {
                         let zxid = node.last_zxid();
                         self.send(to, origin.node, Msg::SyncDone { origin, zxid });
@@ -211,16 +216,7 @@ impl Core {
                 }
             }
             Msg::SyncDone { origin, zxid } if leading || following => {
-                if let Some(c) = node.conns.get_mut(&origin.conn) {
-                    for p in c.pending.iter_mut() {
-                        if let Pending::Sync { token, zxid: z, .. } = p {
-                            if *token == origin.token {
-                                *z = Some(zxid);
-                            }
-                        }
-                    }
-                }
-                node.pump(origin.conn, now);
+                node.resolve_sync(origin, zxid, now);
             }
             Msg::Revalidate { origin, session_id } if leading => {
                 let timeout = node.leader.as_mut().and_then(|ls| {

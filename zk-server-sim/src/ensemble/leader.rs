@@ -234,7 +234,16 @@ impl Core {
             }
         }
         for (origin, zxid) in done {
-            self.send(l, origin.node, Msg::SyncDone { origin, zxid });
+            if origin.node == l {
+                // A sync of the leader's own session resolves now, before a
+                // later write of that session commits (ZooKeeper's leader
+                // answers it in session order, right after the writes before it).
+                if let Some(n) = self.nodes.get_mut(l) {
+                    n.resolve_sync(origin, zxid, now);
+                }
+            } else {
+                self.send(l, origin.node, Msg::SyncDone { origin, zxid });
+            }
         }
     }
 

@@ -502,6 +502,21 @@ impl Node {
         self.mark(conn);
     }
 
+    /// The leader has answered sync barrier `origin`: it resolves once this
+    /// node has applied `zxid`.
+    pub(crate) fn resolve_sync(&mut self, origin: super::link::Origin, zxid: i64, now_ms: i64) {
+        if let Some(c) = self.conns.get_mut(&origin.conn) {
+            for p in c.pending.iter_mut() {
+                if let Pending::Sync { token, zxid: z, .. } = p {
+                    if *token == origin.token {
+                        *z = Some(zxid);
+                    }
+                }
+            }
+        }
+        self.pump(origin.conn, now_ms);
+    }
+
     /// Answers every request at the head of the connection's queue that is
     /// ready, in order.
     pub(crate) fn pump(&mut self, conn: ConnId, now_ms: i64) {
