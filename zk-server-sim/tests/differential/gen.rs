@@ -44,6 +44,9 @@ pub enum Step {
     /// resume the session on the next server, as a client does after a
     /// disconnect. Auth is per connection: it is not sent again.
     Reconnect { slot: usize },
+    /// Several requests on the session in `slot` sent at once, before any
+    /// reply (replies must come in order, reads behind writes see them).
+    Pipeline { slot: usize, reqs: Vec<Request> },
 }
 
 /// Draws steps; `known` holds paths the reference server created (sequential names).
@@ -447,7 +450,21 @@ impl Generator {
                     *self.rng.pick(&USERS)
                 }),
             }),
-            990..=994 => Request::Ping,
+            990 => Request::Ping,
+            991..=994 => {
+                let n = 2 + self.rng.below(4);
+                let mut reqs = Vec::with_capacity(n);
+                while reqs.len() < n {
+                    // Auth is answered out of line, a successful standalone
+                    // check not at all: neither goes in a pipeline.
+                    if let Step::Req { req, .. } = self.next() {
+                        if !matches!(req, Request::Auth(_) | Request::Check(_)) {
+                            reqs.push(req);
+                        }
+                    }
+                }
+                return Step::Pipeline { slot, reqs };
+            }
             _ => Request::Reconfig(zk_proto::ReconfigRequest {
                 joining_servers: String::new(),
                 leaving_servers: String::new(),

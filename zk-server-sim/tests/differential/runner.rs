@@ -499,12 +499,14 @@ impl Run {
                 Step::SetWatches { .. } => false,
                 Step::Reopen { .. } => true,
                 Step::Reconnect { .. } => false,
+                Step::Pipeline { reqs, .. } => reqs.iter().any(is_write),
             };
             let acting = match &step {
                 Step::Req { slot, .. }
                 | Step::SetWatches { slot, .. }
                 | Step::Reopen { slot }
-                | Step::Reconnect { slot } => *slot,
+                | Step::Reconnect { slot }
+                | Step::Pipeline { slot, .. } => *slot,
             };
             match step {
                 Step::Req { slot, req } => {
@@ -556,6 +558,34 @@ impl Run {
                         .await
                         .map_err(|e| self.fail(format!("transport error: {e}")))?;
                     self.compare(&reqs[0], &outs, false)?;
+                }
+                Step::Pipeline { slot, reqs } => {
+                    self.log
+                        .push(format!("#{i} slot {slot}: pipeline of {}", reqs.len()));
+                    for r in &reqs {
+                        self.log.push(format!("    {r:?}"));
+                    }
+                    let mut all = Vec::with_capacity(self.sides.len());
+                    for side in &mut self.sides {
+                        match side.target.pipeline(slot, &reqs).await {
+                            Ok(o) => all.push(o),
+                            Err(e) => {
+                                let name = side.target.name();
+                                return Err(self.fail(format!("pipeline on {name} failed: {e}")));
+                            }
+                        }
+                    }
+                    for (j, req) in reqs.iter().enumerate() {
+                        let outs: Vec<Outcome> = all.iter().map(|o| o[j].clone()).collect();
+                        self.compare(req, &outs, true)?;
+                        if let Some(body) = outs.first().and_then(|o| o.body.as_ref()) {
+                            for p in created(body) {
+                                if !gen.known.contains(&p) && gen.known.len() < 60 {
+                                    gen.known.push(p);
+                                }
+                            }
+                        }
+                    }
                 }
                 Step::Reconnect { slot } => {
                     self.log

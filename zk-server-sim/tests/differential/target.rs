@@ -131,6 +131,39 @@ impl Target {
         }
     }
 
+    /// Sends `reqs` on the session in `slot` at once and returns their
+    /// outcomes in order (the tree runs them one after another).
+    pub async fn pipeline(&mut self, slot: usize, reqs: &[Request]) -> io::Result<Vec<Outcome>> {
+        match self {
+            Target::Tree(t) => Ok(reqs.iter().map(|r| t.request(slot, r)).collect()),
+            Target::Wire(w) => {
+                let c = w
+                    .clients
+                    .get_mut(slot)
+                    .and_then(Option::as_mut)
+                    .ok_or_else(|| io::Error::other("no session in slot"))?;
+                let replies = c.pipeline(reqs).await?;
+                Ok(replies
+                    .into_iter()
+                    .map(|r| match r {
+                        Some((h, body)) => Outcome {
+                            answered: true,
+                            zxid: h.zxid,
+                            err: h.err,
+                            body,
+                        },
+                        None => Outcome {
+                            answered: false,
+                            zxid: 0,
+                            err: ErrorCode::Ok,
+                            body: None,
+                        },
+                    })
+                    .collect())
+            }
+        }
+    }
+
     /// Moves the session in `slot` to a new connection on the next server:
     /// the old connection is dropped without closeSession and the session
     /// resumed with its id, password and last zxid seen. Returns the
