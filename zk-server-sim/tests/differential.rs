@@ -208,8 +208,9 @@ async fn differential_against_real_zookeeper() {
 /// servers (whose reads may lag: the runner syncs as a client must) against
 /// the tree and a three-server simulator.
 ///
-/// Only with `ZK_SIM_DIFF_ENSEMBLE=1`, not in CI: in about one run in thirty
-/// (2,500 steps, on a loaded 2-core machine) the real 3.8 ensemble never
+/// Only with `ZK_SIM_DIFF_ENSEMBLE=1`, not in CI: in about one run in
+/// twenty (5 of ~85 runs of 1,000–2,500 steps, all on a 2-core machine
+/// loaded by other builds and JVMs) the real 3.8 ensemble never
 /// answers a request (a follower's `sync`, once a `create` on the leader;
 /// the connection shows it queued, nothing is logged, the session expires
 /// 30 s later); up to the hang, tree and simulator agreed with it.
