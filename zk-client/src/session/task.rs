@@ -415,8 +415,16 @@ impl Task {
             .map_err(|e| retry(e.into()))?;
         conn.flush().await.map_err(|e| retry(e.into()))?;
         let frame = next_frame(&mut conn).await.map_err(retry)?;
-        let resp = ConnectResponse::decode(&mut Reader::new(frame))
-            .map_err(|e| retry(Error::Protocol(e)))?;
+        let resp = ConnectResponse::decode(&mut Reader::new(frame.clone())).map_err(|e| {
+            // A read-only 3.8 server without local sessions answers a new
+            // session with a bare reply header (NOTREADONLY) instead.
+            match ReplyHeader::decode(&mut Reader::new(frame)) {
+                Ok(h) if frame_is_header(&h) => {
+                    retry(Error::from_code(h.err).unwrap_or(Error::Protocol(e)))
+                }
+                _ => retry(Error::Protocol(e)),
+            }
+        })?;
         if resp.is_expired() {
             return Err(AttemptError::Terminal(
                 SessionState::Expired,
@@ -589,6 +597,12 @@ impl Task {
         live.task.shared.set_in_flight(0);
         end
     }
+}
+
+/// Whether a handshake answer that is not a ConnectResponse is a reply
+/// header carrying an error code (xid 0, a known non-OK code).
+fn frame_is_header(h: &ReplyHeader) -> bool {
+    h.xid == 0 && !h.err.is_ok() && !matches!(h.err, ErrorCode::Unknown(_))
 }
 
 /// Reads one frame, treating end of stream as an error.

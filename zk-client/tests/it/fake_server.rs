@@ -388,3 +388,33 @@ async fn session_moved_drops_the_connection_and_reconnects() {
         Some(SessionState::Expired)
     );
 }
+
+/// A read-only ZooKeeper 3.8 server without local sessions answers a new
+/// session's handshake with a bare reply header (NOTREADONLY) instead of a
+/// ConnectResponse: the connect fails, saying so.
+#[tokio::test]
+async fn a_reply_header_instead_of_a_connect_response_says_what_it_carries() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = read_frame(&mut s).await;
+            let mut g = BytesMut::new();
+            g.put_i32(16);
+            g.put_i32(0);
+            g.put_i64(0x1_0000_0003);
+            g.put_i32(ErrorCode::NotReadOnly.code());
+            let _ = s.write_all(&g).await;
+        }
+    });
+    let e = Client::builder(addr.to_string())
+        .read_only(true)
+        .connect_timeout(Duration::from_secs(5))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::ConnectFailed(m) if m.contains("NOTREADONLY")),
+        "{e:?}"
+    );
+}
