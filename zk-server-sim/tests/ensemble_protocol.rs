@@ -556,6 +556,61 @@ async fn watch_four_letter_words_list_sessions_and_paths() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_read_checks_the_acl_with_the_ids_it_arrived_with() {
+    // A real 3.8 server answers this pipeline (setData; getData of a node
+    // only u1 may read; auth as u1; getData again) with OK, NOAUTH, OK, OK:
+    // a request's ids are copied when it arrives, even if it waits behind a
+    // write while a later auth packet is processed.
+    use zk_proto::{encode_request, Acl, AuthPacket, FrameDecoder, Perms, Reader, Record};
+    let ens = ensemble(1).await;
+    let mut c = connect(ens.addr(0)).await;
+    let acl = vec![Acl::new(
+        Perms::ALL,
+        zk_server_sim::tree::auth::digest_id("u1:p1"),
+    )];
+    let r = c
+        .call(Request::Create(zk_proto::CreateRequest {
+            path: "/secret".into(),
+            data: "s".into(),
+            acl,
+            flags: 0,
+        }))
+        .await;
+    assert_eq!(r.err(), ErrorCode::Ok);
+    c.call(create("/other", b"", CreateMode::Persistent)).await;
+    let auth = Request::Auth(AuthPacket {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: "u1:p1".into(),
+    });
+    let mut out = bytes::BytesMut::new();
+    for (xid, req) in [
+        (100, set("/other", b"x")),
+        (101, get("/secret", false)),
+        (zk_proto::xid::AUTH, auth),
+        (102, get("/secret", false)),
+    ] {
+        encode_request(&mut out, 1 << 20, xid, &req).unwrap();
+    }
+    c.stream.write_all(&out).await.unwrap();
+    // The auth reply may overtake the setData's: collect by xid.
+    let mut replies = std::collections::BTreeMap::new();
+    let mut buf = bytes::BytesMut::new();
+    while replies.len() < 4 {
+        if let Some(f) = FrameDecoder::default().decode(&mut buf).unwrap() {
+            let h = zk_proto::ReplyHeader::decode(&mut Reader::new(f)).unwrap();
+            replies.insert(h.xid, h.err);
+            continue;
+        }
+        assert!(c.stream.read_buf(&mut buf).await.unwrap() > 0, "closed");
+    }
+    assert_eq!(replies[&100], ErrorCode::Ok);
+    assert_eq!(replies[&101], ErrorCode::NoAuth, "ids of its arrival");
+    assert_eq!(replies[&zk_proto::xid::AUTH], ErrorCode::Ok);
+    assert_eq!(replies[&102], ErrorCode::Ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pipelined_sync_and_read_do_not_see_the_sessions_later_write() {
     // Found by the differential runner: on the leader's own connection, a
     // sync resolved through a message to itself came after the session's

@@ -73,8 +73,14 @@ pub(crate) enum Pending {
         /// the txn is applied and later requests are answered).
         silent_ok: bool,
     },
-    /// A request answered from local state once it reaches the head.
-    Local { xid: i32, request: Request },
+    /// A request answered from local state once it reaches the head, with
+    /// the connection's ids when it arrived (ZooKeeper's `Request.authInfo`
+    /// is a copy taken at receipt; an auth packet behind it doesn't count).
+    Local {
+        xid: i32,
+        request: Request,
+        auth: Vec<Id>,
+    },
     /// A sync barrier.
     Sync {
         xid: i32,
@@ -576,20 +582,30 @@ impl Node {
                 Pending::Sync { xid, path, .. } => {
                     self.reply(conn, xid, &Ok(Response::Sync(SyncResponse { path })), None)
                 }
-                Pending::Local { xid, request } => self.run_local(conn, xid, &request, now_ms),
+                Pending::Local { xid, request, auth } => {
+                    self.run_local(conn, xid, &request, now_ms, Some(&auth))
+                }
             }
         }
     }
 
     /// Runs a request that needs only this node's state: reads, pings,
     /// watch management.
-    pub(crate) fn run_local(&mut self, conn: ConnId, xid: i32, request: &Request, now_ms: i64) {
+    /// `auth`: the connection's ids when the request arrived (default: now).
+    pub(crate) fn run_local(
+        &mut self,
+        conn: ConnId,
+        xid: i32,
+        request: &Request,
+        now_ms: i64,
+        auth: Option<&[Id]>,
+    ) {
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
         let ctx = Ctx {
             session_id: c.session,
-            auth: &c.auth,
+            auth: auth.unwrap_or(&c.auth),
             now_ms,
             extended_types: self.extended_types,
         };

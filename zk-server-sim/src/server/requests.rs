@@ -262,10 +262,15 @@ impl Core {
             request => {
                 let idle = n.conns.get(&conn).is_some_and(|c| c.pending.is_empty());
                 if idle {
-                    n.run_local(conn, xid, &request, now);
+                    n.run_local(conn, xid, &request, now, None);
                     return;
                 }
-                push(n, conn, Pending::Local { xid, request });
+                let auth = n
+                    .conns
+                    .get(&conn)
+                    .map(|c| c.auth.clone())
+                    .unwrap_or_default();
+                push(n, conn, Pending::Local { xid, request, auth });
             }
         }
         if let Some(n) = self.nodes.get_mut(node) {
