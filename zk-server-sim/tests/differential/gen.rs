@@ -13,7 +13,7 @@ use zk_server_sim::tree::auth::digest_id;
 use super::rng::Rng;
 
 /// Number of concurrent sessions the sequences use.
-pub const SLOTS: usize = 2;
+pub const SLOTS: usize = 3;
 
 /// The digest credentials a session may authenticate with.
 pub const USERS: [&str; 2] = ["u1:p1", "u2:p2"];
