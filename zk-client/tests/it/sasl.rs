@@ -83,6 +83,8 @@ fn is_sasl(ids: &[zk_client::ClientInfo], user: &str) -> bool {
 
 #[tokio::test]
 async fn sasl_digest_md5_login_acl_wrong_password_and_reconnect() {
+    // Starts a JVM: not at the same time as the short-timeout tests.
+    let _quiet = crate::support::exclusive().await;
     let dir = Scratch::new("sasl");
     let mut server = sasl_server(&dir);
     let cs = server.connect_string();

@@ -151,6 +151,8 @@ async fn connect(cs: &str, tls: TlsConfig) -> Result<Client, Error> {
 
 #[tokio::test]
 async fn tls_verifies_the_server_and_serves_requests() {
+    // Starts a JVM: not at the same time as the short-timeout tests.
+    let _quiet = crate::support::exclusive().await;
     let pki = Pki::new("tls-verify");
     let server = secure_server(&pki, "want", &[]);
     let secure = server.secure_connect_string().unwrap();
@@ -258,6 +260,8 @@ async fn tls_verifies_the_server_and_serves_requests() {
 
 #[tokio::test]
 async fn tls13_client_certificate_required_and_reconnect() {
+    // Starts a JVM: not at the same time as the short-timeout tests.
+    let _quiet = crate::support::exclusive().await;
     let pki = Pki::new("tls-need");
     // TLS 1.3 only (ZooKeeper 3.8 defaults to TLS 1.2, and its default cipher
     // suites are TLS 1.2 ones).
