@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use zk_proto::Stat;
+use zk_proto::{OpCode, Stat};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
@@ -159,10 +159,9 @@ impl fmt::Display for HistoryError {
 
 impl std::error::Error for HistoryError {}
 
-/// Whether opcode `op` is a replicated write (create*, delete*, setData,
-/// setACL, check, multi, closeSession).
+/// Whether opcode `op` is a replicated write (it gets a zxid of its own).
 fn is_write(op: i32) -> bool {
-    matches!(op, 1 | 2 | 5 | 7 | 13 | 14 | 15 | 19 | 20 | 21 | -11)
+    OpCode::try_from(op).is_ok_and(OpCode::is_write)
 }
 
 /// Checks `records` (any order; sorted by `seq` here) against the set of

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc::UnboundedSender;
 use zk_proto::{
-    encode_notification, encode_reply, ErrorCode, Id, OpCode, ReplyHeader, Request, Response,
-    SyncResponse, WatcherEvent,
+    encode_notification, encode_reply, ErrorCode, Id, ReplyHeader, Request, Response, SyncResponse,
+    WatcherEvent,
 };
 
 use super::leader::LeaderState;
@@ -660,24 +660,6 @@ impl Node {
         for event in events {
             self.notify(conn, &event, 0);
         }
-    }
-
-    /// Whether `op` changes replicated state.
-    pub(crate) fn is_write(op: OpCode) -> bool {
-        matches!(
-            op,
-            OpCode::Create
-                | OpCode::Create2
-                | OpCode::CreateContainer
-                | OpCode::CreateTtl
-                | OpCode::Delete
-                | OpCode::DeleteContainer
-                | OpCode::SetData
-                | OpCode::SetAcl
-                | OpCode::Check
-                | OpCode::Multi
-                | OpCode::Reconfig
-        )
     }
 }
 

@@ -211,7 +211,7 @@ impl Core {
                     },
                 );
             }
-            request if Node::is_write(request.op_code()) || request == Request::CloseSession => {
+            request if request.op_code().is_write() => {
                 if read_only {
                     push(
                         n,
