@@ -23,7 +23,7 @@
 //!   prints its seed; a failure prints it with the last steps (`ZK_SIM_LOG`
 //!   of them, default 25) and, for a real server, its log tail and `cons`.
 //!   `ZK_SIM_OPS` sets the number of steps.
-//! - `ZK_SIM_DIFF_ENSEMBLE=1` also runs a real 3-server ensemble (sessions
+//! - `--ignored` also runs a real 3-server ensemble (sessions
 //!   on different servers) vs tree (3 watch tables) vs 3-node simulator,
 //!   2,500 steps; see that test for why it is not in CI.
 //! - `ZK_SIM_DIFF_ADDR=host:port` also runs the tree against that server
@@ -208,18 +208,16 @@ async fn differential_against_real_zookeeper() {
 /// servers (whose reads may lag: the runner syncs as a client must) against
 /// the tree and a three-server simulator.
 ///
-/// Only with `ZK_SIM_DIFF_ENSEMBLE=1`, not in CI: in about one run in
+/// Ignored in CI (run it with `cargo test -p zk-server-sim --test differential
+/// -- --ignored`): in about one run in
 /// twenty (5 of ~85 runs of 1,000–2,500 steps, all on a 2-core machine
 /// loaded by other builds and JVMs) the real 3.8 ensemble never
 /// answers a request (a follower's `sync`, once a `create` on the leader;
 /// the connection shows it queued, nothing is logged, the session expires
 /// 30 s later); up to the hang, tree and simulator agreed with it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "real 3.8 ensembles occasionally never answer under load; run with --ignored"]
 async fn differential_against_real_ensemble() {
-    if std::env::var_os("ZK_SIM_DIFF_ENSEMBLE").is_none() {
-        eprintln!("SKIPPED: set ZK_SIM_DIFF_ENSEMBLE=1 to run against a real 3-server ensemble");
-        return;
-    }
     let seed = seed();
     let Some(reference) = real(3).await else {
         return;
@@ -255,13 +253,16 @@ async fn differential_tree_against_simulator() {
     .await;
 }
 
-/// Optional: the tree against any fresh server given by `ZK_SIM_DIFF_ADDR`.
+/// The tree against any fresh server given by `ZK_SIM_DIFF_ADDR`: run with
+/// `ZK_SIM_DIFF_ADDR=host:port cargo test -p zk-server-sim --test differential
+/// -- --ignored differential_tree_against_address`.
 #[tokio::test]
+#[ignore = "needs ZK_SIM_DIFF_ADDR=host:port of a fresh server"]
 async fn differential_tree_against_address() {
-    let Ok(addr) = std::env::var("ZK_SIM_DIFF_ADDR") else {
-        return;
-    };
-    let addr = addr.parse().expect("ZK_SIM_DIFF_ADDR is host:port");
+    let addr = std::env::var("ZK_SIM_DIFF_ADDR")
+        .expect("set ZK_SIM_DIFF_ADDR=host:port of a fresh server")
+        .parse()
+        .expect("ZK_SIM_DIFF_ADDR is host:port");
     run(
         vec![Target::wire(addr, differential::gen::SLOTS), Target::tree()],
         seed(),

@@ -21,6 +21,16 @@ use std::time::Duration;
 use zk_server_sim::real::RealEnsemble;
 use zk_server_sim::Ensemble;
 
+/// A developer without the OS packages gets a skip that says so; CI installs
+/// them (`.ci/install-deps.sh`), so there a missing one is a failure.
+fn skip(why: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{why}: CI must have it (.ci/install-deps.sh installs it)"
+    );
+    eprintln!("skipped: {why}");
+}
+
 const JARS: &[&str] = &[
     "zookeeper.jar",
     "zookeeper-jute.jar",
@@ -147,11 +157,11 @@ fn assert_same(client: &str, sim: &str, real: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kazoo_scenario_matches_real_zookeeper() {
     if !have_kazoo() {
-        eprintln!("skipped: /usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
+        skip("/usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
         return;
     }
     let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
-        eprintln!("skipped: ZooKeeper is not installed");
+        skip("ZooKeeper is not installed");
         return;
     };
     let ens = sim().await;
@@ -170,11 +180,11 @@ async fn kazoo_scenario_matches_real_zookeeper() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn java_client_and_curator_scenario_matches_real_zookeeper() {
     let Some(_) = tokio::task::spawn_blocking(java_classes).await.unwrap() else {
-        eprintln!("skipped: javac or the zookeeper/curator jars are missing");
+        skip("javac or the zookeeper/curator jars are missing");
         return;
     };
     let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
-        eprintln!("skipped: ZooKeeper is not installed");
+        skip("ZooKeeper is not installed");
         return;
     };
     let ens = sim().await;
@@ -201,7 +211,7 @@ fn keys(text: &str, sep: char) -> Vec<String> {
 async fn four_letter_word_shapes_match_real_zookeeper() {
     use zk_server_sim::real::ServerMode;
     let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
-        eprintln!("skipped: ZooKeeper is not installed");
+        skip("ZooKeeper is not installed");
         return;
     };
     let ens = sim().await;
@@ -293,7 +303,7 @@ fn kazoo_leader_crash(connect: &str, fault: impl FnOnce()) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kazoo_survives_a_leader_crash_like_on_real_zookeeper() {
     if !have_kazoo() || !Path::new("/usr/share/java/zookeeper.jar").exists() {
-        eprintln!("skipped: kazoo or ZooKeeper missing");
+        skip("kazoo or ZooKeeper missing");
         return;
     }
     let ens = std::sync::Arc::new(sim().await);
@@ -331,11 +341,11 @@ async fn kazoo_survives_a_leader_crash_like_on_real_zookeeper() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kazoo_duplicate_session_kill_matches_real_zookeeper() {
     if !have_kazoo() {
-        eprintln!("skipped: /usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
+        skip("/usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
         return;
     }
     let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
-        eprintln!("skipped: ZooKeeper is not installed");
+        skip("ZooKeeper is not installed");
         return;
     };
     let script = scenarios().join("kazoo_session_kill.py");
