@@ -1,31 +1,42 @@
 //! An async [tokio] client for Apache ZooKeeper 3.5–3.9.
 //!
-//! ```no_run
-//! use zk_client::{Client, CreateOptions, Error};
+//! ```
+//! use zk_client::{Client, CreateOptions};
 //! use zk_proto::CreateMode;
 //!
-//! # async fn demo() -> Result<(), Error> {
-//! let client = Client::connect("127.0.0.1:2181/myapp").await?;
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // The example runs against an embedded simulated ensemble.
+//! # let ensemble = zk_server_sim::Ensemble::builder().nodes(3).build().await?;
+//! # let hosts = ensemble.connect_string();
+//! # let root = Client::connect(hosts.as_str()).await?;
+//! # root.create("/myapp", b"", &CreateOptions::default()).await?;
+//! # root.create("/myapp/workers", b"", &CreateOptions::default()).await?;
+//! # root.create("/myapp/config", b"v1", &CreateOptions::default()).await?;
+//! // `hosts` is "host1:port1,host2:port2,..."; "/myapp" is the chroot.
+//! let client = Client::connect(format!("{hosts}/myapp")).await?;
 //!
 //! // Every operation is a typed method; paths are relative to the chroot.
 //! let (path, stat) = client
 //!     .create("/workers/w-", b"ready", &CreateOptions::new(CreateMode::EphemeralSequential))
 //!     .await?;
-//! println!("created {path} at zxid {}", stat.czxid);
+//! assert_eq!(path, "/workers/w-0000000000");
+//! println!("created {path} at zxid {:#x}", stat.czxid);
 //!
 //! // A one-shot watch comes back with the read, as a future of the next event.
-//! let (data, _stat, watch) = client.get_data_watch("/config").await?;
-//! println!("config is {data:?}");
-//! let event = watch.await?;
-//! println!("{} on {}", event.event_type, event.path);
+//! let (data, stat, watch) = client.get_data_watch("/config").await?;
+//! assert_eq!(&data[..], b"v1");
 //!
 //! // Atomic transactions through a typed builder.
 //! client
 //!     .transaction()
-//!     .check("/config", 1)
-//!     .set_data("/config", b"v2", Some(1))
+//!     .check("/config", stat.version)
+//!     .set_data("/config", b"v2", Some(stat.version))
 //!     .commit()
 //!     .await?;
+//!
+//! let event = watch.await?;
+//! println!("{} on {}", event.event_type, event.path); // NodeDataChanged on /config
 //!
 //! client.close().await?;
 //! # Ok(()) }
