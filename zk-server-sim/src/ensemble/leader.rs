@@ -108,40 +108,19 @@ impl Core {
             }
             Forwarded::CloseSession => {
                 if ls.tracker.remove(&session_id).is_none() {
-                    self.send(
-                        l,
-                        origin.node,
-                        Msg::Rejected {
-                            origin,
-                            err: ErrorCode::SessionExpired,
-                        },
-                    );
+                    self.reject(l, origin, ErrorCode::SessionExpired);
                     return;
                 }
                 Txn::CloseSession { session_id }
             }
             Forwarded::Write(request) => {
                 let Some(t) = ls.tracker.get_mut(&session_id) else {
-                    self.send(
-                        l,
-                        origin.node,
-                        Msg::Rejected {
-                            origin,
-                            err: ErrorCode::SessionExpired,
-                        },
-                    );
+                    self.reject(l, origin, ErrorCode::SessionExpired);
                     return;
                 };
                 match t.owner {
                     Some(o) if o != origin.node => {
-                        self.send(
-                            l,
-                            origin.node,
-                            Msg::Rejected {
-                                origin,
-                                err: ErrorCode::SessionMoved,
-                            },
-                        );
+                        self.reject(l, origin, ErrorCode::SessionMoved);
                         return;
                     }
                     _ => t.owner = Some(origin.node),
@@ -165,6 +144,11 @@ impl Core {
             }
         };
         self.propose(l, txn, Some(origin));
+    }
+
+    /// Answers the origin of a forwarded request with `err` instead of a txn.
+    fn reject(&mut self, l: usize, origin: Origin, err: ErrorCode) {
+        self.send(l, origin.node, Msg::Rejected { origin, err });
     }
 
     /// Gives `txn` the next zxid, logs it on the leader and sends it to the

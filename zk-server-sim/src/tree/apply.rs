@@ -216,7 +216,7 @@ fn multi_result(txn: &Txn, response: Response) -> MultiResult {
 }
 
 /// `path.substring(0, lastSlash)` and the child name after it.
-fn split_path(path: &str) -> Result<(&str, &str), ErrorCode> {
+pub(super) fn split_path(path: &str) -> Result<(&str, &str), ErrorCode> {
     let slash = path.rfind('/').ok_or(ErrorCode::BadArguments)?;
     let parent = path.get(..slash).ok_or(ErrorCode::BadArguments)?;
     let child = path.get(slash + 1..).ok_or(ErrorCode::BadArguments)?;

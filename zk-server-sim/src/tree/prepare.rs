@@ -8,6 +8,7 @@ use zk_proto::{
 };
 
 use super::acl::{check_acl, fixup_acl};
+use super::apply::split_path;
 use super::data_tree::{CONFIG, PROC, QUOTA, ROOT};
 use super::{CreateReply, CreateTxn, Ctx, DataTree, Txn};
 
@@ -322,8 +323,7 @@ fn create_parent(path: &str) -> Result<&str, ErrorCode> {
     if path.contains('\0') {
         return Err(ErrorCode::BadArguments);
     }
-    let slash = path.rfind('/').ok_or(ErrorCode::BadArguments)?;
-    path.get(..slash).ok_or(ErrorCode::BadArguments)
+    split_path(path).map(|(parent, _)| parent)
 }
 
 /// `getParentPathAndValidate`: as [`create_parent`], and the special paths

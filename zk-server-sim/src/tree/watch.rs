@@ -209,20 +209,11 @@ impl Table {
 
 /// `PathParentIterator.forAll`: the path, then each ancestor up to `/`.
 fn path_and_parents(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut p = path.to_owned();
-    while !p.is_empty() {
-        out.push(p.clone());
-        if p == "/" {
-            break;
-        }
-        match p.rfind('/') {
-            Some(0) => p = "/".to_owned(),
-            Some(i) => p.truncate(i),
-            None => break,
-        }
-    }
-    out
+    std::iter::successors(Some(path).filter(|p| !p.is_empty()), |p| {
+        zk_proto::parent(p)
+    })
+    .map(str::to_owned)
+    .collect()
 }
 
 /// Counts for the `wchs` four-letter word (`WatchesSummary` of the data
