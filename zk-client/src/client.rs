@@ -899,6 +899,6 @@ async fn exists_reply(call: Call) -> Result<Option<Stat>> {
             Ok(Some(r.stat))
         }
         ErrorCode::NoNode => Ok(None),
-        other => Err(Error::from_code(other).unwrap_or(Error::UnknownCode(other.code()))),
+        other => Err(Error::from_failure(other)),
     }
 }

@@ -328,6 +328,12 @@ impl Error {
         })
     }
 
+    /// The error for a result code known to be a failure (an OK code, which
+    /// would be a server's contradiction, reads as `UnknownCode(0)`).
+    pub(crate) fn from_failure(code: ErrorCode) -> Error {
+        Error::from_code(code).unwrap_or(Error::UnknownCode(code.code()))
+    }
+
     pub(crate) fn io(e: &std::io::Error) -> Error {
         // A TLS failure after the handshake (see tls::Stream) keeps its type.
         #[cfg(feature = "tls")]

@@ -173,9 +173,7 @@ impl Transaction {
                 None => Ok(results),
                 Some((index, code)) => Err(Error::MultiFailed {
                     index,
-                    source: Box::new(
-                        Error::from_code(code).unwrap_or(Error::UnknownCode(code.code())),
-                    ),
+                    source: Box::new(Error::from_failure(code)),
                     results,
                 }),
             }
@@ -269,9 +267,7 @@ fn convert(client: &Client, results: Vec<MultiResult>, failed: bool) -> Vec<OpRe
                 children: c.children,
             },
             MultiResult::Error(ErrorCode::Ok) if failed => OpResult::RolledBack,
-            MultiResult::Error(code) => {
-                OpResult::Error(Error::from_code(code).unwrap_or(Error::UnknownCode(code.code())))
-            }
+            MultiResult::Error(code) => OpResult::Error(Error::from_failure(code)),
             _ => OpResult::Error(Error::UnexpectedReply(
                 "unknown multi result type".to_owned(),
             )),

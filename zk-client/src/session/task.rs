@@ -1082,8 +1082,7 @@ impl Live<'_> {
                     }
                 }
             } else {
-                let err =
-                    Error::from_code(header.err).unwrap_or(Error::UnknownCode(header.err.code()));
+                let err = Error::from_failure(header.err);
                 self.task.persistents.fail(id, err);
             }
         }
@@ -1100,9 +1099,7 @@ impl Live<'_> {
             if let Some(tx) = p.close {
                 let _ = tx.send(match header.err {
                     ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
-                    other => {
-                        Err(Error::from_code(other).unwrap_or(Error::UnknownCode(other.code())))
-                    }
+                    other => Err(Error::from_failure(other)),
                 });
             }
             return None;
