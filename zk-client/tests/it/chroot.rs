@@ -7,7 +7,7 @@ use crate::support::{bounded, chroot_on, ensemble};
 #[tokio::test]
 async fn chroot_is_applied_and_stripped_everywhere() {
     let cs = chroot_on(ensemble(), "chroot").await;
-    let root = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
+    let root = crate::support::chroot_of(&cs);
     let c = Client::connect(cs).await.unwrap();
     assert_eq!(c.chroot(), Some(root.as_str()));
     let base = Client::connect(ensemble().connect_string()).await.unwrap();

@@ -50,7 +50,7 @@ async fn session_timeout_is_negotiated_and_pings_keep_it_alive() {
 async fn connection_loss_fails_in_flight_and_the_session_resumes() {
     let ens = ensemble();
     let cs = chroot_on(ens, "resume").await;
-    let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
+    let chroot = crate::support::chroot_of(&cs);
     let proxy = proxy(ens.node_addr(0).unwrap()).await;
     let c = Client::builder(format!("{}{chroot}", proxy.addr()))
         .session_timeout(Duration::from_secs(10))
@@ -108,7 +108,7 @@ async fn connection_loss_fails_in_flight_and_the_session_resumes() {
 async fn a_change_missed_while_disconnected_fires_the_watch_on_reconnect() {
     let ens = ensemble();
     let cs = chroot_on(ens, "missed_change").await;
-    let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
+    let chroot = crate::support::chroot_of(&cs);
     let proxy = proxy(ens.node_addr(1).unwrap()).await;
     let c = Client::builder(format!("{}{chroot}", proxy.addr()))
         .session_timeout(Duration::from_secs(10))
@@ -142,7 +142,7 @@ async fn expiry_is_terminal_and_never_hidden() {
     let _quiet = crate::support::exclusive().await;
     let ens = ensemble();
     let cs = chroot_on(ens, "expiry").await;
-    let chroot = cs.split_once('/').map(|(_, r)| format!("/{r}")).unwrap();
+    let chroot = crate::support::chroot_of(&cs);
     let proxy = proxy(ens.node_addr(2).unwrap()).await;
     let c = Client::builder(format!("{}{chroot}", proxy.addr()))
         .session_timeout(Duration::from_secs(1))

@@ -86,11 +86,11 @@ pub async fn proxies(ens: &RealEnsemble, chroot: &str) -> (Vec<FaultProxy>, Stri
     (ps, cs)
 }
 
-/// The chroot part of a connect string (`/...`).
+/// The chroot part of a connect string (`/...`); the string must have one.
 pub fn chroot_of(cs: &str) -> String {
     cs.split_once('/')
         .map(|(_, r)| format!("/{r}"))
-        .unwrap_or_default()
+        .expect("the connect string has a chroot")
 }
 
 /// The index of the one proxy that carries a link (the client's server).
