@@ -154,27 +154,33 @@ fn assert_same(client: &str, sim: &str, real: &str) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kazoo_scenario_matches_real_zookeeper() {
-    if !have_kazoo() {
-        skip("/usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
-        return;
-    }
+/// Runs the blocking `scenario` against a simulated ensemble and against real
+/// ZooKeeper 3.8, and asserts that the transcripts are the same.
+async fn same_on_sim_and_real(client: &str, scenario: fn(&str) -> String) {
     let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
         skip("ZooKeeper is not installed");
         return;
     };
     let ens = sim().await;
     let cs = ens.connect_string();
-    let on_sim = tokio::task::spawn_blocking(move || kazoo(&cs))
+    let on_sim = tokio::task::spawn_blocking(move || scenario(&cs))
         .await
         .unwrap();
     let real_cs = real.connect_string();
-    let on_real = tokio::task::spawn_blocking(move || kazoo(&real_cs))
+    let on_real = tokio::task::spawn_blocking(move || scenario(&real_cs))
         .await
         .unwrap();
-    assert_same("kazoo", &on_sim, &on_real);
+    assert_same(client, &on_sim, &on_real);
     ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kazoo_scenario_matches_real_zookeeper() {
+    if !have_kazoo() {
+        skip("/usr/bin/python3 has no kazoo (run .ci/install-deps.sh)");
+        return;
+    }
+    same_on_sim_and_real("kazoo", kazoo).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,21 +189,7 @@ async fn java_client_and_curator_scenario_matches_real_zookeeper() {
         skip("javac or the zookeeper/curator jars are missing");
         return;
     };
-    let Some(real) = tokio::task::spawn_blocking(real).await.unwrap() else {
-        skip("ZooKeeper is not installed");
-        return;
-    };
-    let ens = sim().await;
-    let cs = ens.connect_string();
-    let on_sim = tokio::task::spawn_blocking(move || java(&cs))
-        .await
-        .unwrap();
-    let real_cs = real.connect_string();
-    let on_real = tokio::task::spawn_blocking(move || java(&real_cs))
-        .await
-        .unwrap();
-    assert_same("java+curator", &on_sim, &on_real);
-    ens.check_history().unwrap();
+    same_on_sim_and_real("java+curator", java).await;
 }
 
 /// The keys of `key: value` (or `key\tvalue`) lines, in order.
