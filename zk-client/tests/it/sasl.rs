@@ -140,19 +140,7 @@ async fn sasl_digest_md5_login_acl_wrong_password_and_reconnect() {
     let mut states = bob.state_stream();
     server.kill(0).unwrap();
     server.restart(0).unwrap();
-    bounded("reconnect with SASL", async {
-        use futures::StreamExt;
-        let mut saw_disconnect = false;
-        while let Some(state) = states.next().await {
-            match state {
-                SessionState::Disconnected => saw_disconnect = true,
-                SessionState::Connected if saw_disconnect => break,
-                SessionState::Connected => {}
-                other => panic!("unexpected state {other}"),
-            }
-        }
-    })
-    .await;
+    crate::support::wait_reconnect(&mut states, "reconnect with SASL").await;
     assert_eq!(bob.session_id(), session);
     assert!(is_sasl(&bob.who_am_i().await.unwrap(), "bob"));
     assert_eq!(

@@ -303,19 +303,7 @@ async fn tls13_client_certificate_required_and_reconnect() {
     let mut states = client.state_stream();
     server.kill(0).unwrap();
     server.restart(0).unwrap();
-    bounded("reconnect over TLS", async {
-        use futures::StreamExt;
-        let mut saw_disconnect = false;
-        while let Some(state) = states.next().await {
-            match state {
-                SessionState::Disconnected => saw_disconnect = true,
-                SessionState::Connected if saw_disconnect => break,
-                SessionState::Connected => {}
-                other => panic!("unexpected state {other}"),
-            }
-        }
-    })
-    .await;
+    crate::support::wait_reconnect(&mut states, "reconnect over TLS").await;
     assert_eq!(client.session_id(), session);
     assert_eq!(client.get_data("/kept").await.unwrap().0.as_ref(), b"1");
     let ids = client.who_am_i().await.unwrap();

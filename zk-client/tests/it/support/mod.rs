@@ -125,6 +125,24 @@ pub async fn wait_state(states: &mut zk_client::StateStream, want: zk_client::Se
     .await
 }
 
+/// Waits for a reconnect: Disconnected, then Connected; any other state fails.
+pub async fn wait_reconnect(states: &mut zk_client::StateStream, what: &str) {
+    use futures::StreamExt;
+    bounded(what, async {
+        let mut saw_disconnect = false;
+        while let Some(state) = states.next().await {
+            match state {
+                zk_client::SessionState::Disconnected => saw_disconnect = true,
+                zk_client::SessionState::Connected if saw_disconnect => return,
+                zk_client::SessionState::Connected => {}
+                other => panic!("unexpected state {other}"),
+            }
+        }
+        panic!("state stream ended during {what}");
+    })
+    .await
+}
+
 /// Serialises the tests that load the machine heavily (starting and killing
 /// JVMs, 10,000 watches) with the tests whose sessions have timeouts of a
 /// few seconds (pings, expiry and blackhole deadlines): on two busy cores a
