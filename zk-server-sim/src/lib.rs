@@ -123,5 +123,4 @@ mod server;
 pub mod testkit;
 pub mod tree;
 
-pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo};
-pub use server::VERSION;
+pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo, VERSION};

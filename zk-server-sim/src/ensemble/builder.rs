@@ -21,11 +21,14 @@ impl ServerVersion {
     /// The `Zookeeper version:` string of `srvr`, `stat`, `mntr`, `envi`.
     pub fn version_string(self) -> &'static str {
         match self {
-            ServerVersion::V3_8 => "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC",
+            ServerVersion::V3_8 => VERSION,
             ServerVersion::V3_9 => "3.9.0-zk-server-sim, built on 2026-01-01 00:00 UTC",
         }
     }
 }
+
+/// The version string the simulator reports by default (3.8).
+pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
 
 /// Resolved configuration shared by every node of an ensemble.
 #[derive(Debug, Clone)]

@@ -1,13 +1,12 @@
 //! The accept loop of one simulated server.
 
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::task::JoinSet;
 
-use crate::ensemble::Shared;
+use super::Backend;
 
 /// Binds `addr` with `SO_REUSEADDR`, so a restarted node gets its port back
 /// even while old connections linger in TIME_WAIT.
@@ -20,7 +19,7 @@ pub(crate) fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 /// Accepts connections for node `node` until aborted; aborting it drops the
 /// join set and with it every connection task (a crashed server).
-pub(crate) async fn accept_loop(shared: Arc<Shared>, node: usize, listener: TcpListener) {
+pub(crate) async fn accept_loop<B: Backend>(backend: Arc<B>, node: usize, listener: TcpListener) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
@@ -28,8 +27,8 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, node: usize, listener: TcpL
                 let Ok((stream, peer)) = accepted else {
                     continue;
                 };
-                let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
-                conns.spawn(super::connection::serve(Arc::clone(&shared), node, conn, stream, peer));
+                let conn = backend.next_conn();
+                conns.spawn(super::connection::serve(Arc::clone(&backend), node, conn, stream, peer));
             }
             Some(_) = conns.join_next(), if !conns.is_empty() => {}
         }

@@ -1,11 +1,12 @@
-//! Dispatch of client requests on an established connection.
+//! Dispatch of the frames a client connection receives: the handshake
+//! first, then requests.
 
 use bytes::Bytes;
 use zk_proto::{decode_request, ErrorCode, ProtoError, Reader, Record, Request, RequestHeader};
 
-use crate::ensemble::core::{wall_ms, Core};
-use crate::ensemble::link::{Forwarded, Msg, Origin};
-use crate::ensemble::node::{ConnState, Node, Pending, Role};
+use super::core::{wall_ms, Core};
+use super::link::{Forwarded, Msg, Origin};
+use super::node::{ConnState, Node, Pending, Role};
 use crate::history::Event;
 use crate::tree::{auth, ConnId};
 
@@ -21,7 +22,19 @@ impl Core {
         };
         c.received += 1;
         match c.state {
-            ConnState::Fresh => self.handshake(node, conn, frame),
+            ConnState::Fresh => {
+                let leader = self.leader_of(node);
+                let limits = (
+                    self.cfg.min_session_timeout_ms,
+                    self.cfg.max_session_timeout_ms,
+                );
+                let Some(n) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                if let Some((to, msg)) = n.handshake(conn, frame, leader, limits) {
+                    self.send(node, to, msg);
+                }
+            }
             ConnState::Handshaking(_) => {
                 // Held until the session exists, like ZooKeeper's disableRecv.
                 c.early.push(frame);
