@@ -6,13 +6,16 @@
 //! simulator and see exactly what comes back.
 //!
 //! [`FaultProxy`] sits between a client and a server and breaks the link
-//! on command (drop, refuse, blackhole, delay, drop after a request);
+//! on command (drop, refuse, blackhole, delay, drop after a request) and,
+//! when asked, records every frame both ways ([`WireLog`]);
 //! [`expire_session`] ends a session on the server for real.
 
 pub mod expire;
 pub mod proxy;
 mod raw_client;
+pub mod wire;
 
 pub use expire::expire_session;
 pub use proxy::FaultProxy;
 pub use raw_client::{RawClient, DEFAULT_REQUEST_TIMEOUT};
+pub use wire::{Direction, Frame, WireLog};
