@@ -325,6 +325,12 @@ impl Core {
                 }
             }
         }
+        let sessionless = self.cfg.sessionless_ms;
+        for n in &mut self.nodes {
+            if n.paused_at.is_none() {
+                n.close_sessionless(now, sessionless);
+            }
+        }
         if let Some(l) = self.leader {
             if self.nodes.get(l).is_some_and(|n| n.paused_at.is_none()) {
                 self.lead_tick(l);

@@ -69,10 +69,11 @@ impl Backend for Shared {
         tx: mpsc::UnboundedSender<Out>,
         peer: SocketAddr,
     ) -> bool {
-        self.lock()
-            .nodes
+        let mut core = self.lock();
+        let (max, now) = (core.cfg.max_client_cnxns, core.now_ms());
+        core.nodes
             .get_mut(node)
-            .is_some_and(|n| n.open(conn, tx, peer))
+            .is_some_and(|n| n.open(conn, tx, peer, max, now))
     }
 
     fn receive(&self, node: usize, conn: ConnId, frames: Vec<Bytes>) {

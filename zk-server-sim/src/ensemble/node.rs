@@ -80,8 +80,13 @@ pub(crate) enum Pending {
         token: u64,
         zxid: Option<i64>,
     },
-    /// An error reply that must keep its place in line.
-    Error { xid: i32, err: ErrorCode },
+    /// An error reply that must keep its place in line; with `close`, the
+    /// connection is closed once it is sent.
+    Error {
+        xid: i32,
+        err: ErrorCode,
+        close: bool,
+    },
 }
 
 /// Handshake progress of a connection.
@@ -118,6 +123,8 @@ pub(crate) struct Conn {
     /// leader; ZooKeeper stops reading the socket then, so they are
     /// processed once the session is established.
     pub(crate) early: Vec<Bytes>,
+    /// When the connection was accepted (ms on the ensemble clock).
+    pub(crate) opened_ms: u64,
 }
 
 impl Conn {
@@ -142,6 +149,7 @@ impl Conn {
             last_xid: 0,
             last_op: "NA",
             early: Vec::new(),
+            opened_ms: 0,
         }
     }
 }
@@ -316,22 +324,73 @@ impl Node {
         self.sessions = leader.sessions.clone();
     }
 
-    /// Registers a new client connection; false when the node is down.
+    /// Registers a new client connection at `now_ms` (ensemble clock);
+    /// false when the node is down or `peer`'s address already holds
+    /// `max_per_ip` connections (0: unlimited), as `maxClientCnxns`.
     pub(crate) fn open(
         &mut self,
         conn: ConnId,
         tx: UnboundedSender<Out>,
         peer: SocketAddr,
+        max_per_ip: usize,
+        now_ms: u64,
     ) -> bool {
         if self.role == Role::Down {
             return false;
         }
-        let c = Conn::new(tx, peer);
+        if max_per_ip > 0
+            && self
+                .conns
+                .values()
+                .filter(|c| c.peer.ip() == peer.ip())
+                .count()
+                >= max_per_ip
+        {
+            tracing::warn!(
+                node = self.id,
+                "Too many connections from {} - max is {max_per_ip}",
+                peer.ip()
+            );
+            return false;
+        }
+        let mut c = Conn::new(tx, peer);
+        c.opened_ms = now_ms;
         // The notification ACL filter needs the connection's ids from the
         // start (`ip:<peer>`).
         self.watches.set_auth(conn, &c.auth);
         self.conns.insert(conn, c);
         true
+    }
+
+    /// Closes every connection that has not sent a ConnectRequest by its
+    /// deadline: `timeout_ms` after it opened, rounded up to a multiple of
+    /// `timeout_ms` as real ZooKeeper's connection expiry queue does.
+    pub(crate) fn close_sessionless(&mut self, now_ms: u64, timeout_ms: u64) {
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.state == ConnState::Fresh
+                    && now_ms >= super::leader::bucket(c.opened_ms + timeout_ms, timeout_ms)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            tracing::debug!(
+                node = self.id,
+                conn = id,
+                "closing a connection that never sent a ConnectRequest"
+            );
+            self.close_conn(id);
+        }
+    }
+
+    /// Queues an error reply in line behind the connection's pending
+    /// requests; with `close`, the connection closes after it.
+    pub(crate) fn push_error(&mut self, conn: ConnId, xid: i32, err: ErrorCode, close: bool) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.pending.push_back(Pending::Error { xid, err, close });
+        }
     }
 
     /// Forgets a connection whose socket is gone.
@@ -671,7 +730,13 @@ impl Node {
                         None => {}
                     }
                 }
-                Pending::Error { xid, err } => self.reply(conn, xid, &Err(err), None),
+                Pending::Error { xid, err, close } => {
+                    self.reply(conn, xid, &Err(err), None);
+                    if close {
+                        self.close_conn(conn);
+                        return;
+                    }
+                }
                 Pending::Sync { xid, path, .. } => {
                     self.reply(conn, xid, &Ok(Response::Sync(SyncResponse { path })), None)
                 }
