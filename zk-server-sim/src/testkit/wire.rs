@@ -60,7 +60,9 @@ impl Frame {
         if !self.is_request() {
             return None;
         }
-        zk_proto::decode_request(self.body.clone()).ok().map(|(_, r)| r)
+        zk_proto::decode_request(self.body.clone())
+            .ok()
+            .map(|(_, r)| r)
     }
 
     /// The decoded watch event, for a notification frame.
