@@ -93,20 +93,70 @@ async fn a_partitioned_minority_accepts_no_write_and_catches_up_after_heal() {
     ens.check_history().unwrap();
 }
 
+/// A write reaches the leader, which proposes it but hears no ack (its
+/// links to both followers are held); the leader is then isolated. The
+/// write is never acknowledged, a new leader takes over, and after the heal
+/// (and the held stale proposal delivered late) no node has it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_isolated_leader_steps_down_and_its_uncommitted_writes_are_discarded() {
+    use zk_server_sim::history::Event;
+
     let ens = ensemble(3).await;
     let old = ens.leader().unwrap();
     let mut c = connect(ens.addr(old)).await;
-    c.call(create("/before", b"", CreateMode::Persistent)).await;
+    assert_eq!(
+        c.call(create("/before", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+    for f in (0..3).filter(|&i| i != old) {
+        ens.hold(old, f);
+    }
+    let xid = c
+        .send(&create("/uncommitted", b"", CreateMode::Persistent))
+        .await;
+    // The old leader has the request (it proposes it on arrival).
+    until(|| {
+        ens.history().iter().any(|r| {
+            r.node == old
+                && matches!(&r.event, Event::Request { path: Some(p), .. } if p == "/uncommitted")
+        })
+    })
+    .await;
     ens.isolate(old);
     let new = ens.leader().unwrap();
     assert_ne!(new, old);
-    assert!(c.closed().await);
+    // The write is never acknowledged: the connection ends without an OK.
+    match c.try_reply_to(xid).await {
+        None => {}
+        Some(r) => assert_ne!(
+            r.err(),
+            ErrorCode::Ok,
+            "an uncommitted write was acknowledged"
+        ),
+    }
     ens.heal();
+    ens.release(None);
     assert_eq!(ens.leader(), Some(new));
+    until(|| ens.last_zxid(old) == ens.last_zxid(new)).await;
+    for i in 0..3 {
+        let tree = ens.snapshot(i);
+        assert!(tree.contains_key("/before"), "node {i}");
+        assert!(
+            !tree.contains_key("/uncommitted"),
+            "node {i} kept the uncommitted write"
+        );
+    }
     assert_eq!(ens.snapshot(old), ens.snapshot(new));
-    assert!(ens.snapshot(new).contains_key("/before"));
+    // And a client of the new leader sees the same.
+    let mut d = connect(ens.addr(old)).await;
+    d.call(sync("/")).await;
+    assert_eq!(
+        d.call(exists("/uncommitted", false)).await.err(),
+        ErrorCode::NoNode
+    );
+    ens.check_history().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

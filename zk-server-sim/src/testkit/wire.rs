@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use bytes::Bytes;
-use zk_proto::{xid, ErrorCode, OpCode};
+use zk_proto::{xid, ErrorCode, OpCode, Reader, Record, ReplyHeader, Request, WatcherEvent};
 
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,6 +55,26 @@ impl Frame {
         self.direction == Direction::ToServer && !self.handshake && self.xid.is_some()
     }
 
+    /// The decoded request, for a request frame whose body decodes.
+    pub fn request(&self) -> Option<Request> {
+        if !self.is_request() {
+            return None;
+        }
+        zk_proto::decode_request(self.body.clone())
+            .ok()
+            .map(|(_, r)| r)
+    }
+
+    /// The decoded watch event, for a notification frame.
+    pub fn event(&self) -> Option<WatcherEvent> {
+        if self.direction != Direction::ToClient || self.xid != Some(xid::NOTIFICATION) {
+            return None;
+        }
+        let mut r = Reader::new(self.body.clone());
+        ReplyHeader::decode(&mut r).ok()?;
+        WatcherEvent::decode(&mut r).ok()
+    }
+
     /// A reply to a request (not a notification, not a handshake).
     pub fn is_reply(&self) -> bool {
         self.direction == Direction::ToClient
@@ -84,6 +104,11 @@ impl WireLog {
         self.frames
             .iter()
             .filter(move |f| f.is_request() && f.op == Some(op))
+    }
+
+    /// Every watch event the server sent, in order.
+    pub fn events(&self) -> Vec<WatcherEvent> {
+        self.frames.iter().filter_map(Frame::event).collect()
     }
 
     /// How many requests with opcode `op` went to the server.
