@@ -32,6 +32,10 @@ pub enum Leadership {
         fencing_token: i64,
         /// Our node's path.
         node: String,
+        /// The session that owns our node (writes made as leader must go
+        /// through this session's client, [`Session::client`] while it is
+        /// current, or better through [`LeaderLatch::fenced`]).
+        session_id: i64,
     },
 }
 
@@ -48,6 +52,16 @@ impl Leadership {
             Leadership::Follower => None,
         }
     }
+}
+
+/// A committed fenced transaction of a [`LeaderLatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fenced {
+    /// The fencing token of the leadership it was committed under.
+    pub fencing_token: i64,
+    /// The results of the ops after the check.
+    pub results: Vec<OpResult>,
 }
 
 /// A participant of a latch or election, as read from its node.
@@ -264,14 +278,17 @@ impl LeaderLatch {
 
     /// Commits the transaction `build` makes, with a check on our latch
     /// node first: it applies only while our node exists in its session.
+    /// Returns the fencing token it was made under and the results of the
+    /// ops `build` added.
     ///
     /// Errors: [`Error::NotHeld`] when not leading, or when the check failed.
-    pub async fn fenced(
-        &self,
-        build: impl FnOnce(Transaction) -> Transaction,
-    ) -> Result<Vec<OpResult>> {
-        let node = match &*self.shared.leadership.borrow() {
-            Leadership::Leader { node, .. } => node.clone(),
+    pub async fn fenced(&self, build: impl FnOnce(Transaction) -> Transaction) -> Result<Fenced> {
+        let (node, fencing_token) = match &*self.shared.leadership.borrow() {
+            Leadership::Leader {
+                node,
+                fencing_token,
+                ..
+            } => (node.clone(), *fencing_token),
             Leadership::Follower => return Err(Error::NotHeld(LossReason::Released)),
         };
         let client = self
@@ -287,7 +304,10 @@ impl LeaderLatch {
             .ok_or(Error::NotHeld(LossReason::Released))?;
         let txn = build(client.transaction().check(&node, -1));
         match txn.commit().await {
-            Ok(results) => Ok(results.into_iter().skip(1).collect()),
+            Ok(results) => Ok(Fenced {
+                fencing_token,
+                results: results.into_iter().skip(1).collect(),
+            }),
             Err(zk_client::Error::MultiFailed { index: 0, .. }) => {
                 Err(Error::NotHeld(LossReason::NodeDeleted))
             }
@@ -431,6 +451,7 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
                     shared.set(Leadership::Leader {
                         fencing_token: stat.czxid,
                         node: ours.to_owned(),
+                        session_id: client.session_id(),
                     });
                     Ok(Step::Wait(own, None))
                 }
