@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod guaranteed_delete;
+pub mod leader;
 pub mod mutex;
 pub mod protected;
 mod queue;
@@ -23,6 +24,9 @@ pub mod state;
 
 pub use error::{Error, LossReason, Result};
 pub use guaranteed_delete::{guaranteed_delete, DeleteHandle, DeleteOutcome};
+pub use leader::{
+    LeaderContext, LeaderElection, LeaderLatch, LeaderLatchBuilder, Leadership, Participant,
+};
 pub use mutex::{HoldState, Mutex, MutexGuard};
 pub use protected::{create_protected, ProtectedNode};
 pub use session::{Session, SessionBuilder};
