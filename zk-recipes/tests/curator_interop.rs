@@ -63,7 +63,9 @@ fn assert_exclusive(mut holds: Vec<Hold>) {
     for w in holds.windows(2) {
         assert!(
             w[1].from >= w[0].to,
-            "overlapping holds: {:?} and {:?}\nall: {holds:#?}",
+            "overlapping holds of {} and {}: {:?} and {:?}\nall: {holds:#?}",
+            w[0].who,
+            w[1].who,
             w[0],
             w[1]
         );
