@@ -32,3 +32,5 @@
 //! Java and Rust processes can share them.
 
 pub mod cache;
+pub mod config;
+pub mod discovery;

@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
 use zk_client::{Client, CreateOptions, Stat};
 use zk_recipes::cache::{CacheEvent, NodeCache, TreeCache};
 use zk_server_sim::Ensemble;
@@ -125,8 +127,10 @@ async fn one_seed(seed: u64) -> Result<(), String> {
         .create("/t", b"", &CreateOptions::default())
         .await
         .map_err(|e| e.to_string())?;
-    let cache_client = connect(&hosts).await;
-    let cache = TreeCache::builder("/t").concurrency(8).start(&cache_client);
+    let (clients, renewer) = renewing_client(hosts.clone()).await;
+    let cache = TreeCache::builder("/t")
+        .concurrency(8)
+        .start_following(clients.clone());
     let mut writer = writer;
     let steps = rng.random_range(20..40);
     let mut killed: Option<usize> = None;
@@ -181,6 +185,11 @@ async fn one_seed(seed: u64) -> Result<(), String> {
                     writer = connect(&hosts).await;
                 }
             }
+            93..=95 => {
+                // The cache's session expires: it follows into the next one.
+                let id = clients.borrow().session_id();
+                ens.expire_session(id);
+            }
             _ => {
                 tokio::time::sleep(Duration::from_millis(rng.random_range(0..50))).await;
             }
@@ -200,7 +209,44 @@ async fn one_seed(seed: u64) -> Result<(), String> {
     if let Some(e) = cache.status().closed {
         return Err(format!("cache closed: {e}"));
     }
-    converge(&ens, &cache, "/t", Duration::from_secs(30)).await
+    let r = converge(&ens, &cache, "/t", Duration::from_secs(30)).await;
+    renewer.abort();
+    r
+}
+
+/// What a recipes `Session` does for a cache: a client, replaced by a new
+/// one (new session) whenever the current one ends.
+async fn renewing_client(hosts: String) -> (watch::Receiver<Client>, tokio::task::JoinHandle<()>) {
+    let first = connect(&hosts).await;
+    let (tx, rx) = watch::channel(first.clone());
+    let task = tokio::spawn(async move {
+        let mut current = first;
+        loop {
+            let mut states = current.state_stream();
+            while !current.state().is_terminal() {
+                if states.next().await.is_none() {
+                    break;
+                }
+            }
+            loop {
+                match Client::builder(hosts.as_str())
+                    .session_timeout(Duration::from_millis(1500))
+                    .connect()
+                    .await
+                {
+                    Ok(c) => {
+                        current = c;
+                        break;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+            if tx.send(current.clone()).is_err() {
+                return;
+            }
+        }
+    });
+    (rx, task)
 }
 
 fn seeds() -> (u64, usize) {

@@ -15,6 +15,12 @@ use super::{CacheEvent, ChildData, Shared, TreeCacheBuilder};
 pub(crate) enum Source {
     /// One client; the cache ends with its session.
     Fixed(Option<Client>),
+    /// The current client of a changing series (a new one after each
+    /// expiry); the cache ends when the sender is gone.
+    Follow {
+        clients: tokio::sync::watch::Receiver<Client>,
+        started: bool,
+    },
 }
 
 impl Source {
@@ -22,6 +28,14 @@ impl Source {
     async fn next(&mut self) -> Option<Client> {
         match self {
             Source::Fixed(c) => c.take(),
+            Source::Follow { clients, started } => {
+                if *started {
+                    clients.changed().await.ok()?;
+                }
+                *started = true;
+                let c = clients.borrow_and_update().clone();
+                Some(c)
+            }
         }
     }
 }
@@ -38,6 +52,8 @@ pub(crate) async fn run(shared: Arc<Shared>, mut source: Source, opts: TreeCache
         let SessionEnd::Over(e) = run_session(&shared, &client, &opts).await;
         tracing::debug!(path = %opts.path, error = %e, "cache: session over");
         last = e;
+        // Until the next session's complete read, the contents are stale.
+        set_in_sync(&shared, false);
     }
     shared.status.send_modify(|s| {
         s.in_sync = false;

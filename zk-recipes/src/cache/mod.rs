@@ -16,8 +16,10 @@
 //!   buffer gets [`CacheEvent::Lagged`] (and should take a
 //!   [`snapshot`](TreeCache::snapshot)), never an unbounded queue or a
 //!   silent gap;
-//! - end at the session's end with [`CacheEvent::Closed`] (an expired
-//!   session is never hidden).
+//! - started on a plain [`Client`], end at its session's end with
+//!   [`CacheEvent::Closed`] (an expired session is never hidden); started
+//!   with [`TreeCacheBuilder::start_following`] on a series of clients (a
+//!   `Session`'s), move to each new session and read everything again.
 
 mod engine;
 mod events;
@@ -143,6 +145,29 @@ impl TreeCacheBuilder {
     /// Starts the cache on `client`; it ends when that client's session does.
     pub fn start(self, client: &Client) -> TreeCache {
         self.start_with(Source::Fixed(Some(client.clone())))
+    }
+
+    /// Starts the cache on the current client of `clients` and moves to
+    /// each new client published there (a new session after an expiry:
+    /// a `Session` publishes them), reading the
+    /// whole tree again in each. The cache ends when the sender is dropped.
+    pub fn start_following(self, clients: watch::Receiver<Client>) -> TreeCache {
+        self.start_with(Source::Follow {
+            clients,
+            started: false,
+        })
+    }
+
+    /// [`start_following`](Self::start_following) with a subscription made
+    /// before the first read.
+    pub fn start_following_with_events(
+        self,
+        clients: watch::Receiver<Client>,
+    ) -> (TreeCache, CacheEvents) {
+        self.start_subscribed(Source::Follow {
+            clients,
+            started: false,
+        })
     }
 
     /// Like [`start`](Self::start), with a subscription made before the
@@ -347,6 +372,20 @@ impl TreeCacheBuilder {
             .start(client),
             path,
         }
+    }
+}
+
+impl TreeCacheBuilder {
+    /// Like [`start_node`](Self::start_node), with a subscription made
+    /// before the first read.
+    pub fn start_node_with_events(self, client: &Client) -> (NodeCache, CacheEvents) {
+        let path = self.path.clone();
+        let (inner, events) = TreeCacheBuilder {
+            recursive: false,
+            ..self
+        }
+        .start_with_events(client);
+        (NodeCache { inner, path }, events)
     }
 }
 
