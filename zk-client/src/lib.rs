@@ -295,6 +295,7 @@ mod client;
 mod config;
 mod error;
 mod persistent;
+pub mod retry;
 mod sasl;
 mod session;
 #[cfg(feature = "tls")]

@@ -61,9 +61,19 @@ impl<T> TypedConfig<T>
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
-    /// Follows the node at `path` on `client`.
+    /// Follows the node at `path` on `client` (until its session ends).
     pub fn start(client: &Client, path: &str) -> TypedConfig<T> {
-        let (cache, cache_events) = NodeCache::builder(path).start_node_with_events(client);
+        Self::from_cache(NodeCache::builder(path).start_node_with_events(client))
+    }
+
+    /// Follows the node at `path` on `session`, across new sessions.
+    pub fn start_on(session: &crate::Session, path: &str) -> TypedConfig<T> {
+        Self::from_cache(
+            NodeCache::builder(path).start_node_following_with_events(session.clients()),
+        )
+    }
+
+    fn from_cache((cache, cache_events): (NodeCache, CacheEvents)) -> TypedConfig<T> {
         let cache = Arc::new(cache);
         let state = Arc::new(Mutex::new(State {
             value: None,

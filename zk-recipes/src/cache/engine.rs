@@ -40,6 +40,13 @@ impl Source {
     }
 }
 
+/// Resolves when a new client is published (never, once the sender is gone).
+async fn replaced(clients: &mut tokio::sync::watch::Receiver<Client>) {
+    if clients.changed().await.is_err() {
+        futures::future::pending::<()>().await;
+    }
+}
+
 /// How one session's run ended.
 enum SessionEnd {
     /// The session is over with this error; a new client may follow.
@@ -49,7 +56,19 @@ enum SessionEnd {
 pub(crate) async fn run(shared: Arc<Shared>, mut source: Source, opts: TreeCacheBuilder) {
     let mut last = Error::Closed;
     while let Some(client) = source.next().await {
-        let SessionEnd::Over(e) = run_session(&shared, &client, &opts).await;
+        let end = match &source {
+            Source::Fixed(_) => run_session(&shared, &client, &opts).await,
+            // A new client may come while this one still lives (a session
+            // declared lost locally): move to it at once.
+            Source::Follow { clients, .. } => {
+                let mut next = clients.clone();
+                tokio::select! {
+                    end = run_session(&shared, &client, &opts) => end,
+                    () = replaced(&mut next) => SessionEnd::Over(Error::SessionExpired),
+                }
+            }
+        };
+        let SessionEnd::Over(e) = end;
         tracing::debug!(path = %opts.path, error = %e, "cache: session over");
         last = e;
         // Until the next session's complete read, the contents are stale.

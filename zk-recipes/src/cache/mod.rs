@@ -19,7 +19,8 @@
 //! - started on a plain [`Client`], end at its session's end with
 //!   [`CacheEvent::Closed`] (an expired session is never hidden); started
 //!   with [`TreeCacheBuilder::start_following`] on a series of clients (a
-//!   `Session`'s), move to each new session and read everything again.
+//!   [`Session`](crate::Session)'s), move to each new session and read
+//!   everything again.
 
 mod engine;
 mod events;
@@ -158,6 +159,12 @@ impl TreeCacheBuilder {
         })
     }
 
+    /// Starts the cache on `session` and follows it into each new session
+    /// (see [`start_following`](Self::start_following)).
+    pub fn start_on(self, session: &crate::Session) -> TreeCache {
+        self.start_following(session.clients())
+    }
+
     /// [`start_following`](Self::start_following) with a subscription made
     /// before the first read.
     pub fn start_following_with_events(
@@ -214,6 +221,12 @@ impl TreeCache {
     /// Options for a cache of the subtree at `path`.
     pub fn builder(path: &str) -> TreeCacheBuilder {
         TreeCacheBuilder::new(path, true)
+    }
+
+    /// A cache of the subtree at `path` with default options on `session`,
+    /// following it into each new session.
+    pub fn start_on(session: &crate::Session, path: &str) -> TreeCache {
+        Self::builder(path).start_on(session)
     }
 
     /// A cache of the subtree at `path` with default options, on `client`.
@@ -322,6 +335,12 @@ impl NodeCache {
         TreeCacheBuilder::new(path, false)
     }
 
+    /// A cache of the node at `path` on `session`, following it into each
+    /// new session.
+    pub fn start_on(session: &crate::Session, path: &str) -> NodeCache {
+        Self::builder(path).start_node_on(session)
+    }
+
     /// A cache of the node at `path` on `client`.
     pub fn start(client: &Client, path: &str) -> NodeCache {
         Self::builder(path).start_node(client)
@@ -376,6 +395,27 @@ impl TreeCacheBuilder {
 }
 
 impl TreeCacheBuilder {
+    /// Starts a [`NodeCache`] on `session`, following it into each new session.
+    pub fn start_node_on(self, session: &crate::Session) -> NodeCache {
+        self.start_node_following_with_events(session.clients()).0
+    }
+
+    /// A [`NodeCache`] on a series of clients (see
+    /// [`start_following`](Self::start_following)), with a subscription
+    /// made before the first read.
+    pub fn start_node_following_with_events(
+        self,
+        clients: watch::Receiver<Client>,
+    ) -> (NodeCache, CacheEvents) {
+        let path = self.path.clone();
+        let (inner, events) = TreeCacheBuilder {
+            recursive: false,
+            ..self
+        }
+        .start_following_with_events(clients);
+        (NodeCache { inner, path }, events)
+    }
+
     /// Like [`start_node`](Self::start_node), with a subscription made
     /// before the first read.
     pub fn start_node_with_events(self, client: &Client) -> (NodeCache, CacheEvents) {

@@ -46,6 +46,12 @@ where
         d
     }
 
+    /// Discovery under `base` on `session`: local instances are registered
+    /// again in each new session.
+    pub fn on_session(session: &crate::Session, base: &str) -> Self {
+        Self::following(session.clients(), base)
+    }
+
     /// Discovery under `base` on the current client of `clients`, which
     /// registers every local instance again on each new client (session).
     pub fn following(clients: watch::Receiver<Client>, base: &str) -> Self {
@@ -222,10 +228,7 @@ async fn create_container_parents(client: &Client, path: &str) -> Result<(), Err
     Ok(())
 }
 
-async fn reregister_on_new_session(
-    mut clients: watch::Receiver<Client>,
-    registered: Registered,
-) {
+async fn reregister_on_new_session(mut clients: watch::Receiver<Client>, registered: Registered) {
     clients.borrow_and_update();
     while clients.changed().await.is_ok() {
         let client = clients.borrow_and_update().clone();
