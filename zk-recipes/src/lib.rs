@@ -43,6 +43,7 @@
 
 pub mod cache;
 pub mod config;
+pub mod counter;
 pub mod discovery;
 pub mod error;
 pub mod guaranteed_delete;
