@@ -41,10 +41,12 @@
 //! - [`guaranteed_delete()`] keeps deleting in the background until the node
 //!   or its session is gone; recipes never forget a node that may exist.
 
+pub mod barrier;
 pub mod cache;
 pub mod config;
 pub mod counter;
 pub mod discovery;
+pub mod double_barrier;
 pub mod error;
 pub mod guaranteed_delete;
 pub mod leader;
@@ -54,6 +56,8 @@ mod queue;
 pub mod session;
 pub mod state;
 
+pub use barrier::Barrier;
+pub use double_barrier::DoubleBarrier;
 pub use error::{Error, LossReason, Result};
 pub use guaranteed_delete::{guaranteed_delete, DeleteHandle, DeleteOutcome};
 pub use leader::{
