@@ -1,9 +1,33 @@
 //! Curator-style coordination recipes on the public `zk-client` API.
 //!
-//! **Nothing is implemented yet.** This crate holds the place of the recipes
-//! in the workspace layout; no recipe issue has been worked on so far.
+//! Node layouts are compatible with Apache Curator 5.x, so Java and Rust
+//! processes can share one lock or one leader latch path.
 //!
-//! The plan: locks, read-write lock, semaphore, barriers, leader latch and
-//! election, service registry and discovery, cached config, counters and
-//! queues, with node layouts compatible with Apache Curator 5.4 so that Java
-//! and Rust processes can share a lock or a registry.
+//! # The framework
+//!
+//! - [`Session`] owns the current client, publishes recipe
+//!   [`ConnectionState`]s (Lost counted from the last server contact) and
+//!   builds a new client after expiry ([`ConnectionState::NewSession`]).
+//! - [`protected`] creates (Curator's `_c_<uuid>-` names) find their node
+//!   again after a lost reply and adopt it only if their own session owns it.
+//! - [`guaranteed_delete()`] keeps deleting in the background until the node
+//!   or its session is gone; recipes never forget a node that may exist.
+
+pub mod error;
+pub mod guaranteed_delete;
+pub mod leader;
+pub mod mutex;
+pub mod protected;
+mod queue;
+pub mod session;
+pub mod state;
+
+pub use error::{Error, LossReason, Result};
+pub use guaranteed_delete::{guaranteed_delete, DeleteHandle, DeleteOutcome};
+pub use leader::{
+    LeaderContext, LeaderElection, LeaderLatch, LeaderLatchBuilder, Leadership, Participant,
+};
+pub use mutex::{HoldState, Mutex, MutexGuard};
+pub use protected::{create_protected, ProtectedNode};
+pub use session::{Session, SessionBuilder};
+pub use state::ConnectionState;

@@ -1,0 +1,53 @@
+//! Helpers shared by the scenario tests.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::time::Duration;
+
+use zk_recipes::Session;
+use zk_server_sim::Ensemble;
+
+/// A 3-node simulated ensemble with a short tick, seeded from `ZK_SIM_SEED`
+/// or `seed`; prints the seed so a failure can be replayed.
+pub async fn ensemble(seed: u64) -> Ensemble {
+    let seed = std::env::var("ZK_SIM_SEED")
+        .ok()
+        .and_then(|s| zk_server_sim::parse_seed(&s))
+        .unwrap_or(seed);
+    eprintln!("simulator seed {seed} (replay with ZK_SIM_SEED={seed})");
+    Ensemble::builder()
+        .nodes(3)
+        .seed(seed)
+        .tick_time(Duration::from_millis(50))
+        .min_session_timeout(Duration::from_millis(200))
+        .build()
+        .await
+        .expect("ensemble")
+}
+
+/// A session with a short timeout on `hosts`.
+pub async fn session(hosts: &str, timeout_ms: u64) -> Session {
+    Session::builder(
+        zk_client::Client::builder(hosts).session_timeout(Duration::from_millis(timeout_ms)),
+    )
+    .connect()
+    .await
+    .expect("session")
+}
+
+/// Waits up to `within` for `cond`, polling.
+pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = tokio::time::Instant::now();
+    while start.elapsed() < within {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cond()
+}
+
+/// The children of `path` on server 0 (empty if it does not exist).
+pub async fn children(client: &zk_client::Client, path: &str) -> Vec<String> {
+    client.get_children(path).await.unwrap_or_default()
+}
