@@ -13,6 +13,7 @@ as_root() {
 
 echo "==> installing test dependencies"
 as_root bash .ci/install-deps.sh
+as_root bash scripts/build-zk-image.sh # the test kit's ZooKeeper image (cached; skipped without Docker)
 
 echo "==> cargo fmt --check"
 cargo fmt --all --check
