@@ -244,6 +244,37 @@ impl Client {
         Ok(())
     }
 
+    /// Checks that the chroot node exists, or creates it (and its
+    /// parents) when `create`; the paths here are server paths.
+    pub(crate) async fn check_chroot(&self, create: bool) -> Result<()> {
+        let Some(root) = self.inner.chroot.prefix_str().map(str::to_owned) else {
+            return Ok(());
+        };
+        let exists = Request::Exists(ExistsRequest {
+            path: root.clone(),
+            watch: false,
+        });
+        if exists_reply(self.send(Ok(exists), None)).await?.is_some() {
+            return Ok(());
+        }
+        if !create {
+            return Err(Error::NoChroot { chroot: root });
+        }
+        for path in ancestors(&root).into_iter().chain([root.as_str()]) {
+            let request = Request::Create2(zk_proto::CreateRequest {
+                path: path.to_owned(),
+                data: Bytes::new(),
+                acl: Acl::open_unsafe(),
+                flags: zk_proto::CreateMode::Persistent.code(),
+            });
+            match self.send(Ok(request), None).ok().await {
+                Ok(_) | Err(Error::NodeExists) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     fn deadline(&self) -> Option<Instant> {
         self.inner.request_timeout.map(|t| Instant::now() + t)
     }
@@ -916,6 +947,12 @@ impl Client {
     /// Ends the session on the server (its ephemerals go at once) after the
     /// requests already made have been answered. Later calls fail with
     /// [`Error::Closed`]; the state becomes [`SessionState::Closed`].
+    ///
+    /// Idempotent, as Java's `close()`: on a session that is already over
+    /// (closed, expired, refused authentication) it returns `Ok(())` at
+    /// once. It fails only with `ConnectionLoss` when the connection broke
+    /// before the server answered the closeSession: the session may then
+    /// live on the server (ephemerals included) until it expires.
     pub fn close(&self) -> impl Future<Output = Result<()>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         self.inner.shared.submit_close(Work::Close(Some(tx)));

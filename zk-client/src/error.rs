@@ -141,6 +141,13 @@ pub enum Error {
     /// non-TTL mode, a read op in a write transaction...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The connect string names a chroot whose node does not exist (see
+    /// [`ClientBuilder::create_chroot`](crate::ClientBuilder::create_chroot)).
+    #[error("the chroot node {chroot} does not exist (create it first, or use ClientBuilder::create_chroot)")]
+    NoChroot {
+        /// The chroot, as the connect string names it.
+        chroot: String,
+    },
     /// The connect string could not be parsed.
     #[error("bad connect string {input:?}: {reason}")]
     BadConnectString {
@@ -279,6 +286,7 @@ impl Error {
             Error::Closed
             | Error::DataTooLarge { .. }
             | Error::BadConnectString { .. }
+            | Error::NoChroot { .. }
             | Error::Protocol(_)
             | Error::UnexpectedReply(_)
             | Error::Io { .. }

@@ -64,6 +64,8 @@ enum End {
     Closed,
     /// The server rejected our credentials.
     AuthFailed,
+    /// The server answered a request with SESSIONEXPIRED.
+    Expired,
 }
 
 /// Why a connection attempt failed.
@@ -191,6 +193,10 @@ impl Task {
                     self.terminate(SessionState::AuthFailed, Error::AuthFailed);
                     return;
                 }
+                End::Expired => {
+                    self.terminate(SessionState::Expired, Error::SessionExpired);
+                    return;
+                }
                 End::Lost(reason) if self.closing => {
                     debug!(%reason, "connection lost while closing");
                     self.terminate(SessionState::Closed, Error::Closed);
@@ -198,7 +204,6 @@ impl Task {
                 }
                 End::Lost(reason) => {
                     debug!(session_id = self.session_id, %reason, "connection lost");
-                    self.publish(SessionState::Disconnected);
                     conn = match self.reconnect().await {
                         Ok(c) => c,
                         Err((state, err)) => {
@@ -231,21 +236,28 @@ impl Task {
             .then(|| self.current_host.clone())
             .flatten();
         self.shared.set_server(server);
-        self.shared.state.send_replace(info);
+        // Said once: serve() publishes the end of a connection before it
+        // fails what was in flight, terminate() the same state again.
+        self.shared.state.send_if_modified(|cur| {
+            let changed = *cur != info;
+            *cur = info;
+            changed
+        });
     }
 
-    /// Ends the session for good: refuses new work, fails everything waiting
-    /// and every watch with `err`, and publishes the terminal state.
+    /// Ends the session for good: refuses new work, publishes the terminal
+    /// state, then fails everything waiting and every watch with `err` (so
+    /// that whoever sees the error finds `state()` already terminal).
     fn terminate(&mut self, state: SessionState, err: Error) {
         debug!(session_id = self.session_id, %state, "session over");
         self.shared.refuse(err.clone());
+        self.shared.set_in_flight(0);
+        self.publish(state);
         for w in self.shared.drain() {
             w.fail(err.clone());
         }
         self.watches.fail_all(&err);
         self.persistents.fail_all(&err);
-        self.shared.set_in_flight(0);
-        self.publish(state);
     }
 
     fn alloc_xid(&mut self) -> i32 {
@@ -601,14 +613,27 @@ impl Task {
         }
         live.reset_timer();
         let end = poll_fn(|cx| live.poll(cx, conn)).await;
-        let err = match &end {
-            End::Closed => Error::Closed,
-            End::AuthFailed => Error::AuthFailed,
-            End::Lost(_) => Error::ConnectionLoss,
+        // The new state first, then the errors: a caller woken by its
+        // error finds `state()` already saying why.
+        let (state, err) = match &end {
+            End::Closed => (SessionState::Closed, Error::Closed),
+            End::AuthFailed => (SessionState::AuthFailed, Error::AuthFailed),
+            End::Expired => (SessionState::Expired, Error::SessionExpired),
+            End::Lost(_) if live.task.closing => (SessionState::Closed, Error::ConnectionLoss),
+            End::Lost(_) => (SessionState::Disconnected, Error::ConnectionLoss),
         };
+        if state.is_terminal() {
+            // Calls made from now on fail at once, as after terminate().
+            live.task.shared.refuse(match state {
+                SessionState::Expired => Error::SessionExpired,
+                SessionState::AuthFailed => Error::AuthFailed,
+                _ => Error::Closed,
+            });
+        }
+        live.task.shared.set_in_flight(0);
+        live.task.publish(state);
         live.pending.fail_all(&err);
         live.task.last_heard = live.last_recv;
-        live.task.shared.set_in_flight(0);
         end
     }
 }
@@ -1166,6 +1191,14 @@ impl Live<'_> {
         if header.err == ErrorCode::SessionMoved {
             p.fail(&Error::ConnectionLoss);
             return Some(End::Lost(Error::SessionMoved));
+        }
+        // SESSIONEXPIRED: the server expired the session while this request
+        // was on its way. The session is over: this request and every other
+        // one in flight fail with SessionExpired (not ConnectionLoss, which
+        // would invite a retry), as soon as the state says Expired.
+        if header.err == ErrorCode::SessionExpired {
+            self.pending.push_front(p);
+            return Some(End::Expired);
         }
         match p.awaiting {
             Awaiting::Config => {
