@@ -604,8 +604,9 @@ impl Client {
     pub fn delete(
         &self,
         path: &str,
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = self.server_path(path).map(|path| {
             Request::Delete(DeleteRequest {
                 path,
@@ -797,8 +798,9 @@ impl Client {
         &self,
         path: &str,
         data: &[u8],
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = (|| {
             Ok(Request::SetData(SetDataRequest {
                 path: self.server_path(path)?,
@@ -820,8 +822,9 @@ impl Client {
         &self,
         path: &str,
         acl: &[Acl],
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = self.server_path(path).map(|path| {
             Request::SetAcl(SetAclRequest {
                 path,

@@ -66,6 +66,8 @@ enum End {
     AuthFailed,
     /// The server answered a request with SESSIONEXPIRED.
     Expired,
+    /// The client leaves this server for another (why); the session lives on.
+    Moved(&'static str),
 }
 
 /// Why a connection attempt failed.
@@ -197,13 +199,18 @@ impl Task {
                     self.terminate(SessionState::Expired, Error::SessionExpired);
                     return;
                 }
-                End::Lost(reason) if self.closing => {
-                    debug!(%reason, "connection lost while closing");
+                End::Lost(_) | End::Moved(_) if self.closing => {
+                    debug!("connection lost while closing");
                     self.terminate(SessionState::Closed, Error::Closed);
                     return;
                 }
-                End::Lost(reason) => {
-                    debug!(session_id = self.session_id, %reason, "connection lost");
+                End::Lost(_) | End::Moved(_) => {
+                    match &end {
+                        End::Moved(why) => debug!(session_id = self.session_id, why, "moving"),
+                        _ => {
+                            debug!(session_id = self.session_id, reason = ?end_reason(&end), "connection lost")
+                        }
+                    }
                     conn = match self.reconnect().await {
                         Ok(c) => c,
                         Err((state, err)) => {
@@ -268,7 +275,7 @@ impl Task {
 
     /// The first connection: each server once, in order; the first success wins.
     async fn first_connect(&mut self) -> Result<Conn, (SessionState, Error)> {
-        let mut last = Error::ConnectFailed("no servers".into());
+        let mut last = None;
         // A TLS failure says more than the refusals of other hosts: keep it typed.
         let mut tls_failure = None;
         for _ in 0..self.cfg.hosts.len().max(1) {
@@ -279,10 +286,17 @@ impl Task {
                 Err(AttemptError::Retry(err @ Error::Tls { .. })) => {
                     tls_failure.get_or_insert(err);
                 }
-                Err(AttemptError::Retry(err)) => last = err,
+                Err(AttemptError::Retry(err)) => last = Some(err),
             }
         }
-        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed(last.to_string()));
+        let n = self.cfg.hosts.len();
+        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed {
+            reason: match &last {
+                Some(e) => format!("{n} server(s) tried; the last: {e}"),
+                None => "no servers".to_owned(),
+            },
+            source: last.map(Box::new),
+        });
         Err((SessionState::Closed, err))
     }
 
@@ -390,9 +404,10 @@ impl Task {
         let result = tokio::time::timeout(timeout, self.handshake(host).instrument(span.clone()))
             .await
             .unwrap_or_else(|_| {
-                Err(AttemptError::Retry(Error::ConnectFailed(format!(
-                    "no session established within the connect timeout ({timeout:?})"
-                ))))
+                Err(AttemptError::Retry(Error::io_kind(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no session established within the connect timeout ({timeout:?})"),
+                )))
             });
         let _enter = span.enter();
         match &result {
@@ -412,7 +427,10 @@ impl Task {
             Some(io) => io,
             None => {
                 let host = host.ok_or_else(|| {
-                    AttemptError::Retry(Error::ConnectFailed("no servers".into()))
+                    AttemptError::Retry(Error::ConnectFailed {
+                        reason: "no servers".into(),
+                        source: None,
+                    })
                 })?;
                 self.cfg
                     .connector
@@ -619,8 +637,10 @@ impl Task {
             End::Closed => (SessionState::Closed, Error::Closed),
             End::AuthFailed => (SessionState::AuthFailed, Error::AuthFailed),
             End::Expired => (SessionState::Expired, Error::SessionExpired),
-            End::Lost(_) if live.task.closing => (SessionState::Closed, Error::ConnectionLoss),
-            End::Lost(_) => (SessionState::Disconnected, Error::ConnectionLoss),
+            End::Lost(_) | End::Moved(_) if live.task.closing => {
+                (SessionState::Closed, Error::ConnectionLoss)
+            }
+            End::Lost(_) | End::Moved(_) => (SessionState::Disconnected, Error::ConnectionLoss),
         };
         if state.is_terminal() {
             // Calls made from now on fail at once, as after terminate().
@@ -638,6 +658,14 @@ impl Task {
     }
 }
 
+/// The error a connection ended with, for the log.
+fn end_reason(end: &End) -> Option<&Error> {
+    match end {
+        End::Lost(e) => Some(e),
+        _ => None,
+    }
+}
+
 /// Whether a handshake answer that is not a ConnectResponse is a reply
 /// header carrying an error code (xid 0, a known non-OK code).
 fn frame_is_header(h: &ReplyHeader) -> bool {
@@ -649,8 +677,9 @@ async fn next_frame(conn: &mut Conn) -> Result<Bytes, Error> {
     match conn.next().await {
         Some(Ok(frame)) => Ok(frame),
         Some(Err(e)) => Err(e.into()),
-        None => Err(Error::ConnectFailed(
-            "the server closed the connection without answering".into(),
+        None => Err(Error::io_kind(
+            std::io::ErrorKind::UnexpectedEof,
+            "the server closed the connection without answering",
         )),
     }
 }
@@ -725,14 +754,14 @@ impl Live<'_> {
                     warn!(error = %e, "dropping connection");
                     return Poll::Ready(End::Lost(match e {
                         ConnError::Proto(p) => Error::Protocol(p),
-                        ConnError::Io(e) => Error::io(&e),
+                        ConnError::Io(e) => Error::io(e),
                     }));
                 }
                 Poll::Ready(None) => {
-                    return Poll::Ready(End::Lost(Error::Io {
-                        kind: std::io::ErrorKind::UnexpectedEof,
-                        message: "the server closed the connection".into(),
-                    }))
+                    return Poll::Ready(End::Lost(Error::io_kind(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    )))
                 }
                 Poll::Pending => break,
             }
@@ -755,9 +784,7 @@ impl Live<'_> {
         //     server found while on a read-only one: move.
         match self.task.apply_new_hosts() {
             Some(true) => {
-                return Poll::Ready(End::Lost(Error::ConnectFailed(
-                    "the server is no longer in the server list".into(),
-                )))
+                return Poll::Ready(End::Moved("the server is no longer in the server list"))
             }
             Some(false) if self_read_only_probe(self.task) => {
                 let hosts = self.task.cfg.hosts.clone();
@@ -771,9 +798,7 @@ impl Live<'_> {
                 self.probe = None;
                 debug!(%host, "leaving the read-only server for a read-write one");
                 self.task.preferred_host = Some(host);
-                return Poll::Ready(End::Lost(Error::ConnectFailed(
-                    "moving to a read-write server".into(),
-                )));
+                return Poll::Ready(End::Moved("moving to a read-write server"));
             }
         }
 
@@ -808,10 +833,10 @@ impl Live<'_> {
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = Instant::now();
             if now.duration_since(self.last_recv) >= self.read_timeout {
-                return Poll::Ready(End::Lost(Error::ConnectFailed(format!(
-                    "no reply from the server for {:?}",
-                    self.read_timeout
-                ))));
+                return Poll::Ready(End::Lost(Error::io_kind(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no reply from the server for {:?}", self.read_timeout),
+                )));
             }
             if now.duration_since(self.last_sent) >= self.ping_every {
                 trace!("ping");

@@ -270,7 +270,7 @@ async fn garbage_handshake_fails_the_connect() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::ConnectFailed(_)), "{e:?}");
+    assert!(matches!(e, Error::ConnectFailed { .. }), "{e:?}");
 }
 
 /// A server that completes the handshake and then never answers: every
@@ -414,7 +414,7 @@ async fn a_reply_header_instead_of_a_connect_response_says_what_it_carries() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::ConnectFailed(m) if m.contains("NOTREADONLY")),
+        matches!(&e, Error::ConnectFailed { source: Some(s), .. } if **s == Error::NotReadOnly),
         "{e:?}"
     );
 }
