@@ -45,7 +45,13 @@
 //! on command (drop, refuse, blackhole, delay, drop after a request) and,
 //! when asked, records every frame both ways ([`WireLog`]);
 //! [`expire_session`] ends a session on the server for real.
+//!
+//! [`consistency`] records what clients asked and got back and checks the
+//! history against ZooKeeper's promises (linearizable writes, session
+//! order, reads that never go back, sync-then-read, watch-before-data),
+//! from the clients' side only: usable against any server.
 
+pub mod consistency;
 mod container;
 mod ensemble;
 mod error;
