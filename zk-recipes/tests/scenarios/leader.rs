@@ -160,11 +160,12 @@ async fn election_runs_one_leader_at_a_time_and_requeues() {
 /// only after the server deleted the old node.
 pub(crate) async fn partitioned_leader_steps_down_first(
     upstream: std::net::SocketAddr,
+    chroot: &str,
     hosts: &str,
     timeout_ms: u64,
     step_down_on_suspended: bool,
 ) {
-    let (proxy, a) = crate::support::proxied_session(upstream, timeout_ms, 0.1).await;
+    let (proxy, a) = crate::support::proxied_session_in(upstream, chroot, timeout_ms, 0.1).await;
     let b = session(hosts, timeout_ms).await;
     let path = format!("/s8-{step_down_on_suspended}");
     let la = LeaderLatch::builder(&a, &path, "a")
@@ -216,13 +217,13 @@ pub(crate) async fn partitioned_leader_steps_down_first(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s8_partitioned_leader_steps_down_on_suspended() {
     let ens = ensemble(21).await;
-    partitioned_leader_steps_down_first(ens.addr(0), &ens.connect_string(), 800, true).await;
+    partitioned_leader_steps_down_first(ens.addr(0), "", &ens.connect_string(), 800, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s8_partitioned_leader_with_lost_only_policy_steps_down_at_its_deadline() {
     let ens = ensemble(22).await;
-    partitioned_leader_steps_down_first(ens.addr(0), &ens.connect_string(), 800, false).await;
+    partitioned_leader_steps_down_first(ens.addr(0), "", &ens.connect_string(), 800, false).await;
 }
 
 /// Scenario 2 for the latch (CURATOR-696): after a local Lost, the new

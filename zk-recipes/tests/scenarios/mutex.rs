@@ -78,10 +78,11 @@ async fn fenced_write_fails_once_the_node_is_deleted_and_loss_is_reported() {
 /// delete the old node); its fenced write then fails.
 pub(crate) async fn holder_expiry_then_waiter(
     upstream: std::net::SocketAddr,
+    chroot: &str,
     hosts: &str,
     timeout_ms: u64,
 ) {
-    let (proxy, a) = crate::support::proxied_session(upstream, timeout_ms, 0.1).await;
+    let (proxy, a) = crate::support::proxied_session_in(upstream, chroot, timeout_ms, 0.1).await;
     let b = session(hosts, timeout_ms).await;
     let admin = session(hosts, timeout_ms).await.client();
     let _ = admin.create("/s1", b"0", &Default::default()).await;
@@ -124,7 +125,7 @@ pub(crate) async fn holder_expiry_then_waiter(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s1_holder_session_expires_while_a_waiter_is_queued() {
     let ens = ensemble(11).await;
-    holder_expiry_then_waiter(ens.addr(0), &ens.connect_string(), 800).await;
+    holder_expiry_then_waiter(ens.addr(0), "", &ens.connect_string(), 800).await;
 }
 
 /// Scenario 2: after a local Lost, the new session still lists the old
@@ -333,6 +334,15 @@ async fn s5_cancelled_acquires_leave_nothing() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(left.is_empty(), "cancelled acquires left {left:?}");
+        // ...and no watch on any server (a waiter's predecessor watch is
+        // removed when its acquire is dropped).
+        let watches =
+            |e: &zk_server_sim::Ensemble| (0..e.len()).map(|i| e.watch_count(i)).sum::<usize>();
+        assert!(
+            eventually(Duration::from_secs(3), || watches(&ens) == 0).await,
+            "{} watches left on the servers",
+            watches(&ens)
+        );
     }
     let g = tokio::time::timeout(Duration::from_secs(5), mb.acquire())
         .await

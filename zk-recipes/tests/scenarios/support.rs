@@ -58,11 +58,21 @@ pub async fn proxied_session(
     timeout_ms: u64,
     lost_margin: f64,
 ) -> (zk_server_sim::testkit::FaultProxy, Session) {
+    proxied_session_in(upstream, "", timeout_ms, lost_margin).await
+}
+
+/// Like [`proxied_session`], under `chroot` ("" for none).
+pub async fn proxied_session_in(
+    upstream: std::net::SocketAddr,
+    chroot: &str,
+    timeout_ms: u64,
+    lost_margin: f64,
+) -> (zk_server_sim::testkit::FaultProxy, Session) {
     let proxy = zk_server_sim::testkit::FaultProxy::start(upstream)
         .await
         .expect("proxy");
     let s = Session::builder(
-        zk_client::Client::builder(proxy.addr().to_string())
+        zk_client::Client::builder(format!("{}{chroot}", proxy.addr()))
             .session_timeout(Duration::from_millis(timeout_ms))
             .connect_timeout(Duration::from_millis(500)),
     )
