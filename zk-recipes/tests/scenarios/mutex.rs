@@ -477,3 +477,28 @@ async fn s18_close_while_waiting_resolves_with_closed() {
     assert_eq!(after.unwrap_err(), zk_recipes::Error::Closed);
     ga.release().await.unwrap();
 }
+
+/// Explicit re-entrancy: the node stays until the last guard of the hold
+/// is released; the names are Curator's (`_c_<uuid>-lock-<10 digits>`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reentrant_guards_share_one_node_with_curator_names() {
+    let ens = ensemble(19).await;
+    let a = session(&ens.connect_string(), 3000).await;
+    let g1 = Mutex::new(&a, "/re").unwrap().acquire().await.unwrap();
+    let name = g1.node_path().trim_start_matches("/re/").to_owned();
+    assert!(zk_recipes::protected::is_protected(&name), "{name}");
+    let seq = zk_recipes::protected::strip_protected(&name)
+        .strip_prefix("lock-")
+        .expect("lock- after the protected prefix");
+    assert!(
+        seq.len() == 10 && seq.bytes().all(|b| b.is_ascii_digit()),
+        "{seq}"
+    );
+    let g2 = g1.reenter();
+    assert_eq!(g2.fencing_token(), g1.fencing_token());
+    g1.release().await.unwrap();
+    assert_eq!(children(&a.client(), "/re").await, vec![name.clone()]);
+    assert_eq!(g2.state(), HoldState::Held);
+    g2.release().await.unwrap();
+    assert!(children(&a.client(), "/re").await.is_empty());
+}
