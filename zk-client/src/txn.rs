@@ -8,7 +8,8 @@ use zk_proto::{
     MultiRequest, MultiResponse, MultiResult, Request, SetDataRequest, Stat,
 };
 
-use crate::client::{decode, Client, CreateBody, CreateOptions};
+use crate::client::{decode, Client};
+use crate::create::{CreateBody, CreateOptions};
 use crate::error::{Error, Result};
 
 /// The result of one op of a transaction or a multiRead.
@@ -109,8 +110,17 @@ impl Transaction {
     }
 
     /// Adds a create (any mode; the result carries the path and Stat).
-    pub fn create(self, path: &str, data: &[u8], options: &CreateOptions) -> Self {
+    /// Parents cannot be created inside a transaction: options with
+    /// [`CreateOptions::with_parents`] make the commit fail with
+    /// [`Error::InvalidArgument`].
+    pub fn create(self, path: &str, data: &[u8], options: impl Into<CreateOptions>) -> Self {
+        let options = options.into();
         self.push(|c| {
+            if options.parents().is_some() {
+                return Err(Error::InvalidArgument(
+                    "a transaction cannot create missing parents (with_parents)".into(),
+                ));
+            }
             let server_path = c
                 .inner
                 .chroot

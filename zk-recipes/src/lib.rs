@@ -17,6 +17,7 @@ pub mod barrier;
 pub mod double_barrier;
 pub mod error;
 pub mod guaranteed_delete;
+pub mod leader;
 pub mod mutex;
 pub mod protected;
 mod queue;
@@ -27,6 +28,9 @@ pub use barrier::Barrier;
 pub use double_barrier::DoubleBarrier;
 pub use error::{Error, LossReason, Result};
 pub use guaranteed_delete::{guaranteed_delete, DeleteHandle, DeleteOutcome};
+pub use leader::{
+    LeaderContext, LeaderElection, LeaderLatch, LeaderLatchBuilder, Leadership, Participant,
+};
 pub use mutex::{HoldState, Mutex, MutexGuard};
 pub use protected::{create_protected, ProtectedNode};
 pub use session::{Session, SessionBuilder};

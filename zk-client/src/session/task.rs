@@ -22,22 +22,22 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use tracing::{debug, debug_span, trace, warn, Instrument};
 use zk_proto::{
     encode_record_frame, encode_request, xid, AuthPacket, ConnectRequest, ConnectResponse,
-    ErrorCode, EventType, OpCode, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
+    ErrorCode, EventType, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
 };
 
 use super::conn::{framed, BoxTransport, Conn, ConnError};
 use super::connect::Connector;
-use super::pending::{Matched, Pending, PendingQueue};
+use super::pending::{Awaiting, DoneSender, Matched, Pending, PendingQueue};
 use super::persistent::Persistents;
 use super::probe;
 use super::state::{SessionState, StateInfo};
-use super::submit::{Reply, Shared, Work};
+use super::submit::{Reply, Shared, WatchReg, Work};
 use super::watches::Watches;
 use crate::chroot::Chroot;
 use crate::config::HostPort;
 use crate::error::Error;
 use crate::sasl::{self, SaslCredentials, SaslError};
-use crate::watch::WatchKind;
+use crate::watch::{WatchKind, WatchedEvent, WatcherKind};
 
 /// Everything the task needs to know from the builder.
 pub(crate) struct SessionConfig {
@@ -287,11 +287,24 @@ impl Task {
             if attempt > 0 {
                 let mut close_requested = false;
                 for w in self.shared.drain() {
-                    if matches!(w, Work::Close(_)) {
-                        close_requested = true;
-                        w.fail(Error::Closed);
-                    } else {
-                        w.fail(Error::ConnectionLoss);
+                    match w {
+                        Work::Close(_) => {
+                            close_requested = true;
+                            w.fail(Error::Closed);
+                        }
+                        // Removed here: the next connection does not set them.
+                        Work::RemoveWatches {
+                            server_path,
+                            kind,
+                            local: true,
+                            reply,
+                        } => {
+                            let n = self
+                                .watches
+                                .remove_kind(&server_path, kind, &self.cfg.chroot);
+                            let _ = reply.send(if n > 0 { Ok(()) } else { Err(Error::NoWatcher) });
+                        }
+                        w => w.fail(Error::ConnectionLoss),
                     }
                 }
                 if close_requested {
@@ -439,6 +452,7 @@ impl Task {
             self.seen_rw = true;
         }
         self.last_heard = Instant::now();
+        self.shared.touch(self.last_heard.into_std());
 
         // SASL first: while it is in progress nothing else goes out (Java's
         // ZooKeeperSaslClient), and a refusal ends the session.
@@ -700,6 +714,7 @@ impl Live<'_> {
         }
         if frames > 0 {
             self.last_recv = Instant::now();
+            self.task.shared.touch(self.last_recv.into_std());
         }
 
         // 1b. The task's own requests that routing called for.
@@ -831,13 +846,12 @@ impl Live<'_> {
                 conn.write_buffer_mut().extend_from_slice(&req.frame);
                 self.pending.push(Pending {
                     xid,
-                    op: req.op,
-                    reply: Some(req.reply),
-                    watch: req.watch,
                     span: req.span,
-                    close: None,
-                    persistent,
-                    config: false,
+                    awaiting: Awaiting::Request {
+                        reply: req.reply,
+                        watch: req.watch,
+                        persistent,
+                    },
                 });
             }
             Work::Auth {
@@ -874,16 +888,22 @@ impl Live<'_> {
                 self.closing = true;
                 self.pending.push(Pending {
                     xid,
-                    op: OpCode::CloseSession,
-                    reply: None,
-                    watch: None,
                     span,
-                    close: tx,
-                    persistent: None,
-                    config: false,
+                    awaiting: Awaiting::Close(tx),
                 });
             }
             Work::RemovePersistent { id, reply } => self.remove_persistent(id, reply, conn),
+            Work::DropWatch {
+                server_path,
+                kind,
+                reply,
+            } => self.drop_watch(server_path, kind, reply, conn),
+            Work::RemoveWatches {
+                server_path,
+                kind,
+                local,
+                reply,
+            } => self.remove_watches(server_path, kind, local, reply, conn),
         }
     }
 
@@ -918,32 +938,124 @@ impl Live<'_> {
             }
             return;
         }
+        debug!(%path, recursive, "removing persistent watch");
+        self.send_remove_watches(&path, WatcherKind::Any, Awaiting::Unwatch(reply), conn);
+        let zxid = self.task.last_zxid;
+        self.rearm(&path, ALL_KINDS, zxid, conn);
+    }
+
+    /// Writes a removeWatches of `kind` on `path`, answered to `awaiting`.
+    fn send_remove_watches(
+        &mut self,
+        path: &str,
+        kind: WatcherKind,
+        awaiting: Awaiting,
+        conn: &mut Conn,
+    ) {
         let xid = self.task.alloc_xid();
         let span = debug_span!("zk.request", op = "removeWatches", path = %path, xid);
         let req = Request::RemoveWatches(zk_proto::RemoveWatchesRequest {
-            path: path.clone(),
-            watcher_type: zk_proto::WatcherType::Any.code(),
+            path: path.to_owned(),
+            watcher_type: kind.code(),
         });
         if let Err(e) = encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req)
         {
-            if let Some(tx) = reply {
-                let _ = tx.send(Err(e.into()));
+            let e = Error::from(e);
+            match awaiting {
+                Awaiting::Unwatch(Some(tx)) | Awaiting::RemoveWatches { reply: tx, .. } => {
+                    let _ = tx.send(Err(e));
+                }
+                _ => {}
             }
             return;
         }
-        debug!(parent: &span, recursive, "removing persistent watch");
+        trace!(parent: &span, ?kind, "send");
         self.pending.push(Pending {
             xid,
-            op: OpCode::RemoveWatches,
-            reply: None,
-            watch: None,
             span,
-            close: reply,
-            persistent: None,
-            config: false,
+            awaiting,
         });
-        let zxid = self.task.last_zxid;
-        self.rearm(&path, ALL_KINDS, zxid, conn);
+    }
+
+    /// A one-shot watcher is gone: removes the server-side watch of its
+    /// table on `path`, unless another watcher (live, or to be registered
+    /// by a read in flight) needs it, or a persistent watch serves the path
+    /// (the one-shot watch was then never set on the server).
+    fn drop_watch(
+        &mut self,
+        path: String,
+        kind: WatcherKind,
+        reply: Option<DoneSender>,
+        conn: &mut Conn,
+    ) {
+        let one_shot_kind = match kind {
+            WatcherKind::Children => WatchKind::Child,
+            _ => WatchKind::Data,
+        };
+        let needed = self.task.watches.has_table(&path, kind)
+            || self.pending.watch_in_flight(&path, kind)
+            || self.task.persistents.covers(&path, one_shot_kind);
+        if needed {
+            trace!(%path, ?kind, "one-shot watch dropped; the server-side watch is still needed");
+            if let Some(tx) = reply {
+                let _ = tx.send(Ok(()));
+            }
+            return;
+        }
+        debug!(%path, ?kind, "removing a one-shot watch");
+        self.send_remove_watches(&path, kind, Awaiting::Unwatch(reply), conn);
+        self.rearm_persistent(&path, conn);
+    }
+
+    /// `Client::remove_watches`: removes this client's one-shot watchers of
+    /// `kind` on `path` (and those that reads in flight would register),
+    /// then the server-side watch.
+    fn remove_watches(
+        &mut self,
+        path: String,
+        kind: WatcherKind,
+        local: bool,
+        reply: DoneSender,
+        conn: &mut Conn,
+    ) {
+        let chroot = self.task.cfg.chroot.clone();
+        let removed = self.task.watches.remove_kind(&path, kind, &chroot)
+            + self.pending.cancel_watches(&path, kind);
+        if removed == 0 {
+            let _ = reply.send(Err(Error::NoWatcher));
+            return;
+        }
+        debug!(%path, ?kind, removed, local, "removing one-shot watches");
+        self.send_remove_watches(&path, kind, Awaiting::RemoveWatches { reply, local }, conn);
+        self.rearm_persistent(&path, conn);
+    }
+
+    /// After a removeWatches on `path`, which on a 3.8 server also drops a
+    /// persistent registration there: registers this client's persistent
+    /// watches on `path` again (SetWatches2), and tells them to resync (the
+    /// server replays nothing for persistent watches, ZOOKEEPER-4698).
+    fn rearm_persistent(&mut self, path: &str, conn: &mut Conn) {
+        let (persistent, recursive) = self.task.persistents.modes_on(path);
+        if !persistent && !recursive {
+            return;
+        }
+        let mut sw = zk_proto::SetWatches2 {
+            relative_zxid: self.task.last_zxid,
+            ..zk_proto::SetWatches2::default()
+        };
+        if persistent {
+            sw.persistent_watches.push(path.to_owned());
+        }
+        if recursive {
+            sw.persistent_recursive_watches.push(path.to_owned());
+        }
+        let _ = encode_request(
+            conn.write_buffer_mut(),
+            self.task.cfg.max_frame,
+            xid::SET_WATCHES,
+            &Request::SetWatches2(sw),
+        );
+        self.task.persistents.resync_path(path);
     }
 
     /// Reads `/zookeeper/config` with a watch (the server path: never
@@ -957,18 +1069,13 @@ impl Live<'_> {
         if encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req).is_ok() {
             self.pending.push(Pending {
                 xid,
-                op: OpCode::GetData,
-                reply: None,
-                watch: None,
                 span: debug_span!(
                     "zk.request",
                     op = "getData",
                     path = crate::client::CONFIG_NODE,
                     xid
                 ),
-                close: None,
-                persistent: None,
-                config: true,
+                awaiting: Awaiting::Config,
             });
         }
     }
@@ -1057,90 +1164,117 @@ impl Live<'_> {
         // connection (this and every other outstanding request fail with
         // ConnectionLoss) and reconnect.
         if header.err == ErrorCode::SessionMoved {
-            if let Some(tx) = p.reply {
-                let _ = tx.send(Err(Error::ConnectionLoss));
-            }
+            p.fail(&Error::ConnectionLoss);
             return Some(End::Lost(Error::SessionMoved));
         }
-        if let Some(id) = p.persistent {
-            if header.err.is_ok() {
-                if !self.task.persistents.is_live(id) {
-                    // The caller gave up before the answer.
-                    self.followups.push(Followup::Remove(id));
-                } else if let Some((path, true)) = self.task.persistents.get(id) {
-                    // addWatch made the path recursive for both server
-                    // tables (3.8): a one-shot child watch there would
-                    // never fire; set it again, after.
-                    if self.task.persistents.modes_on(path) == (false, true)
-                        && self.task.watches.has(path, WatchKind::Child)
-                    {
-                        self.followups.push(Followup::Rearm(
-                            path.to_owned(),
-                            &[WatchKind::Child],
-                            self.task.last_zxid,
-                        ));
+        match p.awaiting {
+            Awaiting::Config => {
+                if header.err.is_ok() {
+                    match zk_proto::GetDataResponse::decode(&mut r) {
+                        Ok(resp) => self.on_config(&resp.data),
+                        Err(e) => debug!(error = %e, "unreadable configuration"),
                     }
                 }
-            } else {
-                let err = Error::from_failure(header.err);
-                self.task.persistents.fail(id, err);
             }
-        }
-        if p.config {
-            if header.err.is_ok() {
-                match zk_proto::GetDataResponse::decode(&mut r) {
-                    Ok(resp) => self.on_config(&resp.data),
-                    Err(e) => debug!(error = %e, "unreadable configuration"),
+            Awaiting::Unwatch(tx) => {
+                if let Some(tx) = tx {
+                    let _ = tx.send(match header.err {
+                        ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
+                        other => Err(Error::from_failure(other)),
+                    });
                 }
             }
-            return None;
-        }
-        if p.op == OpCode::RemoveWatches && p.reply.is_none() {
-            if let Some(tx) = p.close {
-                let _ = tx.send(match header.err {
+            Awaiting::RemoveWatches { reply, local } => {
+                let _ = reply.send(match header.err {
                     ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
+                    _ if local => Ok(()),
                     other => Err(Error::from_failure(other)),
                 });
             }
-            return None;
-        }
-        if let Some(w) = p.watch {
-            let kind = if header.err.is_ok() {
-                Some(w.kind)
-            } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
-                Some(WatchKind::Exist)
-            } else {
-                None
-            };
-            if let Some(kind) = kind {
-                // A read sent without a server-side watch because a
-                // persistent watch covered it, and that watch is gone now:
-                // set it on the server, relative to the read.
-                if w.covered && !self.task.persistents.covers(&w.server_path, kind) {
-                    let kinds: &'static [WatchKind] = match kind {
-                        WatchKind::Data => &[WatchKind::Data],
-                        WatchKind::Exist => &[WatchKind::Exist],
-                        WatchKind::Child => &[WatchKind::Child],
-                    };
-                    self.followups
-                        .push(Followup::Rearm(w.server_path.clone(), kinds, header.zxid));
+            Awaiting::Close(tx) => {
+                if let Some(tx) = tx {
+                    let _ = tx.send(Ok(()));
                 }
-                self.task.watches.add(kind, w.server_path, w.tx);
+                return Some(End::Closed);
             }
-        }
-        if p.op == OpCode::CloseSession {
-            if let Some(tx) = p.close {
-                let _ = tx.send(Ok(()));
+            Awaiting::Request {
+                reply,
+                watch,
+                persistent,
+            } => {
+                if let Some(id) = persistent {
+                    self.on_add_watch_reply(id, header.err);
+                }
+                if let Some(w) = watch {
+                    self.on_watch_reply(w, &header);
+                }
+                let _ = reply.send(Ok(Reply {
+                    err: header.err,
+                    body: r.take_rest(),
+                }));
             }
-            return Some(End::Closed);
-        }
-        if let Some(tx) = p.reply {
-            let _ = tx.send(Ok(Reply {
-                err: header.err,
-                body: r.take_rest(),
-            }));
         }
         None
+    }
+
+    /// The answer to an addWatch that registers persistent watch `id`.
+    fn on_add_watch_reply(&mut self, id: u64, err: ErrorCode) {
+        if !err.is_ok() {
+            self.task.persistents.fail(id, Error::from_failure(err));
+            return;
+        }
+        if !self.task.persistents.is_live(id) {
+            // The caller gave up before the answer.
+            self.followups.push(Followup::Remove(id));
+        } else if let Some((path, true)) = self.task.persistents.get(id) {
+            // addWatch made the path recursive for both server tables
+            // (3.8): a one-shot child watch there would never fire; set it
+            // again, after.
+            if self.task.persistents.modes_on(path) == (false, true)
+                && self.task.watches.has(path, WatchKind::Child)
+            {
+                self.followups.push(Followup::Rearm(
+                    path.to_owned(),
+                    &[WatchKind::Child],
+                    self.task.last_zxid,
+                ));
+            }
+        }
+    }
+
+    /// The answer to a read that leaves a one-shot watch: registers it
+    /// (when the read succeeded, or for exists when the node is absent).
+    fn on_watch_reply(&mut self, w: WatchReg, header: &ReplyHeader) {
+        let kind = if header.err.is_ok() {
+            w.kind
+        } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
+            WatchKind::Exist
+        } else {
+            return;
+        };
+        if w.removed {
+            // remove_watches came after this read: the server removed the
+            // watch the read set.
+            let _ = w.tx.send(Ok(WatchedEvent {
+                event_type: kind.removed_event(),
+                path: self.task.cfg.chroot.strip(w.server_path),
+                zxid: -1,
+            }));
+            return;
+        }
+        // A read sent without a server-side watch because a persistent
+        // watch covered it, and that watch is gone now: set it on the
+        // server, relative to the read.
+        if w.covered && !self.task.persistents.covers(&w.server_path, kind) {
+            let kinds: &'static [WatchKind] = match kind {
+                WatchKind::Data => &[WatchKind::Data],
+                WatchKind::Exist => &[WatchKind::Exist],
+                WatchKind::Child => &[WatchKind::Child],
+            };
+            self.followups
+                .push(Followup::Rearm(w.server_path.clone(), kinds, header.zxid));
+        }
+        self.task.watches.add(kind, w.server_path, w.tx);
     }
 
     fn on_event(&mut self, ev: &WatcherEvent, zxid: i64) {

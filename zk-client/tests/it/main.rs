@@ -13,6 +13,7 @@
     unreachable_pub
 )]
 
+mod api;
 mod chroot;
 mod errors;
 mod expiry;
@@ -27,4 +28,5 @@ mod session;
 mod support;
 #[cfg(feature = "tls")]
 mod tls;
+mod watch_removal;
 mod watches;

@@ -9,5 +9,6 @@
     clippy::panic
 )]
 
+mod leader;
 mod mutex;
 mod support;
