@@ -44,6 +44,8 @@ impl<T> Clone for ConfigEvent<T> {
 struct State<T> {
     value: Option<Arc<T>>,
     error: Option<String>,
+    /// The last event sent: a new subscriber starts with it.
+    last: Option<ConfigEvent<T>>,
 }
 
 /// A typed view of a JSON config node (see the [module docs](self)).
@@ -78,6 +80,7 @@ where
         let state = Arc::new(Mutex::new(State {
             value: None,
             error: None,
+            last: None,
         }));
         let (events, _) = broadcast::channel(256);
         let (ready_tx, ready) = watch::channel(false);
@@ -119,11 +122,15 @@ where
         self.cache.initialized().await
     }
 
-    /// Changes from now on: each value that parses, each that does not, the
-    /// node's absence. A subscriber that falls behind gets the current value
-    /// again instead of what it missed.
+    /// The current state (once the first read is done: the value, why it
+    /// does not parse, or the node's absence), then every change: each value
+    /// that parses, each that does not, the node's absence. A subscriber
+    /// that falls behind gets the current state again instead of what it
+    /// missed.
     pub fn changes(&self) -> ConfigChanges<T> {
+        let s = lock(&self.state);
         ConfigChanges {
+            initial: s.last.clone(),
             rx: self.events.subscribe(),
             state: self.state.clone(),
         }
@@ -139,6 +146,7 @@ impl<T> Drop for TypedConfig<T> {
 /// A subscription to a [`TypedConfig`]'s changes.
 #[derive(Debug)]
 pub struct ConfigChanges<T> {
+    initial: Option<ConfigEvent<T>>,
     rx: broadcast::Receiver<ConfigEvent<T>>,
     state: Arc<Mutex<State<T>>>,
 }
@@ -146,16 +154,12 @@ pub struct ConfigChanges<T> {
 impl<T> ConfigChanges<T> {
     /// The next change; `None` once the config has stopped.
     pub async fn recv(&mut self) -> Option<ConfigEvent<T>> {
+        if let Some(ev) = self.initial.take() {
+            return Some(ev);
+        }
         match self.rx.recv().await {
             Ok(ev) => Some(ev),
-            Err(broadcast::error::RecvError::Lagged(_)) => {
-                let s = lock(&self.state);
-                Some(match (&s.value, &s.error) {
-                    (_, Some(e)) => ConfigEvent::Invalid(e.clone()),
-                    (Some(v), None) => ConfigEvent::Value(v.clone()),
-                    (None, None) => ConfigEvent::Missing,
-                })
-            }
+            Err(broadcast::error::RecvError::Lagged(_)) => lock(&self.state).last.clone(),
             Err(broadcast::error::RecvError::Closed) => None,
         }
     }
@@ -238,6 +242,10 @@ async fn follow<T: DeserializeOwned + Send + Sync + 'static>(
             }
             CacheEvent::Closed(e) => ConfigEvent::Closed(e),
         };
+        // Under the lock, so that a new subscriber gets either this event
+        // as its first one or from its receiver, never both or neither.
+        let mut s = lock(&state);
+        s.last = Some(out_ev.clone());
         let _ = out.send(out_ev);
     }
 }
