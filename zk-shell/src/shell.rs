@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, OwnedMutexGuard};
 use zk_client::{Client, CreateMode, CreateOptions, EventType, SessionState, CONFIG_NODE};
 
 use crate::error::CommandError;
@@ -91,6 +91,8 @@ pub struct Shell {
     client: SharedClient,
     watches: Watches,
     console: Arc<Mutex<()>>,
+    /// The console while a command runs: events wait for it.
+    held: Option<OwnedMutexGuard<()>>,
     history: Vec<String>,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
@@ -129,6 +131,7 @@ impl Shell {
             client: Arc::new(StdMutex::new(None)),
             watches,
             console,
+            held: None,
             history: Vec::new(),
             out,
             err,
@@ -161,11 +164,9 @@ impl Shell {
     pub fn connect(&mut self) -> Outcome {
         let host = self.options.server.clone();
         let rt = self.rt.clone();
-        let guard = self.console.clone();
-        let result = {
-            let _console = guard.blocking_lock();
-            rt.block_on(self.connect_to(&host))
-        };
+        self.held = Some(self.console.clone().blocking_lock_owned());
+        let result = rt.block_on(self.connect_to(&host));
+        self.held = None;
         self.finish(result)
     }
 
@@ -177,11 +178,9 @@ impl Shell {
         }
         self.history.push(line.to_owned());
         let rt = self.rt.clone();
-        let guard = self.console.clone();
-        let result = {
-            let _console = guard.blocking_lock();
-            rt.block_on(self.exec(words))
-        };
+        self.held = Some(self.console.clone().blocking_lock_owned());
+        let result = rt.block_on(self.exec(words));
+        self.held = None;
         self.finish(result)
     }
 
@@ -190,11 +189,14 @@ impl Shell {
         self.rt.block_on(self.watches.flush());
     }
 
-    /// Closes the session, if any.
+    /// Prints the events that have arrived, then closes the session (if
+    /// any) without printing more: the shell is ending, as zkCli's `quit`
+    /// and end of input do.
     pub fn close(&mut self) {
+        self.flush_events();
+        self.watches.print_watches(false);
         if let Some(client) = self.take_client() {
             let _ = self.rt.block_on(client.close());
-            self.flush_events();
         }
     }
 
@@ -227,6 +229,16 @@ impl Shell {
         let _ = self.err.flush();
     }
 
+    /// Waits until the closed session's last state is printed, letting the
+    /// event printer have the console meanwhile.
+    async fn await_states_end(&mut self) {
+        let _ = self.out.flush();
+        let _ = self.err.flush();
+        self.held = None;
+        self.watches.states_end().await;
+        self.held = Some(self.console.clone().lock_owned().await);
+    }
+
     fn take_client(&mut self) -> Option<Client> {
         self.client.lock().ok().and_then(|mut c| c.take())
     }
@@ -234,7 +246,7 @@ impl Shell {
     async fn connect_to(&mut self, host: &str) -> Result<Flow, CommandError> {
         if let Some(old) = self.take_client() {
             let _ = old.close().await;
-            self.watches.flush().await;
+            self.await_states_end().await;
         }
         self.watches.clear();
         self.host = host.to_owned();
@@ -254,12 +266,7 @@ impl Shell {
     async fn exec(&mut self, words: Vec<String>) -> Result<Flow, CommandError> {
         let cmd = words.first().cloned().unwrap_or_default();
         match cmd.as_str() {
-            "quit" => {
-                if let Some(client) = self.take_client() {
-                    let _ = client.close().await;
-                }
-                return Ok(Flow::Quit);
-            }
+            "quit" => return Ok(Flow::Quit),
             "history" => {
                 let n = self.history.len();
                 let lines: Vec<String> = self
@@ -382,6 +389,8 @@ impl Command<'_> {
                     .close()
                     .await
                     .map_err(|e| CommandError::new(e.to_string()))?;
+                // The Closed state is printed before the next command.
+                self.shell.await_states_end().await;
                 Ok(())
             }
             _ => Err(usage_of(cmd)),
