@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
 use zk_client::{Client, CreateMode, CreateOptions, EventType, SessionState, CONFIG_NODE};
 
 use crate::error::CommandError;
@@ -91,8 +91,8 @@ pub struct Shell {
     client: SharedClient,
     watches: Watches,
     console: Arc<Mutex<()>>,
-    /// The console while a command runs: events wait for it.
-    held: Option<OwnedMutexGuard<()>>,
+    /// A command's output not yet written (true: stderr), in order.
+    pending: Vec<(bool, String)>,
     history: Vec<String>,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
@@ -131,7 +131,7 @@ impl Shell {
             client: Arc::new(StdMutex::new(None)),
             watches,
             console,
-            held: None,
+            pending: Vec::new(),
             history: Vec::new(),
             out,
             err,
@@ -164,9 +164,7 @@ impl Shell {
     pub fn connect(&mut self) -> Outcome {
         let host = self.options.server.clone();
         let rt = self.rt.clone();
-        self.held = Some(self.console.clone().blocking_lock_owned());
         let result = rt.block_on(self.connect_to(&host));
-        self.held = None;
         self.finish(result)
     }
 
@@ -178,9 +176,7 @@ impl Shell {
         }
         self.history.push(line.to_owned());
         let rt = self.rt.clone();
-        self.held = Some(self.console.clone().blocking_lock_owned());
         let result = rt.block_on(self.exec(words));
-        self.held = None;
         self.finish(result)
     }
 
@@ -190,8 +186,8 @@ impl Shell {
     }
 
     /// Prints the events that have arrived, then closes the session (if
-    /// any) without printing more: the shell is ending, as zkCli's `quit`
-    /// and end of input do.
+    /// any) without printing more: the end of input, where zkCli exits
+    /// without a word.
     pub fn close(&mut self) {
         self.flush_events();
         self.watches.print_watches(false);
@@ -209,34 +205,44 @@ impl Shell {
                 Outcome::Failed
             }
         };
-        let _ = self.out.flush();
-        let _ = self.err.flush();
+        // Events that arrived before the reply come first, as Java's event
+        // thread prints them before the command's output.
         self.flush_events();
+        let console = self.console.clone();
+        let _console = console.blocking_lock();
+        self.write_pending();
         outcome
     }
 
+    fn write_pending(&mut self) {
+        for (to_err, text) in std::mem::take(&mut self.pending) {
+            let w = if to_err { &mut self.err } else { &mut self.out };
+            let _ = w.write_all(text.as_bytes());
+            let _ = w.flush();
+        }
+    }
+
     fn println(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        self.pending.push((false, format!("{text}\n")));
     }
 
     fn print(&mut self, text: &str) {
-        let _ = write!(self.out, "{text}");
+        self.pending.push((false, text.to_owned()));
     }
 
     fn eprintln(&mut self, text: &str) {
-        let _ = self.out.flush();
-        let _ = writeln!(self.err, "{text}");
-        let _ = self.err.flush();
+        self.pending.push((true, format!("{text}\n")));
     }
 
-    /// Waits until the closed session's last state is printed, letting the
-    /// event printer have the console meanwhile.
+    /// Writes what the command printed so far, then waits until the closed
+    /// session's last state is printed.
     async fn await_states_end(&mut self) {
-        let _ = self.out.flush();
-        let _ = self.err.flush();
-        self.held = None;
+        self.watches.flush().await;
+        {
+            let _console = self.console.clone().lock_owned().await;
+            self.write_pending();
+        }
         self.watches.states_end().await;
-        self.held = Some(self.console.clone().lock_owned().await);
     }
 
     fn take_client(&mut self) -> Option<Client> {
@@ -266,7 +272,14 @@ impl Shell {
     async fn exec(&mut self, words: Vec<String>) -> Result<Flow, CommandError> {
         let cmd = words.first().cloned().unwrap_or_default();
         match cmd.as_str() {
-            "quit" => return Ok(Flow::Quit),
+            "quit" => {
+                // As zkCli: the session is closed, and its Closed state printed.
+                if let Some(client) = self.take_client() {
+                    let _ = client.close().await;
+                    self.await_states_end().await;
+                }
+                return Ok(Flow::Quit);
+            }
             "history" => {
                 let n = self.history.len();
                 let lines: Vec<String> = self
@@ -298,7 +311,9 @@ impl Shell {
         }
         if !COMMANDS.iter().any(|(name, _)| *name == cmd) {
             self.usage();
-            return Err(CommandError::new(format!("Command not found {cmd}")));
+            return Err(CommandError::new(format!(
+                "Command not found: Command not found {cmd}"
+            )));
         }
         let client = match self.current() {
             Some(c) if !c.state().is_terminal() => c,

@@ -162,3 +162,114 @@ async fn exit_status_tells_success_from_failure() {
     .await
     .unwrap();
 }
+
+/// Lines zkCli prints that zk-shell does not: its banners and the logging
+/// set-up notes of its JVM.
+fn zkcli_only(line: &str) -> bool {
+    line == "Welcome to ZooKeeper!"
+        || line.starts_with("JLine support is")
+        || line.starts_with("SLF4J")
+        || line.starts_with("log4j")
+        || line.contains(" INFO ")
+        || line.contains(" WARN ")
+}
+
+/// What must differ between zkCli and zk-shell, taken out of both: the
+/// usage lists (zkCli has commands zk-shell lacks: quotas, reconfig, redo,
+/// version) and the `Closed` state events, which zkCli's event thread
+/// prints some time after `close` returns (racing the next command's
+/// output) while zk-shell prints them before the next command.
+fn zkcli_comparable(text: &str) -> String {
+    let mut out = String::new();
+    let mut lines = text.lines().peekable();
+    while let Some(line) = lines.next() {
+        if line.starts_with('\t') {
+            continue;
+        }
+        if line.is_empty() && lines.peek() == Some(&"WATCHER::") {
+            let block: Vec<&str> = lines.clone().take(3).collect();
+            if block.get(2).is_some_and(|l| l.contains("state:Closed")) {
+                lines.nth(2);
+                continue;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// zkCli's transcript without the lines only zkCli prints. (With stdin a
+/// pipe, zkCli runs without JLine: no prompts, no echo.)
+fn without_zkcli_only(text: &str) -> String {
+    text.lines()
+        .filter(|l| !zkcli_only(l))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The same script through Debian's zkCli.sh (a JVM: slow, so opt-in:
+/// `cargo test -p zk-shell --test script -- --ignored`), against one real
+/// server, compared with zk-shell's transcript on that server. zkCli's raw
+/// output is kept in target/zkcli-session.raw for inspection.
+#[test]
+#[ignore = "runs zkCli.sh (a JVM) once; opt-in"]
+fn transcript_matches_real_zkcli() {
+    let zkcli = Path::new("/usr/share/zookeeper/bin/zkCli.sh");
+    if !zkcli.exists() {
+        skip("zkCli.sh is not installed");
+        return;
+    }
+    let real = RealEnsemble::builder()
+        .nodes(1)
+        .extended_types(true)
+        .start()
+        .unwrap();
+    let hosts = real.connect_string();
+    let (ours, _) = transcript(&hosts);
+    // A fresh server for zkCli, so that sequence numbers match.
+    drop(real);
+    let real = RealEnsemble::builder()
+        .nodes(1)
+        .extended_types(true)
+        .start()
+        .unwrap();
+    let hosts = real.connect_string();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"exec "$0" -server "$1" 2>&1"#)
+        .arg(zkcli)
+        .arg(&hosts)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input
+        .write_all(SCRIPT.replace("$HOST", &hosts).as_bytes())
+        .unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let raw = String::from_utf8_lossy(&out.stdout).into_owned();
+    std::fs::write(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../target/zkcli-session.raw"),
+        &raw,
+    )
+    .unwrap();
+    let theirs = zkcli_comparable(&normalise(&without_zkcli_only(&raw), &hosts));
+    let ours = zkcli_comparable(&ours);
+    if ours != theirs {
+        let diff: Vec<String> = ours
+            .lines()
+            .zip(theirs.lines().chain(std::iter::repeat("<end>")))
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .take(20)
+            .map(|(i, (a, b))| format!("line {}: zk-shell {a:?}, zkCli {b:?}", i + 1))
+            .collect();
+        panic!(
+            "zk-shell and zkCli differ\n{}\n--- zkCli:\n{theirs}",
+            diff.join("\n")
+        );
+    }
+}
