@@ -30,6 +30,10 @@ impl Opts {
     }
 }
 
+/// commons-cli's exception classes, which zkCli prints before the message.
+const UNRECOGNIZED: &str = "org.apache.commons.cli.UnrecognizedOptionException";
+const MISSING: &str = "org.apache.commons.cli.MissingArgumentException";
+
 /// Whether a word is an option rather than an argument: it starts with `-`,
 /// has more after it, and is not a number (commons-cli takes `-1` as an
 /// argument).
@@ -41,8 +45,8 @@ fn is_option(word: &str) -> bool {
 /// and whether it takes a value. Options may come anywhere, flags may be
 /// joined (`-sw`), a value may be joined (`-v3`) or follow (`-v 3`).
 ///
-/// Errors carry commons-cli's messages (`Unrecognized option: -x`,
-/// `Missing argument for option: v`), which zkCli prints.
+/// Errors read as zkCli prints commons-cli's exceptions
+/// (`org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x`).
 pub(crate) fn parse(words: &[String], spec: &[(char, bool)]) -> Result<Opts, String> {
     let takes_value = |c: char| spec.iter().find(|(o, _)| *o == c).map(|(_, v)| *v);
     let mut opts = Opts::default();
@@ -55,7 +59,7 @@ pub(crate) fn parse(words: &[String], spec: &[(char, bool)]) -> Result<Opts, Str
         let letters = word.get(1..).unwrap_or_default();
         for (i, c) in letters.char_indices() {
             match takes_value(c) {
-                None => return Err(format!("Unrecognized option: {word}")),
+                None => return Err(format!("{UNRECOGNIZED}: Unrecognized option: {word}")),
                 Some(false) => opts.flags.push((c, None)),
                 Some(true) => {
                     let joined = letters.get(i + c.len_utf8()..).unwrap_or_default();
@@ -67,7 +71,9 @@ pub(crate) fn parse(words: &[String], spec: &[(char, bool)]) -> Result<Opts, Str
                                 it.next();
                                 next.clone()
                             }
-                            _ => return Err(format!("Missing argument for option: {c}")),
+                            _ => {
+                                return Err(format!("{MISSING}: Missing argument for option: {c}"))
+                            }
                         }
                     };
                     opts.flags.push((c, Some(value)));
@@ -104,11 +110,11 @@ mod tests {
         let spec = [('v', true)];
         assert_eq!(
             parse(&words("ls -x /"), &spec).unwrap_err(),
-            "Unrecognized option: -x"
+            "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -x"
         );
         assert_eq!(
             parse(&words("delete /a -v"), &spec).unwrap_err(),
-            "Missing argument for option: v"
+            "org.apache.commons.cli.MissingArgumentException: Missing argument for option: v"
         );
     }
 }

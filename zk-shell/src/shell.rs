@@ -91,6 +91,8 @@ pub struct Shell {
     client: SharedClient,
     watches: Watches,
     console: Arc<Mutex<()>>,
+    /// A command's output not yet written (true: stderr), in order.
+    pending: Vec<(bool, String)>,
     history: Vec<String>,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
@@ -129,6 +131,7 @@ impl Shell {
             client: Arc::new(StdMutex::new(None)),
             watches,
             console,
+            pending: Vec::new(),
             history: Vec::new(),
             out,
             err,
@@ -161,11 +164,7 @@ impl Shell {
     pub fn connect(&mut self) -> Outcome {
         let host = self.options.server.clone();
         let rt = self.rt.clone();
-        let guard = self.console.clone();
-        let result = {
-            let _console = guard.blocking_lock();
-            rt.block_on(self.connect_to(&host))
-        };
+        let result = rt.block_on(self.connect_to(&host));
         self.finish(result)
     }
 
@@ -177,11 +176,7 @@ impl Shell {
         }
         self.history.push(line.to_owned());
         let rt = self.rt.clone();
-        let guard = self.console.clone();
-        let result = {
-            let _console = guard.blocking_lock();
-            rt.block_on(self.exec(words))
-        };
+        let result = rt.block_on(self.exec(words));
         self.finish(result)
     }
 
@@ -190,11 +185,14 @@ impl Shell {
         self.rt.block_on(self.watches.flush());
     }
 
-    /// Closes the session, if any.
+    /// Prints the events that have arrived, then closes the session (if
+    /// any) without printing more: the end of input, where zkCli exits
+    /// without a word.
     pub fn close(&mut self) {
+        self.flush_events();
+        self.watches.print_watches(false);
         if let Some(client) = self.take_client() {
             let _ = self.rt.block_on(client.close());
-            self.flush_events();
         }
     }
 
@@ -207,24 +205,44 @@ impl Shell {
                 Outcome::Failed
             }
         };
-        let _ = self.out.flush();
-        let _ = self.err.flush();
+        // Events that arrived before the reply come first, as Java's event
+        // thread prints them before the command's output.
         self.flush_events();
+        let console = self.console.clone();
+        let _console = console.blocking_lock();
+        self.write_pending();
         outcome
     }
 
+    fn write_pending(&mut self) {
+        for (to_err, text) in std::mem::take(&mut self.pending) {
+            let w = if to_err { &mut self.err } else { &mut self.out };
+            let _ = w.write_all(text.as_bytes());
+            let _ = w.flush();
+        }
+    }
+
     fn println(&mut self, text: &str) {
-        let _ = writeln!(self.out, "{text}");
+        self.pending.push((false, format!("{text}\n")));
     }
 
     fn print(&mut self, text: &str) {
-        let _ = write!(self.out, "{text}");
+        self.pending.push((false, text.to_owned()));
     }
 
     fn eprintln(&mut self, text: &str) {
-        let _ = self.out.flush();
-        let _ = writeln!(self.err, "{text}");
-        let _ = self.err.flush();
+        self.pending.push((true, format!("{text}\n")));
+    }
+
+    /// Writes what the command printed so far, then waits until the closed
+    /// session's last state is printed.
+    async fn await_states_end(&mut self) {
+        self.watches.flush().await;
+        {
+            let _console = self.console.clone().lock_owned().await;
+            self.write_pending();
+        }
+        self.watches.states_end().await;
     }
 
     fn take_client(&mut self) -> Option<Client> {
@@ -234,7 +252,7 @@ impl Shell {
     async fn connect_to(&mut self, host: &str) -> Result<Flow, CommandError> {
         if let Some(old) = self.take_client() {
             let _ = old.close().await;
-            self.watches.flush().await;
+            self.await_states_end().await;
         }
         self.watches.clear();
         self.host = host.to_owned();
@@ -255,8 +273,10 @@ impl Shell {
         let cmd = words.first().cloned().unwrap_or_default();
         match cmd.as_str() {
             "quit" => {
+                // As zkCli: the session is closed, and its Closed state printed.
                 if let Some(client) = self.take_client() {
                     let _ = client.close().await;
+                    self.await_states_end().await;
                 }
                 return Ok(Flow::Quit);
             }
@@ -291,7 +311,9 @@ impl Shell {
         }
         if !COMMANDS.iter().any(|(name, _)| *name == cmd) {
             self.usage();
-            return Err(CommandError::new(format!("Command not found {cmd}")));
+            return Err(CommandError::new(format!(
+                "Command not found: Command not found {cmd}"
+            )));
         }
         let client = match self.current() {
             Some(c) if !c.state().is_terminal() => c,
@@ -382,6 +404,8 @@ impl Command<'_> {
                     .close()
                     .await
                     .map_err(|e| CommandError::new(e.to_string()))?;
+                // The Closed state is printed before the next command.
+                self.shell.await_states_end().await;
                 Ok(())
             }
             _ => Err(usage_of(cmd)),

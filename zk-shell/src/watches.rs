@@ -145,6 +145,7 @@ enum Msg {
     Clear,
     PrintWatches(bool),
     Flush(oneshot::Sender<()>),
+    StatesEnd(oneshot::Sender<()>),
 }
 
 /// The shell's handle on its watch task.
@@ -220,6 +221,14 @@ impl Watches {
         self.send(Msg::PrintWatches(on));
     }
 
+    /// Waits until the session's state stream has ended (after a close:
+    /// its last state is printed).
+    pub(crate) async fn states_end(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.send(Msg::StatesEnd(tx));
+        let _ = rx.await;
+    }
+
     /// Waits until every event that has already arrived is printed.
     pub(crate) async fn flush(&self) {
         let (tx, rx) = oneshot::channel();
@@ -242,6 +251,8 @@ enum Item {
 struct State {
     entries: Vec<Option<Entry>>,
     states: Option<StateStream>,
+    /// Waiting for `states` to end.
+    states_waiters: Vec<oneshot::Sender<()>>,
     print: bool,
     sink: Box<dyn EventSink>,
 }
@@ -287,6 +298,9 @@ impl State {
             Item::Quiet => return,
             Item::StatesDone => {
                 self.states = None;
+                for w in self.states_waiters.drain(..) {
+                    let _ = w.send(());
+                }
                 return;
             }
             Item::Done(i) => {
@@ -378,6 +392,7 @@ async fn run(
     let mut state = State {
         entries: Vec::new(),
         states: None,
+        states_waiters: Vec::new(),
         print: true,
         sink,
     };
@@ -411,8 +426,18 @@ async fn run(
                 Msg::Clear => {
                     state.entries.clear();
                     state.states = None;
+                    for w in state.states_waiters.drain(..) {
+                        let _ = w.send(());
+                    }
                 }
                 Msg::PrintWatches(on) => state.print = on,
+                Msg::StatesEnd(ack) => {
+                    if state.states.is_some() {
+                        state.states_waiters.push(ack);
+                    } else {
+                        let _ = ack.send(());
+                    }
+                }
                 Msg::Flush(ack) => {
                     // Print everything already arrived, then acknowledge.
                     loop {
