@@ -26,8 +26,6 @@
 //! - Times print in UTC whatever the local time zone.
 //! - `create` without data stores empty data (zkCli stores none, and its
 //!   `get` then prints `null`): zk_client has no null data.
-//! - `removewatches` removes one-shot watches from the shell only; the
-//!   server's copy fires unseen later. Persistent ones go on the server too.
 //! - Not there: quotas, `reconfig`, `redo`, `version`, `get -b/-x`.
 
 mod complete;

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::Mutex;
-use zk_client::{Client, CreateMode, CreateOptions, EventType, SessionState, CONFIG_NODE};
+use zk_client::{
+    Client, CreateMode, CreateOptions, EventType, SessionState, WatcherKind, CONFIG_NODE,
+};
 
 use crate::error::CommandError;
 use crate::format::{acl_lines, child_list, parse_acl, stat_lines};
@@ -786,9 +788,10 @@ impl Command<'_> {
     }
 
     /// `removewatches`: the shell's watches of the kind on the path, or
-    /// `No such watcher` (Java checks its own registrations first, too).
-    /// Persistent watches are removed on the server; each kind removed is
-    /// reported as a `*WatchRemoved` event, as Java's client does.
+    /// `No such watcher` (Java checks its own registrations first, too),
+    /// removed on the server (with `-l`, locally even when the server
+    /// cannot be told). As in Java, each kind removed is reported as a
+    /// `*WatchRemoved` event; `-a` takes persistent watches too.
     async fn remove_watches(&mut self) -> Result<(), CommandError> {
         let opts = self.opts(
             "removewatches",
@@ -812,20 +815,30 @@ impl Command<'_> {
                 &path,
             ));
         }
+        let (child, data) = (
+            removed.kinds.contains(&Kind::Child),
+            removed.kinds.contains(&Kind::Data),
+        );
+        let oneshot = match kind {
+            RemoveKind::Children => WatcherKind::Children,
+            RemoveKind::Data => WatcherKind::Data,
+            RemoveKind::Any if child && data => WatcherKind::Any,
+            RemoveKind::Any if child => WatcherKind::Children,
+            RemoveKind::Any => WatcherKind::Data,
+        };
+        if child || data {
+            // The client resolves the shell's watches with their
+            // *WatchRemoved events, printed as they come.
+            self.client
+                .remove_watches(&path, oneshot, opts.has('l'))
+                .await
+                .map_err(|e| CommandError::from_client(&e, &path))?;
+        }
         for watch in removed.persistent {
             watch
                 .remove()
                 .await
                 .map_err(|e| CommandError::from_client(&e, &path))?;
-        }
-        for (kind, event) in [
-            (Kind::Child, EventType::ChildWatchRemoved),
-            (Kind::Data, EventType::DataWatchRemoved),
-        ] {
-            if removed.kinds.contains(&kind) {
-                self.shell
-                    .print(&event_text("SyncConnected", event, Some(&path)));
-            }
         }
         if removed
             .kinds
