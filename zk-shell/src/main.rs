@@ -7,7 +7,8 @@
 //! With a command (or `-c`), runs it (or the script's lines) and exits;
 //! otherwise reads commands from the terminal with line editing, history
 //! (`~/.zk_shell_history`) and tab completion, or from stdin when it is not
-//! a terminal. Exit status: 0 if every command succeeded, 1 if any failed,
+//! a terminal. Exit status of a script: 0 if every command succeeded, 1 if
+//! any failed; of an interactive session: its last command's (as zkCli);
 //! 2 for bad arguments.
 
 use std::io::{BufRead, IsTerminal};

@@ -631,11 +631,13 @@ impl Command<'_> {
         let mut next = 0;
         while let Some(node) = tree.get(next).cloned() {
             next += 1;
-            let children = self
+            let mut children = self
                 .client
                 .get_children(&node)
                 .await
                 .map_err(|e| CommandError::from_client(&e, &node))?;
+            // Sorted: the same order of deletes (and events) on every server.
+            children.sort();
             tree.extend(children.iter().map(|c| zk_client::proto::join(&node, c)));
         }
         for chunk in tree.rchunks(batch) {
