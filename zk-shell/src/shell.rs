@@ -93,6 +93,8 @@ pub struct Shell {
     client: SharedClient,
     watches: Watches,
     console: Arc<Mutex<()>>,
+    /// Whether watch events are printed (zkCli's `printwatches`).
+    print_watches: bool,
     /// A command's output not yet written (true: stderr), in order.
     pending: Vec<(bool, String)>,
     history: Vec<String>,
@@ -133,6 +135,7 @@ impl Shell {
             client: Arc::new(StdMutex::new(None)),
             watches,
             console,
+            print_watches: true,
             pending: Vec::new(),
             history: Vec::new(),
             out,
@@ -298,9 +301,13 @@ impl Shell {
             }
             "printwatches" => {
                 match words.get(1) {
-                    Some(on) => self.watches.print_watches(on == "on"),
+                    Some(on) => {
+                        self.print_watches = on == "on";
+                        self.watches.print_watches(self.print_watches);
+                    }
                     None => {
-                        self.println("printwatches is on|off (set it with printwatches on|off)")
+                        let on = if self.print_watches { "on" } else { "off" };
+                        self.println(&format!("printwatches is {on}"));
                     }
                 }
                 return Ok(Flow::Continue);
@@ -420,11 +427,7 @@ impl Command<'_> {
     }
 
     async fn ls(&mut self) -> Result<(), CommandError> {
-        let opts = self.opts(
-            "ls",
-            &[('s', false), ('w', false), ('R', false), ('?', false)],
-            2,
-        )?;
+        let opts = self.opts("ls", &[('s', false), ('w', false), ('R', false)], 2)?;
         let path = self.path(&opts).to_owned();
         let watch = opts.has('w');
         let fail = |e: zk_client::Error| CommandError::from_client(&e, &path);
