@@ -98,8 +98,9 @@ impl ShellHelper {
     fn list(&self, parent: &str) -> Option<Vec<String>> {
         let client = self.client.lock().ok()?.clone()?;
         let call = client.get_children(parent);
+        // The timer is made inside the runtime (this thread is outside it).
         self.rt
-            .block_on(tokio::time::timeout(LIST_TIMEOUT, call))
+            .block_on(async move { tokio::time::timeout(LIST_TIMEOUT, call).await })
             .ok()?
             .ok()
     }

@@ -5,8 +5,10 @@
 //! terminal (line editing, history, tab completion of commands and
 //! znode paths, via rustyline) or from stdin, and prints what zkCli prints:
 //! the same output formats, the same error messages, watch events as
-//! `WATCHER::` blocks as they arrive. The exit status is 0 when every
-//! command succeeded and 1 otherwise.
+//! `WATCHER::` blocks as they arrive. A script (`-c`, a command on the
+//! command line, or stdin) exits 0 when every command succeeded and 1
+//! otherwise; an interactive session exits with its last command's status,
+//! as zkCli does.
 //!
 //! The library holds the pieces, for the binary and for tests:
 //!
@@ -21,13 +23,14 @@
 //!
 //! # Differences from zkCli
 //!
-//! - The exit status reflects every command of a script (zkCli's reflects
-//!   only the last).
+//! - A script's exit status reflects every command (zkCli's only the last).
+//! - zkCli prints the `Closed` state some time after `close` returns, racing
+//!   the next command; zk-shell prints it before the next command.
+//! - `ls -R`, `deleteall` and `getEphemerals` sort what they list (zkCli
+//!   walks children in the server's hash order).
 //! - Times print in UTC whatever the local time zone.
 //! - `create` without data stores empty data (zkCli stores none, and its
 //!   `get` then prints `null`): zk_client has no null data.
-//! - `removewatches` removes one-shot watches from the shell only; the
-//!   server's copy fires unseen later. Persistent ones go on the server too.
 //! - Not there: quotas, `reconfig`, `redo`, `version`, `get -b/-x`.
 
 mod complete;

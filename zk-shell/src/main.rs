@@ -7,7 +7,8 @@
 //! With a command (or `-c`), runs it (or the script's lines) and exits;
 //! otherwise reads commands from the terminal with line editing, history
 //! (`~/.zk_shell_history`) and tab completion, or from stdin when it is not
-//! a terminal. Exit status: 0 if every command succeeded, 1 if any failed,
+//! a terminal. Exit status of a script: 0 if every command succeeded, 1 if
+//! any failed; of an interactive session: its last command's (as zkCli);
 //! 2 for bad arguments.
 
 use std::io::{BufRead, IsTerminal};
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
-use rustyline::{Config, Editor, ExternalPrinter};
+use rustyline::{CompletionType, Config, Editor, ExternalPrinter};
 use zk_shell::{ConnectOptions, EventSink, Outcome, Shell, ShellHelper, StdoutSink};
 
 const USAGE: &str =
@@ -83,8 +84,7 @@ struct EditorSink<P>(P);
 
 impl<P: ExternalPrinter + Send + 'static> EventSink for EditorSink<P> {
     fn print(&mut self, text: &str) {
-        // The line editor adds the newline.
-        let _ = self.0.print(text.trim_end_matches('\n').to_owned());
+        let _ = self.0.print(text.to_owned());
     }
 }
 
@@ -171,7 +171,11 @@ fn run_script(rt: &tokio::runtime::Runtime, options: ConnectOptions, script: Vec
 
 /// The terminal session; true if the last command succeeded (as zkCli).
 fn run_interactive(rt: &tokio::runtime::Runtime, options: ConnectOptions) -> bool {
-    let config = Config::builder().auto_add_history(true).build();
+    // Tab completes the common prefix, a second Tab lists the candidates.
+    let config = Config::builder()
+        .auto_add_history(true)
+        .completion_type(CompletionType::List)
+        .build();
     let mut editor: Editor<ShellHelper, FileHistory> = match Editor::with_config(config) {
         Ok(e) => e,
         Err(e) => {

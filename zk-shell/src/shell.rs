@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::Mutex;
-use zk_client::{Client, CreateMode, CreateOptions, EventType, SessionState, CONFIG_NODE};
+use zk_client::{
+    Client, CreateMode, CreateOptions, EventType, SessionState, WatcherKind, CONFIG_NODE,
+};
 
 use crate::error::CommandError;
 use crate::format::{acl_lines, child_list, parse_acl, stat_lines};
@@ -91,6 +93,8 @@ pub struct Shell {
     client: SharedClient,
     watches: Watches,
     console: Arc<Mutex<()>>,
+    /// Whether watch events are printed (zkCli's `printwatches`).
+    print_watches: bool,
     /// A command's output not yet written (true: stderr), in order.
     pending: Vec<(bool, String)>,
     history: Vec<String>,
@@ -131,6 +135,7 @@ impl Shell {
             client: Arc::new(StdMutex::new(None)),
             watches,
             console,
+            print_watches: true,
             pending: Vec::new(),
             history: Vec::new(),
             out,
@@ -296,9 +301,13 @@ impl Shell {
             }
             "printwatches" => {
                 match words.get(1) {
-                    Some(on) => self.watches.print_watches(on == "on"),
+                    Some(on) => {
+                        self.print_watches = on == "on";
+                        self.watches.print_watches(self.print_watches);
+                    }
                     None => {
-                        self.println("printwatches is on|off (set it with printwatches on|off)")
+                        let on = if self.print_watches { "on" } else { "off" };
+                        self.println(&format!("printwatches is {on}"));
                     }
                 }
                 return Ok(Flow::Continue);
@@ -418,11 +427,7 @@ impl Command<'_> {
     }
 
     async fn ls(&mut self) -> Result<(), CommandError> {
-        let opts = self.opts(
-            "ls",
-            &[('s', false), ('w', false), ('R', false), ('?', false)],
-            2,
-        )?;
+        let opts = self.opts("ls", &[('s', false), ('w', false), ('R', false)], 2)?;
         let path = self.path(&opts).to_owned();
         let watch = opts.has('w');
         let fail = |e: zk_client::Error| CommandError::from_client(&e, &path);
@@ -629,11 +634,13 @@ impl Command<'_> {
         let mut next = 0;
         while let Some(node) = tree.get(next).cloned() {
             next += 1;
-            let children = self
+            let mut children = self
                 .client
                 .get_children(&node)
                 .await
                 .map_err(|e| CommandError::from_client(&e, &node))?;
+            // Sorted: the same order of deletes (and events) on every server.
+            children.sort();
             tree.extend(children.iter().map(|c| zk_client::proto::join(&node, c)));
         }
         for chunk in tree.rchunks(batch) {
@@ -786,9 +793,10 @@ impl Command<'_> {
     }
 
     /// `removewatches`: the shell's watches of the kind on the path, or
-    /// `No such watcher` (Java checks its own registrations first, too).
-    /// Persistent watches are removed on the server; each kind removed is
-    /// reported as a `*WatchRemoved` event, as Java's client does.
+    /// `No such watcher` (Java checks its own registrations first, too),
+    /// removed on the server (with `-l`, locally even when the server
+    /// cannot be told). As in Java, each kind removed is reported as a
+    /// `*WatchRemoved` event; `-a` takes persistent watches too.
     async fn remove_watches(&mut self) -> Result<(), CommandError> {
         let opts = self.opts(
             "removewatches",
@@ -812,20 +820,30 @@ impl Command<'_> {
                 &path,
             ));
         }
+        let (child, data) = (
+            removed.kinds.contains(&Kind::Child),
+            removed.kinds.contains(&Kind::Data),
+        );
+        let oneshot = match kind {
+            RemoveKind::Children => WatcherKind::Children,
+            RemoveKind::Data => WatcherKind::Data,
+            RemoveKind::Any if child && data => WatcherKind::Any,
+            RemoveKind::Any if child => WatcherKind::Children,
+            RemoveKind::Any => WatcherKind::Data,
+        };
+        if child || data {
+            // The client resolves the shell's watches with their
+            // *WatchRemoved events, printed as they come.
+            self.client
+                .remove_watches(&path, oneshot, opts.has('l'))
+                .await
+                .map_err(|e| CommandError::from_client(&e, &path))?;
+        }
         for watch in removed.persistent {
             watch
                 .remove()
                 .await
                 .map_err(|e| CommandError::from_client(&e, &path))?;
-        }
-        for (kind, event) in [
-            (Kind::Child, EventType::ChildWatchRemoved),
-            (Kind::Data, EventType::DataWatchRemoved),
-        ] {
-            if removed.kinds.contains(&kind) {
-                self.shell
-                    .print(&event_text("SyncConnected", event, Some(&path)));
-            }
         }
         if removed
             .kinds

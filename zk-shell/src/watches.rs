@@ -111,13 +111,15 @@ impl RemoveKind {
     }
 }
 
-/// What a removal took away: the one-shot watches (to be removed on the
-/// server by the caller where the client can) and the persistent ones.
+/// What a removal selected: the kinds of the shell's watches found, and
+/// the persistent ones, taken out (for the caller to remove on the server).
+/// One-shot watches stay until the client resolves them with their
+/// `*WatchRemoved` event, which is printed as any event.
 #[derive(Debug, Default)]
 pub(crate) struct Removed {
-    /// Kinds removed, for the `*WatchRemoved` events.
+    /// Kinds found.
     pub(crate) kinds: Vec<Kind>,
-    /// Persistent watches, to remove on the server.
+    /// Persistent watches, taken out.
     pub(crate) persistent: Vec<PersistentWatch>,
 }
 
@@ -361,13 +363,18 @@ impl State {
     fn remove(&mut self, path: &str, kind: RemoveKind) -> Removed {
         let mut removed = Removed::default();
         for slot in self.entries.iter_mut() {
-            let Some(entry) = slot.take_if(|e| e.path == path && kind.removes(e.kind)) else {
+            let Some(entry) = slot.as_ref() else { continue };
+            if entry.path != path || !kind.removes(entry.kind) {
                 continue;
-            };
+            }
             if !removed.kinds.contains(&entry.kind) {
                 removed.kinds.push(entry.kind);
             }
-            if let Source::Stream(w) = entry.source {
+            if let Some(Entry {
+                source: Source::Stream(w),
+                ..
+            }) = slot.take_if(|e| matches!(e.source, Source::Stream(_)))
+            {
                 removed.persistent.push(w);
             }
         }

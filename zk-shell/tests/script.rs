@@ -158,6 +158,27 @@ async fn exit_status_tells_success_from_failure() {
         assert_eq!(run(&["-c", "ls /\nsync /"]).0, Some(0));
         assert_eq!(run(&["-c", "ls /\nls /nope\nls /"]).0, Some(1));
         assert_eq!(run(&["-nope"]).0, Some(2));
+        // printwatches: events are still taken, and printed only when on.
+        let (code, text) = run(&[
+            "-c",
+            "printwatches\nget -w /x\nprintwatches off\nset /x 1\nprintwatches\n\
+             printwatches on\nget -w /x\nset /x 2",
+        ]);
+        assert_eq!(code, Some(0), "{text}");
+        let events: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("WatchedEvent"))
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "WatchedEvent state:SyncConnected type:None path:null",
+                "WatchedEvent state:SyncConnected type:NodeDataChanged path:/x"
+            ],
+            "{text}"
+        );
+        assert!(text.contains("printwatches is on\n"), "{text}");
+        assert!(text.contains("printwatches is off\n"), "{text}");
     })
     .await
     .unwrap();
