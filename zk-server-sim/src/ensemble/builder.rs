@@ -52,6 +52,7 @@ pub(crate) struct Config {
     /// `zookeeper.nio.sessionlessCnxnTimeout` in ms.
     pub(crate) sessionless_ms: u64,
     pub(crate) commit_log_count: usize,
+    pub(crate) max_output: Option<usize>,
 }
 
 impl Config {
@@ -96,6 +97,7 @@ pub struct Builder {
     max_client_cnxns: usize,
     sessionless: Duration,
     commit_log_count: usize,
+    max_output: Option<usize>,
 }
 
 impl Default for Builder {
@@ -118,6 +120,7 @@ impl Default for Builder {
             max_client_cnxns: 60,
             sessionless: Duration::from_secs(10),
             commit_log_count: 500,
+            max_output: None,
         }
     }
 }
@@ -256,6 +259,17 @@ impl Builder {
         self
     }
 
+    /// Caps the bytes queued for one connection whose client does not read
+    /// them (default: no cap, as real ZooKeeper, whose outgoing queue is
+    /// unbounded). Past the cap the connection is closed, with a warning
+    /// naming its session; the session itself lives on until it expires or
+    /// the client reconnects. Either way the server keeps reading pings and
+    /// requests from a connection whose writes are blocked.
+    pub fn max_output_queue(&mut self, bytes: Option<usize>) -> &mut Self {
+        self.max_output = bytes;
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -293,6 +307,7 @@ impl Builder {
             super_digest: self.super_digest.clone(),
             max_client_cnxns: self.max_client_cnxns,
             commit_log_count: self.commit_log_count,
+            max_output: self.max_output,
             sessionless_ms: u64::try_from(self.sessionless.as_millis()).unwrap_or(u64::MAX / 4),
         }
     }

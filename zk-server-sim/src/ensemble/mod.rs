@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 pub use builder::{parse_seed, Builder, ServerVersion, VERSION};
@@ -29,7 +28,7 @@ pub use node::Role;
 
 use self::core::Core;
 use crate::history::{self, HistoryError, Record};
-use crate::server::{self, Backend, NodeIo, Out};
+use crate::server::{self, Backend, NodeIo, Outbox};
 use crate::tree::{ConnId, NodeSnapshot};
 
 /// State shared by the ensemble handle and its tasks.
@@ -62,13 +61,7 @@ impl Backend for Shared {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn open(
-        &self,
-        node: usize,
-        conn: ConnId,
-        tx: mpsc::UnboundedSender<Out>,
-        peer: SocketAddr,
-    ) -> bool {
+    fn open(&self, node: usize, conn: ConnId, tx: Outbox, peer: SocketAddr) -> bool {
         let mut core = self.lock();
         let (max, now) = (core.cfg.max_client_cnxns, core.now_ms());
         core.nodes
