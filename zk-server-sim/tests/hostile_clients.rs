@@ -454,3 +454,67 @@ async fn the_optional_output_cap_closes_a_hopeless_consumer() {
         "{got}"
     );
 }
+
+fn four_letter(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_whitelist_star_gtmk_stmk_and_dump_answer_as_real() {
+    same_as_real(
+        "gtmk=306 stmk=16 gtmk=16 stmk-without-mask='' restored=306 \
+         dump=[SessionTracker dump:|ephemeral nodes dump:|Connections dump:]",
+        |addr| {
+            let gtmk = four_letter(addr, b"gtmk");
+            let mut stmk = b"stmk".to_vec();
+            stmk.extend_from_slice(&16i64.to_be_bytes());
+            let set = four_letter(addr, &stmk);
+            let after = four_letter(addr, b"gtmk");
+            let bare = four_letter(addr, b"stmk");
+            let mut restore = b"stmk".to_vec();
+            restore.extend_from_slice(&306i64.to_be_bytes());
+            let restored = four_letter(addr, &restore);
+            let dump = four_letter(addr, b"dump");
+            let sections: Vec<&str> = dump.lines().filter(|l| l.ends_with("dump:")).collect();
+            format!(
+                "gtmk={gtmk} stmk={set} gtmk={after} stmk-without-mask={bare:?} restored={restored} \
+                 dump=[{}]",
+                sections.join("|")
+            )
+            .replace('"', "'")
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_outside_the_whitelist_is_refused_and_srvr_always_answers() {
+    let ens = Ensemble::builder()
+        .nodes(1)
+        .four_letter_whitelist("ruok, conf")
+        .seed(13)
+        .build()
+        .await
+        .unwrap();
+    let addr = ens.addr(0);
+    let (stat, srvr, ruok) = tokio::task::spawn_blocking(move || {
+        (
+            four_letter(addr, b"stat"),
+            four_letter(addr, b"srvr"),
+            four_letter(addr, b"ruok"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stat,
+        "stat is not executed because it is not in the whitelist.\n"
+    );
+    assert!(srvr.contains("Mode: "), "{srvr}");
+    assert_eq!(ruok, "imok");
+}

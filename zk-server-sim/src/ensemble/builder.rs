@@ -53,9 +53,20 @@ pub(crate) struct Config {
     pub(crate) sessionless_ms: u64,
     pub(crate) commit_log_count: usize,
     pub(crate) max_output: Option<usize>,
+    /// Whitelisted four-letter words (`None`: every word).
+    pub(crate) four_letter_whitelist: Option<Vec<String>>,
 }
 
 impl Config {
+    /// Whether four-letter word `word` may run (`srvr` always may).
+    pub(crate) fn four_letter_allowed(&self, word: &str) -> bool {
+        word == "srvr"
+            || self
+                .four_letter_whitelist
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|w| w == word))
+    }
+
     /// Votes needed for a quorum: a strict majority of all nodes.
     pub(crate) fn majority(&self) -> usize {
         self.nodes / 2 + 1
@@ -98,6 +109,7 @@ pub struct Builder {
     sessionless: Duration,
     commit_log_count: usize,
     max_output: Option<usize>,
+    four_letter_whitelist: Option<Vec<String>>,
 }
 
 impl Default for Builder {
@@ -121,6 +133,7 @@ impl Default for Builder {
             sessionless: Duration::from_secs(10),
             commit_log_count: 500,
             max_output: None,
+            four_letter_whitelist: None,
         }
     }
 }
@@ -270,6 +283,26 @@ impl Builder {
         self
     }
 
+    /// ZooKeeper's `4lw.commands.whitelist`: comma-separated words, or `*`
+    /// for every word (the default here, as the test preset of the real
+    /// harness; real ZooKeeper's own default is `srvr`). `srvr` is always
+    /// allowed. A word outside the list answers `<cmd> is not executed
+    /// because it is not in the whitelist.`
+    pub fn four_letter_whitelist(&mut self, list: &str) -> &mut Self {
+        let words: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        self.four_letter_whitelist = if words.iter().any(|w| w == "*") {
+            None
+        } else {
+            Some(words)
+        };
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -308,6 +341,7 @@ impl Builder {
             max_client_cnxns: self.max_client_cnxns,
             commit_log_count: self.commit_log_count,
             max_output: self.max_output,
+            four_letter_whitelist: self.four_letter_whitelist.clone(),
             sessionless_ms: u64::try_from(self.sessionless.as_millis()).unwrap_or(u64::MAX / 4),
         }
     }

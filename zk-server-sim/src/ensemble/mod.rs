@@ -77,16 +77,17 @@ impl Backend for Shared {
         core.settle();
     }
 
-    fn four_letter(&self, node: usize, conn: ConnId, word: &str) -> String {
+    fn four_letter(&self, node: usize, conn: ConnId, word: &str, arg: &[u8]) -> String {
         let port = self.io.get(node).map(|io| io.addr.port()).unwrap_or(0);
         let mut core = self.lock();
+        let now = core.now_ms();
         let core = &mut *core;
         let Some(n) = core.nodes.get_mut(node) else {
             return String::new();
         };
         // Rendered while this connection still counts, as the real server
         // lists the asking connection.
-        let text = four_letter::answer(&core.cfg, n, word, Some(conn), port);
+        let text = four_letter::answer(&core.cfg, n, word, arg, Some(conn), port, now);
         n.forget(conn);
         text
     }
@@ -310,9 +311,10 @@ impl Ensemble {
     pub fn four_letter(&self, i: usize, word: &str) -> String {
         let port = self.addr(i).port();
         self.with_core(|c| {
+            let now = c.now_ms();
             c.nodes
-                .get(i)
-                .map(|n| four_letter::answer(&c.cfg, n, word, None, port))
+                .get_mut(i)
+                .map(|n| four_letter::answer(&c.cfg, n, word, &[], None, port, now))
                 .unwrap_or_default()
         })
     }

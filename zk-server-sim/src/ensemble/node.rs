@@ -215,6 +215,8 @@ pub(crate) struct Node {
     pub(crate) stats: Stats,
     pub(crate) sync_waiters: Vec<ConnId>,
     pub(crate) history: History,
+    /// ZooTrace's mask (`gtmk`/`stmk`; 306 at start, as real).
+    pub(crate) trace_mask: i64,
     /// Optional cap on a connection's queued output, in bytes.
     pub(crate) max_output: Option<usize>,
     pub(crate) extended_types: bool,
@@ -263,6 +265,7 @@ impl Node {
                 ..History::new(record)
             },
             max_output: None,
+            trace_mask: 306,
             extended_types,
             secret,
             version,

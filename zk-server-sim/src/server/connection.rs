@@ -124,7 +124,8 @@ async fn read_loop<B: Backend>(
             };
             first = false;
             if let Some(word) = four_letter_word([a, b, c, d]) {
-                return ReadEnd::FourLetter(backend.four_letter(node, conn, word));
+                let arg = buf.get(4..).unwrap_or_default();
+                return ReadEnd::FourLetter(backend.four_letter(node, conn, word, arg));
             }
         }
         let mut frames = Vec::new();

@@ -104,9 +104,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn open(&self, node: usize, conn: ConnId, out: Outbox, peer: SocketAddr) -> bool;
     /// Frames arrived on a connection, in order.
     fn receive(&self, node: usize, conn: ConnId, frames: Vec<Bytes>);
-    /// The answer to a four-letter word sent as a connection's first bytes;
-    /// the connection is forgotten afterwards.
-    fn four_letter(&self, node: usize, conn: ConnId, word: &str) -> String;
+    /// The answer to a four-letter word sent as a connection's first bytes
+    /// (`arg`: the bytes after it); the connection is forgotten afterwards.
+    fn four_letter(&self, node: usize, conn: ConnId, word: &str, arg: &[u8]) -> String;
     /// The connection's socket is gone.
     fn close(&self, node: usize, conn: ConnId);
 }
