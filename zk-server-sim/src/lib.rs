@@ -96,11 +96,20 @@
 //!   the new server; a later write on the old connection closes it (the
 //!   client only sees a disconnect). A reconnect on the same server closes
 //!   the older connection at once.
-//! - **Four-letter words** behave as with `4lw.commands.whitelist=*` for
-//!   `ruok`, `isro`, `srvr`, `stat`, `cons`, `mntr`, `wchs`, `wchc`, `wchp`,
-//!   `conf`, `envi`, `dirs`, `crst` and `srst` (3.8 formats; latencies print
-//!   as 0); `dump`, `gtmk`, `stmk` and `hash` answer
-//!   `<cmd> is not executed because it is not in the whitelist.`
+//! - **Four-letter words**: every word 3.8 answers, in its formats
+//!   (latencies print as 0), filtered by [`Builder::four_letter_whitelist`]
+//!   (default `*`; a word outside it answers `<cmd> is not executed because
+//!   it is not in the whitelist.`, `srvr` always answers). `hash` lists no
+//!   digests (ZooKeeper's tree digest is not computed).
+//! - **Memory** stays flat over long runs: each server keeps the last
+//!   [`Builder::commit_log_count`] committed proposals (the tree is the
+//!   snapshot); a follower further behind is synced with a snapshot. With
+//!   history recording on, the recorded history itself grows.
+//! - **Slow consumers**: a connection keeps reading while its writes are
+//!   blocked; its output queue is unbounded as real ZooKeeper's, unless
+//!   [`Builder::max_output_queue`] caps it. Replies are not limited by
+//!   `jute.maxbuffer` (real sends them); requests are
+//!   ([`Builder::max_frame_size`]).
 //! - **Simplifications**: roles come from an omniscient view of the links
 //!   rather than FastLeaderElection messages; a crash or partition is noticed
 //!   at once, a pause after `sync_limit` ticks; peers never lag except while

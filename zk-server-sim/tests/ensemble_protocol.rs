@@ -359,9 +359,19 @@ async fn four_letter_words_have_the_real_formats() {
     assert!(mntr.contains("zk_znode_count\t"));
     let cons = four(ens.addr(leader), "cons").await;
     assert!(cons.contains(",sid=0x"), "{cons}");
-    assert_eq!(
-        four(ens.addr(0), "dump").await,
-        "dump is not executed because it is not in the whitelist.\n"
+    // With the default whitelist `*`, dump answers too (issue 13).
+    let dump = four(ens.addr(leader), "dump").await;
+    assert!(
+        dump.starts_with("SessionTracker dump:\nSession Sets ("),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("\nephemeral nodes dump:\nSessions with Ephemerals ("),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("\nConnections dump:\nConnections Sets ("),
+        "{dump}"
     );
 }
 

@@ -59,9 +59,10 @@ fn real() -> Option<SocketAddr> {
 }
 
 async fn sim() -> Ensemble {
+    // tickTime as the real harness's (2 s): session timeouts in [4 s, 40 s].
     Ensemble::builder()
         .nodes(1)
-        .tick_time(Duration::from_millis(50))
+        .tick_time(Duration::from_millis(2000))
         .max_client_cnxns(MAX_CNXNS)
         .sessionless_connection_timeout(Duration::from_millis(SESSIONLESS_MS))
         .seed(13)
@@ -87,6 +88,9 @@ async fn same_as_real(expected: &str, probe: fn(SocketAddr) -> String) {
             static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
             let on_real = tokio::task::spawn_blocking(move || {
                 let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+                // The server closes an earlier probe's sockets asynchronously;
+                // until it has, they count against maxClientCnxns.
+                std::thread::sleep(Duration::from_millis(300));
                 probe(real)
             })
             .await
@@ -106,10 +110,14 @@ fn frame(body: &[u8]) -> Vec<u8> {
 }
 
 fn connect_request() -> Vec<u8> {
+    connect_request_with(10_000)
+}
+
+fn connect_request_with(timeout_ms: i32) -> Vec<u8> {
     let mut b = BytesMut::new();
     b.put_i32(0); // protocol version
     b.put_i64(0); // last zxid seen
-    b.put_i32(10_000); // timeout
+    b.put_i32(timeout_ms);
     b.put_i64(0); // session id
     b.put_i32(16); // password
     b.put_slice(&[0; 16]);
@@ -151,9 +159,13 @@ fn read_frame(s: &mut TcpStream, wait: Duration) -> Result<Vec<u8>, &'static str
 
 /// A connection with an established session.
 fn session(addr: SocketAddr) -> TcpStream {
+    session_with(addr, 10_000)
+}
+
+fn session_with(addr: SocketAddr, timeout_ms: i32) -> TcpStream {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_nodelay(true).unwrap();
-    s.write_all(&connect_request()).unwrap();
+    s.write_all(&connect_request_with(timeout_ms)).unwrap();
     read_frame(&mut s, Duration::from_secs(10)).expect("a ConnectResponse");
     s
 }
@@ -294,4 +306,218 @@ async fn connections_beyond_max_client_cnxns_from_one_address_are_refused() {
         },
     )
     .await;
+}
+
+/// A unique znode path on the long-lived real server.
+fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("/{prefix}-{t}-{}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+fn create(s: &mut TcpStream, xid: i32, path: &str, data: &[u8]) -> String {
+    let mut b = header(xid, 1);
+    string(&mut b, Some(path));
+    b.put_i32(data.len() as i32);
+    b.put_slice(data);
+    b.put_i32(1); // one ACL: world:anyone, ALL
+    b.put_i32(31);
+    string(&mut b, Some("world"));
+    string(&mut b, Some("anyone"));
+    b.put_i32(0); // persistent
+    s.write_all(&frame(&b)).unwrap();
+    reply(s)
+}
+
+fn get_data(xid: i32, path: &str) -> Vec<u8> {
+    let mut b = header(xid, 4);
+    string(&mut b, Some(path));
+    b.put_u8(0);
+    frame(&b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_over_jute_maxbuffer_is_sent() {
+    // The request fits 1,048,575 bytes; the reply (data + Stat + header)
+    // does not, and real ZooKeeper sends it anyway.
+    same_as_real(
+        "create: xid=1 err=0; getData: xid=2 err=0 body=1048572",
+        |addr| {
+            let mut s = session(addr);
+            let path = unique("big");
+            let created = create(&mut s, 1, &path, &vec![7u8; 1_048_500]);
+            s.write_all(&get_data(2, &path)).unwrap();
+            let got = reply(&mut s);
+            let mut b = header(3, 2);
+            string(&mut b, Some(&path));
+            b.put_i32(-1);
+            let _ = s.write_all(&frame(&b));
+            format!(
+                "create: {}; getData: {got}",
+                created.split(" body").next().unwrap_or("")
+            )
+        },
+    )
+    .await;
+}
+
+/// Floods a session with large replies it does not read while it keeps
+/// pinging for two session timeouts, then reads: what arrived.
+fn flood_without_reading(addr: SocketAddr, keep_pinging: bool) -> String {
+    const TIMEOUT_MS: i32 = 4000;
+    const REPLIES: i32 = 40;
+    let mut s = session_with(addr, TIMEOUT_MS);
+    let path = unique("flood");
+    let created = create(&mut s, 1, &path, &vec![1u8; 500_000]);
+    assert!(created.starts_with("xid=1 err=0"), "{created}");
+    // 20 MB of replies: far more than the socket buffers hold.
+    for xid in 2..2 + REPLIES {
+        s.write_all(&get_data(xid, &path)).unwrap();
+    }
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_millis(2 * TIMEOUT_MS as u64) {
+        std::thread::sleep(Duration::from_millis(TIMEOUT_MS as u64 / 4));
+        if keep_pinging && s.write_all(&frame(&header(-2, 11))).is_err() {
+            break;
+        }
+    }
+    let mut data_replies = 0;
+    let ended = loop {
+        match read_frame(&mut s, Duration::from_secs(5)) {
+            Ok(f) if f.len() >= 16 => {
+                let xid = i32::from_be_bytes(f[0..4].try_into().unwrap());
+                if xid >= 2 {
+                    data_replies += 1;
+                }
+                if xid == 1 + REPLIES && keep_pinging {
+                    // Everything sent came back; is the session alive?
+                    s.write_all(&get_data(100, &path)).unwrap();
+                    break loop {
+                        let r = reply(&mut s);
+                        if !r.starts_with("xid=-2 ") {
+                            break r;
+                        }
+                    };
+                }
+            }
+            Ok(_) => break "short frame".to_string(),
+            Err(e) => break e.to_string(),
+        }
+    };
+    if keep_pinging {
+        format!(
+            "{data_replies} of {REPLIES} replies; then {}",
+            ended.split(" body").next().unwrap_or("")
+        )
+    } else {
+        format!(
+            "expired: {ended}, queued replies dropped: {}",
+            data_replies < REPLIES
+        )
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_but_pings_keeps_its_session() {
+    same_as_real("40 of 40 replies; then xid=100 err=0", |addr| {
+        flood_without_reading(addr, true)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_session_is_closed_at_once_even_with_output_queued() {
+    same_as_real("expired: closed, queued replies dropped: true", |addr| {
+        flood_without_reading(addr, false)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_optional_output_cap_closes_a_hopeless_consumer() {
+    let ens = Ensemble::builder()
+        .nodes(1)
+        .tick_time(Duration::from_millis(2000))
+        .max_output_queue(Some(2_000_000))
+        .seed(13)
+        .build()
+        .await
+        .unwrap();
+    let addr = ens.addr(0);
+    let got = tokio::task::spawn_blocking(move || flood_without_reading(addr, true))
+        .await
+        .unwrap();
+    // Closed long before the client read everything; not all 40 came.
+    assert!(
+        got.ends_with("closed") && !got.starts_with("40 of"),
+        "{got}"
+    );
+}
+
+fn four_letter(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(bytes).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_whitelist_star_gtmk_stmk_and_dump_answer_as_real() {
+    same_as_real(
+        "gtmk=306 stmk=16 gtmk=16 stmk-without-mask='' restored=306 \
+         dump=[SessionTracker dump:|ephemeral nodes dump:|Connections dump:]",
+        |addr| {
+            let gtmk = four_letter(addr, b"gtmk");
+            let mut stmk = b"stmk".to_vec();
+            stmk.extend_from_slice(&16i64.to_be_bytes());
+            let set = four_letter(addr, &stmk);
+            let after = four_letter(addr, b"gtmk");
+            let bare = four_letter(addr, b"stmk");
+            let mut restore = b"stmk".to_vec();
+            restore.extend_from_slice(&306i64.to_be_bytes());
+            let restored = four_letter(addr, &restore);
+            let dump = four_letter(addr, b"dump");
+            let sections: Vec<&str> = dump.lines().filter(|l| l.ends_with("dump:")).collect();
+            format!(
+                "gtmk={gtmk} stmk={set} gtmk={after} stmk-without-mask={bare:?} restored={restored} \
+                 dump=[{}]",
+                sections.join("|")
+            )
+            .replace('"', "'")
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_word_outside_the_whitelist_is_refused_and_srvr_always_answers() {
+    let ens = Ensemble::builder()
+        .nodes(1)
+        .four_letter_whitelist("ruok, conf")
+        .seed(13)
+        .build()
+        .await
+        .unwrap();
+    let addr = ens.addr(0);
+    let (stat, srvr, ruok) = tokio::task::spawn_blocking(move || {
+        (
+            four_letter(addr, b"stat"),
+            four_letter(addr, b"srvr"),
+            four_letter(addr, b"ruok"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        stat,
+        "stat is not executed because it is not in the whitelist.\n"
+    );
+    assert!(srvr.contains("Mode: "), "{srvr}");
+    assert_eq!(ruok, "imok");
 }

@@ -66,6 +66,14 @@ struct Args {
     /// without a ConnectRequest.
     #[arg(long, default_value_t = 10_000)]
     sessionless_cnxn_timeout: u64,
+    /// `4lw.commands.whitelist`: comma-separated four-letter words, or `*`
+    /// (ZooKeeper's own default is `srvr`).
+    #[arg(long = "4lw-whitelist", default_value = "*")]
+    four_letter_whitelist: String,
+    /// Close a connection whose client leaves more than this many reply
+    /// bytes unread (default: never, as real ZooKeeper).
+    #[arg(long)]
+    max_output_queue: Option<usize>,
     /// `jute.maxbuffer`: the largest request frame a client may send, in bytes.
     #[arg(long, default_value_t = zk_proto::DEFAULT_MAX_FRAME)]
     jute_maxbuffer: usize,
@@ -97,7 +105,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .container_check_interval(Duration::from_millis(args.container_check_interval))
         .max_client_cnxns(args.max_client_cnxns)
         .sessionless_connection_timeout(Duration::from_millis(args.sessionless_cnxn_timeout))
-        .max_frame_size(args.jute_maxbuffer);
+        .max_frame_size(args.jute_maxbuffer)
+        .four_letter_whitelist(&args.four_letter_whitelist)
+        .max_output_queue(args.max_output_queue);
     if let Some(ms) = args.min_session_timeout {
         builder.min_session_timeout(Duration::from_millis(ms));
     }

@@ -52,9 +52,21 @@ pub(crate) struct Config {
     /// `zookeeper.nio.sessionlessCnxnTimeout` in ms.
     pub(crate) sessionless_ms: u64,
     pub(crate) commit_log_count: usize,
+    pub(crate) max_output: Option<usize>,
+    /// Whitelisted four-letter words (`None`: every word).
+    pub(crate) four_letter_whitelist: Option<Vec<String>>,
 }
 
 impl Config {
+    /// Whether four-letter word `word` may run (`srvr` always may).
+    pub(crate) fn four_letter_allowed(&self, word: &str) -> bool {
+        word == "srvr"
+            || self
+                .four_letter_whitelist
+                .as_ref()
+                .is_none_or(|list| list.iter().any(|w| w == word))
+    }
+
     /// Votes needed for a quorum: a strict majority of all nodes.
     pub(crate) fn majority(&self) -> usize {
         self.nodes / 2 + 1
@@ -96,6 +108,8 @@ pub struct Builder {
     max_client_cnxns: usize,
     sessionless: Duration,
     commit_log_count: usize,
+    max_output: Option<usize>,
+    four_letter_whitelist: Option<Vec<String>>,
 }
 
 impl Default for Builder {
@@ -118,6 +132,8 @@ impl Default for Builder {
             max_client_cnxns: 60,
             sessionless: Duration::from_secs(10),
             commit_log_count: 500,
+            max_output: None,
+            four_letter_whitelist: None,
         }
     }
 }
@@ -256,6 +272,37 @@ impl Builder {
         self
     }
 
+    /// Caps the bytes queued for one connection whose client does not read
+    /// them (default: no cap, as real ZooKeeper, whose outgoing queue is
+    /// unbounded). Past the cap the connection is closed, with a warning
+    /// naming its session; the session itself lives on until it expires or
+    /// the client reconnects. Either way the server keeps reading pings and
+    /// requests from a connection whose writes are blocked.
+    pub fn max_output_queue(&mut self, bytes: Option<usize>) -> &mut Self {
+        self.max_output = bytes;
+        self
+    }
+
+    /// ZooKeeper's `4lw.commands.whitelist`: comma-separated words, or `*`
+    /// for every word (the default here, as the test preset of the real
+    /// harness; real ZooKeeper's own default is `srvr`). `srvr` is always
+    /// allowed. A word outside the list answers `<cmd> is not executed
+    /// because it is not in the whitelist.`
+    pub fn four_letter_whitelist(&mut self, list: &str) -> &mut Self {
+        let words: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(str::to_owned)
+            .collect();
+        self.four_letter_whitelist = if words.iter().any(|w| w == "*") {
+            None
+        } else {
+            Some(words)
+        };
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -293,6 +340,8 @@ impl Builder {
             super_digest: self.super_digest.clone(),
             max_client_cnxns: self.max_client_cnxns,
             commit_log_count: self.commit_log_count,
+            max_output: self.max_output,
+            four_letter_whitelist: self.four_letter_whitelist.clone(),
             sessionless_ms: u64::try_from(self.sessionless.as_millis()).unwrap_or(u64::MAX / 4),
         }
     }

@@ -51,7 +51,6 @@ impl Core {
                 Node::new(
                     i,
                     cfg.seed,
-                    cfg.max_frame,
                     cfg.extended_types,
                     cfg.record_history,
                     secret,
@@ -61,6 +60,7 @@ impl Core {
             .collect();
         for n in &mut nodes {
             n.commit_log_count = cfg.commit_log_count;
+            n.max_output = cfg.max_output;
         }
         let rank = (0..cfg.nodes)
             .map(|i| mix(cfg.seed.wrapping_add(i as u64)))

@@ -1,11 +1,11 @@
 //! Four-letter words (protocol.md §15; upstream `server/command/*.java`).
 //!
-//! The simulator behaves like a server started with
-//! `4lw.commands.whitelist=*` for the words it implements (`ruok`, `srvr`,
-//! `stat`, `mntr`, `cons`, `isro`, `wchs`, `wchc`, `wchp`, `conf`, `envi`,
-//! `dirs`, `crst`, `srst`); the remaining words (`dump`, `gtmk`, `stmk`,
-//! `hash`) answer like a real server whose whitelist excludes them:
-//! `<cmd> is not executed because it is not in the whitelist.`
+//! Every word real 3.8 answers is answered, subject to
+//! [`Builder::four_letter_whitelist`](super::Builder::four_letter_whitelist)
+//! (default `*`); a word outside it gets
+//! `<cmd> is not executed because it is not in the whitelist.` `hash` lists
+//! no digests: the simulator does not compute ZooKeeper's tree digest (a
+//! real server lists one line per 128 txns).
 
 use std::fmt::Write as _;
 
@@ -18,15 +18,39 @@ const NOT_SERVING: &str = "This ZooKeeper instance is not currently serving requ
 /// The full answer to four-letter word `word` on node `n`, asked on
 /// connection `asking` (listed like the real server lists it) of the node
 /// listening on `port`.
+///
+/// `arg` holds the bytes after the word (`stmk` reads its 8-byte mask
+/// there); `now_ms` is the ensemble clock (for `dump`'s expiry times).
 pub(crate) fn answer(
     cfg: &Config,
-    n: &Node,
+    n: &mut Node,
     word: &str,
+    arg: &[u8],
     asking: Option<ConnId>,
     port: u16,
+    now_ms: u64,
 ) -> String {
+    if !cfg.four_letter_allowed(word) {
+        return format!("{word} is not executed because it is not in the whitelist.\n");
+    }
     let serving = n.role.mode().is_some();
     match word {
+        "gtmk" => n.trace_mask.to_string(),
+        "stmk" => match arg.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+            Some(mask) => {
+                n.trace_mask = i64::from_be_bytes(mask);
+                n.trace_mask.to_string()
+            }
+            // The real server fails to read the mask and closes.
+            None => String::new(),
+        },
+        "srvr" | "stat" | "mntr" | "cons" | "wchs" | "wchc" | "wchp" | "dump" | "hash"
+            if !serving =>
+        {
+            NOT_SERVING.into()
+        }
+        "dump" => dump(cfg, n, now_ms),
+        "hash" => String::new(),
             "ruok" => "imok".into(),
             "isro" => match n.role {
                 Role::ReadOnly => "ro".into(),
@@ -180,4 +204,119 @@ fn mntr(cfg: &Config, n: &Node) -> String {
         kv("zk_pending_syncs", ls.syncs.len().to_string());
     }
     s
+}
+
+/// `dump`: the session tracker's expiry sets (the leader's; a follower
+/// lists its global sessions), every session's ephemerals, and the
+/// connection expiry sets, in 3.8's layout.
+fn dump(cfg: &Config, n: &Node, now_ms: u64) -> String {
+    use std::collections::BTreeMap;
+    let wall_now = u64::try_from(super::core::wall_ms()).unwrap_or(0);
+    let wall = |ms: u64| java_date(wall_now.saturating_sub(now_ms).saturating_add(ms));
+    let mut s = String::from("SessionTracker dump:\n");
+    match &n.leader {
+        Some(ls) => {
+            let mut sets: BTreeMap<u64, Vec<i64>> = BTreeMap::new();
+            for (id, t) in &ls.tracker {
+                sets.entry(t.deadline_ms).or_default().push(*id);
+            }
+            let _ = writeln!(s, "Session Sets ({})/({}):", sets.len(), ls.tracker.len());
+            for (at, ids) in &sets {
+                let _ = writeln!(s, "{} expire at {}:", ids.len(), wall(*at));
+                for id in ids {
+                    let _ = writeln!(s, "\t{id:#x}");
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(s, "Global Sessions({}):", n.sessions.len());
+            for (id, timeout) in &n.sessions {
+                let _ = writeln!(s, "{id:#x}\t{timeout}ms");
+            }
+        }
+    }
+    s.push_str("ephemeral nodes dump:\n");
+    let with: Vec<(i64, Vec<String>)> = n
+        .sessions
+        .keys()
+        .map(|id| (*id, n.tree.ephemerals(*id)))
+        .filter(|(_, paths)| !paths.is_empty())
+        .collect();
+    let _ = writeln!(s, "Sessions with Ephemerals ({}):", with.len());
+    for (id, paths) in &with {
+        let _ = writeln!(s, "{id:#x}:");
+        for p in paths {
+            let _ = writeln!(s, "\t{p}");
+        }
+    }
+    s.push_str("Connections dump:\n");
+    let mut sets: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    for c in n.conns.values() {
+        let timeout = if c.state == ConnState::Open {
+            u64::try_from(c.timeout_ms).unwrap_or(0)
+        } else {
+            cfg.sessionless_ms
+        };
+        let at = super::leader::bucket(c.opened_ms.max(now_ms) + timeout, timeout);
+        sets.entry(at)
+            .or_default()
+            .push(format!("\tip: /{} sessionId: {:#x}", c.peer, c.session));
+    }
+    let total: usize = sets.values().map(Vec::len).sum();
+    let _ = writeln!(s, "Connections Sets ({})/({}):", sets.len(), total);
+    for (at, lines) in &sets {
+        let _ = writeln!(s, "{} expire at {}:", lines.len(), wall(*at));
+        for l in lines {
+            let _ = writeln!(s, "{l}");
+        }
+    }
+    s
+}
+
+/// `java.util.Date.toString()` in UTC: `Tue Dec 01 23:15:52 UTC 2026`.
+fn java_date(epoch_ms: u64) -> String {
+    let secs = epoch_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let weekday = DAYS
+        .get(usize::try_from(days.rem_euclid(7)).unwrap_or(0))
+        .copied()
+        .unwrap_or("Thu");
+    let month_name = MONTHS
+        .get(usize::try_from(month - 1).unwrap_or(0))
+        .copied()
+        .unwrap_or("Jan");
+    format!(
+        "{weekday} {month_name} {day:02} {:02}:{:02}:{:02} UTC {year}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn java_date_formats_like_java_util_date() {
+        // 2026-12-01T23:15:52Z, seen in a real 3.8 server's dump.
+        assert_eq!(
+            super::java_date(1_796_166_952_000),
+            "Tue Dec 01 23:15:52 UTC 2026"
+        );
+        assert_eq!(super::java_date(0), "Thu Jan 01 00:00:00 UTC 1970");
+    }
 }

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 pub use builder::{parse_seed, Builder, ServerVersion, VERSION};
@@ -29,7 +28,7 @@ pub use node::Role;
 
 use self::core::Core;
 use crate::history::{self, HistoryError, Record};
-use crate::server::{self, Backend, NodeIo, Out};
+use crate::server::{self, Backend, NodeIo, Outbox};
 use crate::tree::{ConnId, NodeSnapshot};
 
 /// State shared by the ensemble handle and its tasks.
@@ -62,13 +61,7 @@ impl Backend for Shared {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn open(
-        &self,
-        node: usize,
-        conn: ConnId,
-        tx: mpsc::UnboundedSender<Out>,
-        peer: SocketAddr,
-    ) -> bool {
+    fn open(&self, node: usize, conn: ConnId, tx: Outbox, peer: SocketAddr) -> bool {
         let mut core = self.lock();
         let (max, now) = (core.cfg.max_client_cnxns, core.now_ms());
         core.nodes
@@ -84,16 +77,17 @@ impl Backend for Shared {
         core.settle();
     }
 
-    fn four_letter(&self, node: usize, conn: ConnId, word: &str) -> String {
+    fn four_letter(&self, node: usize, conn: ConnId, word: &str, arg: &[u8]) -> String {
         let port = self.io.get(node).map(|io| io.addr.port()).unwrap_or(0);
         let mut core = self.lock();
+        let now = core.now_ms();
         let core = &mut *core;
         let Some(n) = core.nodes.get_mut(node) else {
             return String::new();
         };
         // Rendered while this connection still counts, as the real server
         // lists the asking connection.
-        let text = four_letter::answer(&core.cfg, n, word, Some(conn), port);
+        let text = four_letter::answer(&core.cfg, n, word, arg, Some(conn), port, now);
         n.forget(conn);
         text
     }
@@ -317,9 +311,10 @@ impl Ensemble {
     pub fn four_letter(&self, i: usize, word: &str) -> String {
         let port = self.addr(i).port();
         self.with_core(|c| {
+            let now = c.now_ms();
             c.nodes
-                .get(i)
-                .map(|n| four_letter::answer(&c.cfg, n, word, None, port))
+                .get_mut(i)
+                .map(|n| four_letter::answer(&c.cfg, n, word, &[], None, port, now))
                 .unwrap_or_default()
         })
     }

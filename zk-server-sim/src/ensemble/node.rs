@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use tokio::sync::mpsc::UnboundedSender;
 use zk_proto::{
     encode_notification, encode_reply, ErrorCode, Id, ReplyHeader, Request, Response, SyncResponse,
     WatcherEvent,
@@ -15,7 +14,7 @@ use zk_proto::{
 use super::leader::LeaderState;
 use super::link::{Envelope, LogEntry};
 use crate::history::{Event, History};
-use crate::server::Out;
+use crate::server::Outbox;
 use crate::tree::{ConnId, Ctx, DataTree, Txn, WatchManager};
 
 /// What a node is doing, as ZooKeeper's `ServerState` (plus `Down`).
@@ -109,7 +108,9 @@ pub(crate) struct Conn {
     /// Whether the ConnectRequest carried the read-only byte (echoed only then).
     pub(crate) ro_byte: Option<bool>,
     pub(crate) auth: Vec<Id>,
-    pub(crate) tx: UnboundedSender<Out>,
+    pub(crate) tx: Outbox,
+    /// Close without flushing (see [`Outbox::abort`]).
+    pub(crate) abort: bool,
     pub(crate) out: BytesMut,
     pub(crate) pending: VecDeque<Pending>,
     pub(crate) close: bool,
@@ -128,7 +129,7 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) fn new(tx: UnboundedSender<Out>, peer: SocketAddr) -> Self {
+    pub(crate) fn new(tx: Outbox, peer: SocketAddr) -> Self {
         Conn {
             session: 0,
             state: ConnState::Fresh,
@@ -139,6 +140,7 @@ impl Conn {
                 id: peer.ip().to_string(),
             }],
             tx,
+            abort: false,
             out: BytesMut::with_capacity(256),
             pending: VecDeque::new(),
             close: false,
@@ -167,6 +169,10 @@ pub(crate) struct Stats {
     pub(crate) received: u64,
     pub(crate) sent: u64,
 }
+
+/// Replies are not limited by `jute.maxbuffer`: a real server sends a
+/// reply of any size (a client with a smaller limit drops it).
+pub(crate) const REPLY_LIMIT: usize = i32::MAX as usize;
 
 /// A simulated server.
 #[derive(Debug)]
@@ -209,7 +215,10 @@ pub(crate) struct Node {
     pub(crate) stats: Stats,
     pub(crate) sync_waiters: Vec<ConnId>,
     pub(crate) history: History,
-    pub(crate) max_frame: usize,
+    /// ZooTrace's mask (`gtmk`/`stmk`; 306 at start, as real).
+    pub(crate) trace_mask: i64,
+    /// Optional cap on a connection's queued output, in bytes.
+    pub(crate) max_output: Option<usize>,
     pub(crate) extended_types: bool,
     /// The ensemble's password secret.
     pub(crate) secret: u64,
@@ -221,7 +230,6 @@ impl Node {
     pub(crate) fn new(
         id: usize,
         seed: u64,
-        max_frame: usize,
         extended_types: bool,
         record: bool,
         secret: u64,
@@ -256,7 +264,8 @@ impl Node {
                 node: id,
                 ..History::new(record)
             },
-            max_frame,
+            max_output: None,
+            trace_mask: 306,
             extended_types,
             secret,
             version,
@@ -345,7 +354,7 @@ impl Node {
     pub(crate) fn open(
         &mut self,
         conn: ConnId,
-        tx: UnboundedSender<Out>,
+        tx: Outbox,
         peer: SocketAddr,
         max_per_ip: usize,
         now_ms: u64,
@@ -465,6 +474,15 @@ impl Node {
         }
     }
 
+    /// Closes a connection at once, dropping its queued output (a real
+    /// server's `cnxn.close()`, e.g. when its session expires).
+    pub(crate) fn abort_conn(&mut self, id: ConnId) {
+        if let Some(c) = self.conns.get_mut(&id) {
+            c.abort = true;
+        }
+        self.close_conn(id);
+    }
+
     pub(crate) fn close_conn(&mut self, id: ConnId) {
         if let Some(c) = self.conns.get_mut(&id) {
             c.close = true;
@@ -479,11 +497,31 @@ impl Node {
             let Some(c) = self.conns.get_mut(&id) else {
                 continue;
             };
+            if c.close && c.abort {
+                c.tx.abort();
+                self.watches.remove_connection(id);
+                self.conns.remove(&id);
+                continue;
+            }
             if !c.out.is_empty() {
-                let _ = c.tx.send(Out::Data(c.out.split().freeze()));
+                c.tx.send(c.out.split().freeze());
+            }
+            if let Some(cap) = self.max_output.filter(|cap| c.tx.queued() > *cap) {
+                tracing::warn!(
+                    node = self.id,
+                    conn = id,
+                    session = format_args!("{:#x}", c.session),
+                    queued = c.tx.queued(),
+                    cap,
+                    "closing connection: the client is not reading its replies"
+                );
+                c.tx.abort();
+                self.watches.remove_connection(id);
+                self.conns.remove(&id);
+                continue;
             }
             if c.close {
-                let _ = c.tx.send(Out::Close);
+                c.tx.close();
                 self.watches.remove_connection(id);
                 self.conns.remove(&id);
             }
@@ -585,9 +623,18 @@ impl Node {
                 .filter(|(_, c)| c.session == *session_id)
                 .map(|(id, _)| *id)
                 .collect();
+            let asked = entry.origin.filter(|o| o.node == self.id).map(|o| o.conn);
             for id in ids {
-                self.pump(id, now_ms);
-                self.close_conn(id);
+                if Some(id) == asked {
+                    // The client's own closeSession: its reply goes out,
+                    // then the socket closes.
+                    self.pump(id, now_ms);
+                    self.close_conn(id);
+                } else {
+                    // Expired (or closed elsewhere): closed at once,
+                    // whatever is still queued for it.
+                    self.abort_conn(id);
+                }
             }
         }
         for id in std::mem::take(&mut self.sync_waiters) {
@@ -633,7 +680,7 @@ impl Node {
         c.state = ConnState::Open;
         c.session = session_id;
         c.timeout_ms = timeout_ms;
-        let _ = zk_proto::encode_record_frame(&mut c.out, self.max_frame, &response);
+        let _ = zk_proto::encode_record_frame(&mut c.out, REPLY_LIMIT, &response);
         self.history
             .push(conn, session_id, Event::Connected { timeout_ms });
         self.mark(conn);
@@ -643,7 +690,7 @@ impl Node {
     pub(crate) fn expire_handshake(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.get_mut(&conn) {
             let response = zk_proto::ConnectResponse::expired(c.ro_byte);
-            let _ = zk_proto::encode_record_frame(&mut c.out, self.max_frame, &response);
+            let _ = zk_proto::encode_record_frame(&mut c.out, REPLY_LIMIT, &response);
             c.close = true;
             self.mark(conn);
         }
@@ -661,7 +708,7 @@ impl Node {
             _ if zxid > 0 => zxid,
             _ => self.tree.last_zxid(),
         };
-        if encode_notification(&mut c.out, self.max_frame, wire_zxid, event).is_ok() {
+        if encode_notification(&mut c.out, REPLY_LIMIT, wire_zxid, event).is_ok() {
             c.sent += 1;
             self.stats.sent += 1;
             self.history.push(
@@ -694,7 +741,7 @@ impl Node {
             Err(e) => (*e, &Response::Empty),
         };
         let header = ReplyHeader { xid, zxid, err };
-        if encode_reply(&mut c.out, self.max_frame, &header, body).is_err() {
+        if encode_reply(&mut c.out, REPLY_LIMIT, &header, body).is_err() {
             c.close = true;
         }
         c.sent += 1;

@@ -301,8 +301,12 @@ fn null_path(op: i32, frame: &[u8]) -> bool {
 fn reply_zero(n: &mut Node, conn: ConnId, xid: i32, err: ErrorCode) {
     if let Some(c) = n.conns.get_mut(&conn) {
         let header = zk_proto::ReplyHeader { xid, zxid: 0, err };
-        let _ =
-            zk_proto::encode_reply(&mut c.out, n.max_frame, &header, &zk_proto::Response::Empty);
+        let _ = zk_proto::encode_reply(
+            &mut c.out,
+            super::node::REPLY_LIMIT,
+            &header,
+            &zk_proto::Response::Empty,
+        );
         c.sent += 1;
         n.stats.sent += 1;
     }

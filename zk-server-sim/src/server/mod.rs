@@ -7,8 +7,8 @@ pub(crate) mod connection;
 pub(crate) mod listener;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -26,6 +26,71 @@ pub(crate) enum Out {
     Close,
 }
 
+/// The ensemble's end of a connection's output.
+///
+/// Output queue policy: like real ZooKeeper's per-connection outgoing
+/// queue, the queue is unbounded by default, and the connection keeps
+/// reading (pings, closeSession) while its writes are blocked by a client
+/// that does not read. [`Outbox::queued`] tells how many bytes wait, so an
+/// optional cap can close a hopeless consumer.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    tx: mpsc::UnboundedSender<Out>,
+    queued: Arc<AtomicUsize>,
+    kill: watch::Sender<bool>,
+}
+
+impl Outbox {
+    /// Queues framed bytes.
+    pub(crate) fn send(&self, bytes: Bytes) {
+        self.queued.fetch_add(bytes.len(), Ordering::Relaxed);
+        let _ = self.tx.send(Out::Data(bytes));
+    }
+
+    /// Closes the socket once everything queued before is written.
+    pub(crate) fn close(&self) {
+        let _ = self.tx.send(Out::Close);
+    }
+
+    /// Closes the socket now, dropping whatever is still queued (as a real
+    /// server's `cnxn.close()`).
+    pub(crate) fn abort(&self) {
+        self.kill.send_replace(true);
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub(crate) fn queued(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+}
+
+/// The I/O task's end of a connection's output.
+#[derive(Debug)]
+pub(crate) struct OutboxReader {
+    rx: mpsc::UnboundedReceiver<Out>,
+    queued: Arc<AtomicUsize>,
+    kill: watch::Receiver<bool>,
+}
+
+/// A connected pair of output ends.
+pub(crate) fn outbox() -> (Outbox, OutboxReader) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let (kill, kill_rx) = watch::channel(false);
+    (
+        Outbox {
+            tx,
+            queued: Arc::clone(&queued),
+            kill,
+        },
+        OutboxReader {
+            rx,
+            queued,
+            kill: kill_rx,
+        },
+    )
+}
+
 /// What the I/O tasks of a server ask of the ensemble behind them.
 pub(crate) trait Backend: Send + Sync + 'static {
     /// The I/O handles of server `node`.
@@ -34,20 +99,14 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn max_frame(&self) -> usize;
     /// A fresh connection id.
     fn next_conn(&self) -> ConnId;
-    /// A connection was accepted; false when the server is down (the
-    /// socket is then closed at once). `tx` carries its output.
-    fn open(
-        &self,
-        node: usize,
-        conn: ConnId,
-        tx: mpsc::UnboundedSender<Out>,
-        peer: SocketAddr,
-    ) -> bool;
+    /// A connection was accepted; false when the server refuses it (the
+    /// socket is then closed at once). `out` carries its output.
+    fn open(&self, node: usize, conn: ConnId, out: Outbox, peer: SocketAddr) -> bool;
     /// Frames arrived on a connection, in order.
     fn receive(&self, node: usize, conn: ConnId, frames: Vec<Bytes>);
-    /// The answer to a four-letter word sent as a connection's first bytes;
-    /// the connection is forgotten afterwards.
-    fn four_letter(&self, node: usize, conn: ConnId, word: &str) -> String;
+    /// The answer to a four-letter word sent as a connection's first bytes
+    /// (`arg`: the bytes after it); the connection is forgotten afterwards.
+    fn four_letter(&self, node: usize, conn: ConnId, word: &str, arg: &[u8]) -> String;
     /// The connection's socket is gone.
     fn close(&self, node: usize, conn: ConnId);
 }
