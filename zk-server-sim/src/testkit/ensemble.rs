@@ -658,3 +658,57 @@ impl<T: Send + 'static> Shared<T> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_names_round_trip() {
+        for backend in Backend::ALL {
+            assert_eq!(Backend::from_name(backend.name()), Some(backend));
+        }
+        assert_eq!(Backend::from_name("docker"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn node_of_finds_the_node_behind_a_server_address() {
+        let ensemble = TestEnsemble::builder(Backend::Sim)
+            .nodes(3)
+            .seed(7)
+            .start()
+            .await
+            .unwrap();
+        for i in 0..3 {
+            let addr = ensemble.addr(i);
+            assert_eq!(ensemble.node_of(addr), Some(i));
+            assert_eq!(
+                ensemble.node_of(format!("localhost:{}", addr.port())),
+                Some(i)
+            );
+        }
+        assert_eq!(ensemble.node_of("127.0.0.1:1"), None);
+        assert_eq!(ensemble.node_of("no port"), None);
+        assert!(matches!(
+            ensemble.kill(3).await,
+            Err(TestkitError::NoSuchNode { index: 3, len: 3 })
+        ));
+        let chroot = ensemble.chroot("unit").await.unwrap();
+        assert!(chroot.connect_string.ends_with(&chroot.path));
+        let created = ensemble.sim().unwrap().snapshot(0);
+        assert!(created.contains_key(&chroot.path), "chroot created");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_session_is_not_expired_silently() {
+        let ensemble = TestEnsemble::builder(Backend::Sim)
+            .nodes(1)
+            .start()
+            .await
+            .unwrap();
+        assert!(matches!(
+            ensemble.expire_session(0x1234, &[0; 16]).await,
+            Err(TestkitError::NoSuchSession { session_id: 0x1234 })
+        ));
+    }
+}
