@@ -244,6 +244,37 @@ impl Client {
         Ok(())
     }
 
+    /// Checks that the chroot node exists, or creates it (and its
+    /// parents) when `create`; the paths here are server paths.
+    pub(crate) async fn check_chroot(&self, create: bool) -> Result<()> {
+        let Some(root) = self.inner.chroot.prefix_str().map(str::to_owned) else {
+            return Ok(());
+        };
+        let exists = Request::Exists(ExistsRequest {
+            path: root.clone(),
+            watch: false,
+        });
+        if exists_reply(self.send(Ok(exists), None)).await?.is_some() {
+            return Ok(());
+        }
+        if !create {
+            return Err(Error::NoChroot { chroot: root });
+        }
+        for path in ancestors(&root).into_iter().chain([root.as_str()]) {
+            let request = Request::Create2(zk_proto::CreateRequest {
+                path: path.to_owned(),
+                data: Bytes::new(),
+                acl: Acl::open_unsafe(),
+                flags: zk_proto::CreateMode::Persistent.code(),
+            });
+            match self.send(Ok(request), None).ok().await {
+                Ok(_) | Err(Error::NodeExists) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     fn deadline(&self) -> Option<Instant> {
         self.inner.request_timeout.map(|t| Instant::now() + t)
     }
@@ -573,8 +604,9 @@ impl Client {
     pub fn delete(
         &self,
         path: &str,
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = self.server_path(path).map(|path| {
             Request::Delete(DeleteRequest {
                 path,
@@ -766,8 +798,9 @@ impl Client {
         &self,
         path: &str,
         data: &[u8],
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = (|| {
             Ok(Request::SetData(SetDataRequest {
                 path: self.server_path(path)?,
@@ -789,8 +822,9 @@ impl Client {
         &self,
         path: &str,
         acl: &[Acl],
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = self.server_path(path).map(|path| {
             Request::SetAcl(SetAclRequest {
                 path,
@@ -916,6 +950,12 @@ impl Client {
     /// Ends the session on the server (its ephemerals go at once) after the
     /// requests already made have been answered. Later calls fail with
     /// [`Error::Closed`]; the state becomes [`SessionState::Closed`].
+    ///
+    /// Idempotent, as Java's `close()`: on a session that is already over
+    /// (closed, expired, refused authentication) it returns `Ok(())` at
+    /// once. It fails only with `ConnectionLoss` when the connection broke
+    /// before the server answered the closeSession: the session may then
+    /// live on the server (ephemerals included) until it expires.
     pub fn close(&self) -> impl Future<Output = Result<()>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         self.inner.shared.submit_close(Work::Close(Some(tx)));

@@ -81,6 +81,14 @@
 //!   [`Error::UnexpectedReply`], or `ConnectionLoss` for requests caught on a
 //!   connection dropped because of it) and never a panic.
 //!
+//! # Versions
+//!
+//! Every expected-version argument ([`Client::delete`],
+//! [`Client::set_data`], [`Client::set_acl`], and [`Transaction`]'s
+//! `delete`, `set_data` and `check`) takes `impl Into<Option<i32>>`: a
+//! version (`3` or `Some(3)`) that must match, or `None` for any version
+//! (ZooKeeper's −1).
+//!
 //! # Ordering
 //!
 //! ZooKeeper applies one session's requests in the order it receives them.
@@ -312,7 +320,7 @@ pub use builder::{
 pub use client::{Client, ClientStats, CONFIG_NODE};
 pub use config::{ConnectString, HostPort, DEFAULT_PORT};
 pub use create::{parse_sequence, CreateOptions};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorSource, Result};
 pub use persistent::{PersistentEvent, PersistentWatch};
 pub use session::conn::Transport;
 pub use session::state::{SessionState, StateStream};

@@ -134,7 +134,8 @@ impl Transaction {
     }
 
     /// Adds a delete (`None`: any version).
-    pub fn delete(self, path: &str, version: Option<i32>) -> Self {
+    pub fn delete(self, path: &str, version: impl Into<Option<i32>>) -> Self {
+        let version: Option<i32> = version.into();
         self.push(|c| {
             Ok(MultiOp::Delete(DeleteRequest {
                 path: c.server_path(path)?,
@@ -144,7 +145,8 @@ impl Transaction {
     }
 
     /// Adds a set_data (`None`: any version).
-    pub fn set_data(self, path: &str, data: &[u8], version: Option<i32>) -> Self {
+    pub fn set_data(self, path: &str, data: &[u8], version: impl Into<Option<i32>>) -> Self {
+        let version: Option<i32> = version.into();
         self.push(|c| {
             Ok(MultiOp::SetData(SetDataRequest {
                 path: c.server_path(path)?,
@@ -154,12 +156,14 @@ impl Transaction {
         })
     }
 
-    /// Adds a check that the node's data version is `version`.
-    pub fn check(self, path: &str, version: i32) -> Self {
+    /// Adds a check that the node's data version is `version` (`None`: any
+    /// version, so the check only asserts that the node exists).
+    pub fn check(self, path: &str, version: impl Into<Option<i32>>) -> Self {
+        let version: Option<i32> = version.into();
         self.push(|c| {
             Ok(MultiOp::Check(CheckVersionRequest {
                 path: c.server_path(path)?,
-                version,
+                version: version.unwrap_or(-1),
             }))
         })
     }

@@ -102,6 +102,11 @@ impl PendingQueue {
         self.requests.push_back(p);
     }
 
+    /// Puts a matched request back at the front (to fail it with the rest).
+    pub(crate) fn push_front(&mut self, p: Pending) {
+        self.requests.push_front(p);
+    }
+
     pub(crate) fn push_auth(&mut self, tx: Option<oneshot::Sender<Result<(), Error>>>) {
         self.auths.push_back(tx);
     }

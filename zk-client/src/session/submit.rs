@@ -119,12 +119,10 @@ impl Work {
             Work::Auth { reply, .. } => {
                 let _ = reply.send(Err(err));
             }
+            // Closing a session that is over (closed, expired, refused)
+            // succeeds, as Java's close() does.
             Work::Close(Some(tx)) => {
-                let _ = tx.send(if err == Error::Closed {
-                    Ok(())
-                } else {
-                    Err(err)
-                });
+                let _ = tx.send(if err.is_terminal() { Ok(()) } else { Err(err) });
             }
             // The server-side watch goes with the connection or the
             // session, and a watcher that is gone is never set again.

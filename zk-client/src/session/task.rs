@@ -64,6 +64,10 @@ enum End {
     Closed,
     /// The server rejected our credentials.
     AuthFailed,
+    /// The server answered a request with SESSIONEXPIRED.
+    Expired,
+    /// The client leaves this server for another (why); the session lives on.
+    Moved(&'static str),
 }
 
 /// Why a connection attempt failed.
@@ -191,14 +195,22 @@ impl Task {
                     self.terminate(SessionState::AuthFailed, Error::AuthFailed);
                     return;
                 }
-                End::Lost(reason) if self.closing => {
-                    debug!(%reason, "connection lost while closing");
+                End::Expired => {
+                    self.terminate(SessionState::Expired, Error::SessionExpired);
+                    return;
+                }
+                End::Lost(_) | End::Moved(_) if self.closing => {
+                    debug!("connection lost while closing");
                     self.terminate(SessionState::Closed, Error::Closed);
                     return;
                 }
-                End::Lost(reason) => {
-                    debug!(session_id = self.session_id, %reason, "connection lost");
-                    self.publish(SessionState::Disconnected);
+                End::Lost(_) | End::Moved(_) => {
+                    match &end {
+                        End::Moved(why) => debug!(session_id = self.session_id, why, "moving"),
+                        _ => {
+                            debug!(session_id = self.session_id, reason = ?end_reason(&end), "connection lost")
+                        }
+                    }
                     conn = match self.reconnect().await {
                         Ok(c) => c,
                         Err((state, err)) => {
@@ -231,21 +243,28 @@ impl Task {
             .then(|| self.current_host.clone())
             .flatten();
         self.shared.set_server(server);
-        self.shared.state.send_replace(info);
+        // Said once: serve() publishes the end of a connection before it
+        // fails what was in flight, terminate() the same state again.
+        self.shared.state.send_if_modified(|cur| {
+            let changed = *cur != info;
+            *cur = info;
+            changed
+        });
     }
 
-    /// Ends the session for good: refuses new work, fails everything waiting
-    /// and every watch with `err`, and publishes the terminal state.
+    /// Ends the session for good: refuses new work, publishes the terminal
+    /// state, then fails everything waiting and every watch with `err` (so
+    /// that whoever sees the error finds `state()` already terminal).
     fn terminate(&mut self, state: SessionState, err: Error) {
         debug!(session_id = self.session_id, %state, "session over");
         self.shared.refuse(err.clone());
+        self.shared.set_in_flight(0);
+        self.publish(state);
         for w in self.shared.drain() {
             w.fail(err.clone());
         }
         self.watches.fail_all(&err);
         self.persistents.fail_all(&err);
-        self.shared.set_in_flight(0);
-        self.publish(state);
     }
 
     fn alloc_xid(&mut self) -> i32 {
@@ -256,7 +275,7 @@ impl Task {
 
     /// The first connection: each server once, in order; the first success wins.
     async fn first_connect(&mut self) -> Result<Conn, (SessionState, Error)> {
-        let mut last = Error::ConnectFailed("no servers".into());
+        let mut last = None;
         // A TLS failure says more than the refusals of other hosts: keep it typed.
         let mut tls_failure = None;
         for _ in 0..self.cfg.hosts.len().max(1) {
@@ -267,10 +286,17 @@ impl Task {
                 Err(AttemptError::Retry(err @ Error::Tls { .. })) => {
                     tls_failure.get_or_insert(err);
                 }
-                Err(AttemptError::Retry(err)) => last = err,
+                Err(AttemptError::Retry(err)) => last = Some(err),
             }
         }
-        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed(last.to_string()));
+        let n = self.cfg.hosts.len();
+        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed {
+            reason: match &last {
+                Some(e) => format!("{n} server(s) tried; the last: {e}"),
+                None => "no servers".to_owned(),
+            },
+            source: last.map(Box::new),
+        });
         Err((SessionState::Closed, err))
     }
 
@@ -378,9 +404,10 @@ impl Task {
         let result = tokio::time::timeout(timeout, self.handshake(host).instrument(span.clone()))
             .await
             .unwrap_or_else(|_| {
-                Err(AttemptError::Retry(Error::ConnectFailed(format!(
-                    "no session established within the connect timeout ({timeout:?})"
-                ))))
+                Err(AttemptError::Retry(Error::io_kind(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no session established within the connect timeout ({timeout:?})"),
+                )))
             });
         let _enter = span.enter();
         match &result {
@@ -400,7 +427,10 @@ impl Task {
             Some(io) => io,
             None => {
                 let host = host.ok_or_else(|| {
-                    AttemptError::Retry(Error::ConnectFailed("no servers".into()))
+                    AttemptError::Retry(Error::ConnectFailed {
+                        reason: "no servers".into(),
+                        source: None,
+                    })
                 })?;
                 self.cfg
                     .connector
@@ -601,15 +631,38 @@ impl Task {
         }
         live.reset_timer();
         let end = poll_fn(|cx| live.poll(cx, conn)).await;
-        let err = match &end {
-            End::Closed => Error::Closed,
-            End::AuthFailed => Error::AuthFailed,
-            End::Lost(_) => Error::ConnectionLoss,
+        // The new state first, then the errors: a caller woken by its
+        // error finds `state()` already saying why.
+        let (state, err) = match &end {
+            End::Closed => (SessionState::Closed, Error::Closed),
+            End::AuthFailed => (SessionState::AuthFailed, Error::AuthFailed),
+            End::Expired => (SessionState::Expired, Error::SessionExpired),
+            End::Lost(_) | End::Moved(_) if live.task.closing => {
+                (SessionState::Closed, Error::ConnectionLoss)
+            }
+            End::Lost(_) | End::Moved(_) => (SessionState::Disconnected, Error::ConnectionLoss),
         };
+        if state.is_terminal() {
+            // Calls made from now on fail at once, as after terminate().
+            live.task.shared.refuse(match state {
+                SessionState::Expired => Error::SessionExpired,
+                SessionState::AuthFailed => Error::AuthFailed,
+                _ => Error::Closed,
+            });
+        }
+        live.task.shared.set_in_flight(0);
+        live.task.publish(state);
         live.pending.fail_all(&err);
         live.task.last_heard = live.last_recv;
-        live.task.shared.set_in_flight(0);
         end
+    }
+}
+
+/// The error a connection ended with, for the log.
+fn end_reason(end: &End) -> Option<&Error> {
+    match end {
+        End::Lost(e) => Some(e),
+        _ => None,
     }
 }
 
@@ -624,8 +677,9 @@ async fn next_frame(conn: &mut Conn) -> Result<Bytes, Error> {
     match conn.next().await {
         Some(Ok(frame)) => Ok(frame),
         Some(Err(e)) => Err(e.into()),
-        None => Err(Error::ConnectFailed(
-            "the server closed the connection without answering".into(),
+        None => Err(Error::io_kind(
+            std::io::ErrorKind::UnexpectedEof,
+            "the server closed the connection without answering",
         )),
     }
 }
@@ -700,14 +754,14 @@ impl Live<'_> {
                     warn!(error = %e, "dropping connection");
                     return Poll::Ready(End::Lost(match e {
                         ConnError::Proto(p) => Error::Protocol(p),
-                        ConnError::Io(e) => Error::io(&e),
+                        ConnError::Io(e) => Error::io(e),
                     }));
                 }
                 Poll::Ready(None) => {
-                    return Poll::Ready(End::Lost(Error::Io {
-                        kind: std::io::ErrorKind::UnexpectedEof,
-                        message: "the server closed the connection".into(),
-                    }))
+                    return Poll::Ready(End::Lost(Error::io_kind(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    )))
                 }
                 Poll::Pending => break,
             }
@@ -730,9 +784,7 @@ impl Live<'_> {
         //     server found while on a read-only one: move.
         match self.task.apply_new_hosts() {
             Some(true) => {
-                return Poll::Ready(End::Lost(Error::ConnectFailed(
-                    "the server is no longer in the server list".into(),
-                )))
+                return Poll::Ready(End::Moved("the server is no longer in the server list"))
             }
             Some(false) if self_read_only_probe(self.task) => {
                 let hosts = self.task.cfg.hosts.clone();
@@ -746,9 +798,7 @@ impl Live<'_> {
                 self.probe = None;
                 debug!(%host, "leaving the read-only server for a read-write one");
                 self.task.preferred_host = Some(host);
-                return Poll::Ready(End::Lost(Error::ConnectFailed(
-                    "moving to a read-write server".into(),
-                )));
+                return Poll::Ready(End::Moved("moving to a read-write server"));
             }
         }
 
@@ -783,10 +833,10 @@ impl Live<'_> {
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = Instant::now();
             if now.duration_since(self.last_recv) >= self.read_timeout {
-                return Poll::Ready(End::Lost(Error::ConnectFailed(format!(
-                    "no reply from the server for {:?}",
-                    self.read_timeout
-                ))));
+                return Poll::Ready(End::Lost(Error::io_kind(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no reply from the server for {:?}", self.read_timeout),
+                )));
             }
             if now.duration_since(self.last_sent) >= self.ping_every {
                 trace!("ping");
@@ -1166,6 +1216,14 @@ impl Live<'_> {
         if header.err == ErrorCode::SessionMoved {
             p.fail(&Error::ConnectionLoss);
             return Some(End::Lost(Error::SessionMoved));
+        }
+        // SESSIONEXPIRED: the server expired the session while this request
+        // was on its way. The session is over: this request and every other
+        // one in flight fail with SessionExpired (not ConnectionLoss, which
+        // would invite a retry), as soon as the state says Expired.
+        if header.err == ErrorCode::SessionExpired {
+            self.pending.push_front(p);
+            return Some(End::Expired);
         }
         match p.awaiting {
             Awaiting::Config => {

@@ -159,6 +159,49 @@ async fn delete_all_and_create_if_absent(cs: String) {
     c.close().await.unwrap();
 }
 
+/// Every version argument takes a version, `Some(version)` or `None`.
+async fn versions(cs: String) {
+    let c = Client::connect(cs).await.unwrap();
+    c.create("/v", b"", CreateMode::Persistent).await.unwrap();
+    let stat = c.set_data("/v", b"1", 0).await.unwrap();
+    assert_eq!(stat.version, 1);
+    assert_eq!(
+        c.set_data("/v", b"2", Some(0)).await,
+        Err(Error::BadVersion)
+    );
+    c.set_data("/v", b"2", None).await.unwrap();
+    // check: a version, Some(version), or None (the node exists).
+    c.transaction()
+        .check("/v", 2)
+        .check("/v", Some(2))
+        .check("/v", None)
+        .set_data("/v", b"3", 2)
+        .commit()
+        .await
+        .unwrap();
+    let failed = c.transaction().check("/missing", None).commit().await;
+    assert!(
+        matches!(&failed, Err(Error::MultiFailed { source, .. }) if **source == Error::NoNode),
+        "{failed:?}"
+    );
+    c.set_acl("/v", &zk_client::Acl::open_unsafe(), 0)
+        .await
+        .unwrap();
+    c.delete("/v", 3).await.unwrap();
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn versions_on_the_simulator() {
+    let (_ens, cs) = sim("versions").await;
+    versions(cs).await;
+}
+
+#[tokio::test]
+async fn versions_on_real_zookeeper() {
+    versions(chroot_on(ensemble(), "versions").await).await;
+}
+
 #[tokio::test]
 async fn delete_all_and_create_if_absent_on_the_simulator() {
     let (_ens, cs) = sim("delete_all").await;

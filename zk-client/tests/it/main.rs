@@ -26,6 +26,7 @@ mod recovery;
 mod sasl;
 mod session;
 mod support;
+mod terminal;
 #[cfg(feature = "tls")]
 mod tls;
 mod watch_removal;

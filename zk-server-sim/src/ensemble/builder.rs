@@ -51,6 +51,7 @@ pub(crate) struct Config {
     pub(crate) max_client_cnxns: usize,
     /// `zookeeper.nio.sessionlessCnxnTimeout` in ms.
     pub(crate) sessionless_ms: u64,
+    pub(crate) commit_log_count: usize,
 }
 
 impl Config {
@@ -94,6 +95,7 @@ pub struct Builder {
     super_digest: Option<String>,
     max_client_cnxns: usize,
     sessionless: Duration,
+    commit_log_count: usize,
 }
 
 impl Default for Builder {
@@ -115,6 +117,7 @@ impl Default for Builder {
             super_digest: None,
             max_client_cnxns: 60,
             sessionless: Duration::from_secs(10),
+            commit_log_count: 500,
         }
     }
 }
@@ -241,6 +244,18 @@ impl Builder {
         self
     }
 
+    /// ZooKeeper's `zookeeper.commitLogCount` (default 500): how many
+    /// committed proposals each server keeps in memory behind its commit
+    /// point. A follower that falls further behind is caught up with a
+    /// snapshot (SNAP) instead of the log (DIFF). Older proposals are
+    /// dropped, so memory stays flat over long write runs (the tree is the
+    /// snapshot; a real server's `snapCount` snapshots and purges do the
+    /// same for its disk).
+    pub fn commit_log_count(&mut self, proposals: usize) -> &mut Self {
+        self.commit_log_count = proposals.max(1);
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -277,6 +292,7 @@ impl Builder {
             version: self.version,
             super_digest: self.super_digest.clone(),
             max_client_cnxns: self.max_client_cnxns,
+            commit_log_count: self.commit_log_count,
             sessionless_ms: u64::try_from(self.sessionless.as_millis()).unwrap_or(u64::MAX / 4),
         }
     }

@@ -46,7 +46,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(cfg: Config) -> Self {
         let secret = mix(cfg.seed ^ 0x005E_C2E7);
-        let nodes = (0..cfg.nodes)
+        let mut nodes: Vec<Node> = (0..cfg.nodes)
             .map(|i| {
                 Node::new(
                     i,
@@ -59,6 +59,9 @@ impl Core {
                 )
             })
             .collect();
+        for n in &mut nodes {
+            n.commit_log_count = cfg.commit_log_count;
+        }
         let rank = (0..cfg.nodes)
             .map(|i| mix(cfg.seed.wrapping_add(i as u64)))
             .collect();

@@ -176,15 +176,21 @@ impl Core {
         if f.role != Role::Following(l) || f.epoch != lead.epoch {
             f.close_all();
         }
-        let prefix = f.log.len() <= lead.log.len()
+        // DIFF when the follower's log is a prefix of the leader's and
+        // everything it still has to apply is in the leader's in-memory log;
+        // otherwise SNAP (as a real leader past its committedLog window).
+        let f_end = f.log_end();
+        let prefix = f_end <= lead.log_end()
             && f.applied <= lead.applied
-            && match f.log.len().checked_sub(1) {
+            && f.applied >= lead.log_base
+            && match f_end.checked_sub(1) {
                 None => f.tree.last_zxid() == 0,
-                Some(last) => lead.log.get(last).map(|e| e.zxid) == f.log.last().map(|e| e.zxid),
+                Some(last) => lead.log_entry(last).map(|e| e.zxid) == Some(f.last_logged()),
             };
         let commit = lead.tree.last_zxid();
         if prefix {
             f.log = lead.log.clone();
+            f.log_base = lead.log_base;
             f.apply_through(commit, now_i);
         } else {
             tracing::debug!(node = j, leader = l, "SNAP sync");

@@ -339,12 +339,8 @@ impl Ensemble {
 
     /// Checks the recorded client-visible history (see [`crate::history`]).
     pub fn check_history(&self) -> Result<(), HistoryError> {
-        let committed: BTreeSet<i64> = self.with_core(|c| {
-            c.nodes
-                .iter()
-                .flat_map(|n| n.log.iter().take(n.applied).map(|e| e.zxid))
-                .collect()
-        });
+        let committed: BTreeSet<i64> =
+            self.with_core(|c| c.nodes.iter().flat_map(|n| n.committed_zxids()).collect());
         history::check(&self.history(), &committed)
     }
 
@@ -383,5 +379,71 @@ impl Ensemble {
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use std::time::Duration;
+
+    use zk_proto::{Acl, CreateRequest, ErrorCode, Request, SetDataRequest};
+
+    use super::Ensemble;
+    use crate::testkit::RawClient;
+
+    fn log_lens(e: &Ensemble) -> Vec<usize> {
+        e.with_core(|c| c.nodes.iter().map(|n| n.log.len()).collect())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_and_a_follower_behind_it_is_caught_up_by_snapshot() {
+        let e = Ensemble::builder()
+            .nodes(3)
+            .tick_time(Duration::from_millis(20))
+            .commit_log_count(10)
+            .seed(3)
+            .build()
+            .await
+            .unwrap();
+        let leader = e.leader().unwrap();
+        let mut c = RawClient::connect(e.addr(leader), 10_000).await.unwrap();
+        let create = Request::Create(CreateRequest {
+            path: "/k".into(),
+            data: "0".into(),
+            acl: Acl::open_unsafe(),
+            flags: 0,
+        });
+        assert_eq!(c.request(&create).await.unwrap().0.err, ErrorCode::Ok);
+        let set = |i: usize| {
+            Request::SetData(SetDataRequest {
+                path: "/k".into(),
+                data: i.to_string().into(),
+                version: -1,
+            })
+        };
+        for i in 0..200 {
+            assert_eq!(c.request(&set(i)).await.unwrap().0.err, ErrorCode::Ok);
+        }
+        let lens = log_lens(&e);
+        assert!(lens.iter().all(|&l| l <= 20), "logs not trimmed: {lens:?}");
+
+        // A follower down for far more than the kept window resyncs from a
+        // snapshot and ends with the leader's tree.
+        let f = (leader + 1) % 3;
+        e.kill(f);
+        for i in 200..300 {
+            assert_eq!(c.request(&set(i)).await.unwrap().0.err, ErrorCode::Ok);
+        }
+        e.restart(f, false).await.unwrap();
+        e.wait_for_quorum().await;
+        let zxid = e.last_zxid(leader);
+        tokio::time::timeout(Duration::from_secs(10), e.wait_synced(f, zxid))
+            .await
+            .unwrap();
+        assert_eq!(e.snapshot(f), e.snapshot(leader));
+        assert!(log_lens(&e).iter().all(|&l| l <= 20));
+        e.check_history().unwrap();
     }
 }

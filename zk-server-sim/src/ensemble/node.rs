@@ -177,9 +177,20 @@ pub(crate) struct Node {
     pub(crate) epoch: u32,
     pub(crate) tree: DataTree,
     pub(crate) watches: WatchManager,
+    /// The in-memory log: proposals from position `log_base` on (older
+    /// committed ones are dropped, see [`Node::trim_log`]).
     pub(crate) log: Vec<Arc<LogEntry>>,
-    /// How many log entries are applied to `tree` (all committed).
+    /// How many proposals were dropped from the front of `log`.
+    pub(crate) log_base: usize,
+    /// How many proposals (counted from the first, dropped ones included)
+    /// are applied to `tree` (all committed).
     pub(crate) applied: usize,
+    /// Committed proposals kept behind the commit point for DIFF syncs
+    /// (`zookeeper.commitLogCount`); a follower further behind gets SNAP.
+    pub(crate) commit_log_count: usize,
+    /// Zxids of dropped committed proposals, kept only while history is
+    /// recorded (the history checker needs every committed zxid).
+    pub(crate) dropped_zxids: Vec<i64>,
     /// Committed sessions and their negotiated timeouts.
     pub(crate) sessions: BTreeMap<i64, i32>,
     pub(crate) conns: HashMap<ConnId, Conn>,
@@ -223,7 +234,10 @@ impl Node {
             tree: DataTree::new(),
             watches: WatchManager::new(),
             log: Vec::new(),
+            log_base: 0,
             applied: 0,
+            commit_log_count: 500,
+            dropped_zxids: Vec::new(),
             sessions: BTreeMap::new(),
             conns: HashMap::new(),
             dirty: Vec::new(),
@@ -320,6 +334,7 @@ impl Node {
         self.tree = leader.tree.clone();
         self.watches = WatchManager::new();
         self.log = leader.log.clone();
+        self.log_base = leader.log_base;
         self.applied = leader.applied;
         self.sessions = leader.sessions.clone();
     }
@@ -406,7 +421,9 @@ impl Node {
         self.tree = DataTree::new();
         self.watches = WatchManager::new();
         self.log.clear();
+        self.log_base = 0;
         self.applied = 0;
+        self.dropped_zxids.clear();
         self.sessions.clear();
         self.epoch = 0;
     }
@@ -473,15 +490,55 @@ impl Node {
         }
     }
 
+    /// One past the position of the last logged proposal.
+    pub(crate) fn log_end(&self) -> usize {
+        self.log_base + self.log.len()
+    }
+
+    /// The proposal at position `pos`, unless it was dropped.
+    pub(crate) fn log_entry(&self, pos: usize) -> Option<&Arc<LogEntry>> {
+        self.log.get(pos.checked_sub(self.log_base)?)
+    }
+
+    /// Every committed zxid this node still knows of (for the history
+    /// checker).
+    pub(crate) fn committed_zxids(&self) -> impl Iterator<Item = i64> + '_ {
+        let live = self.applied.saturating_sub(self.log_base);
+        self.dropped_zxids
+            .iter()
+            .copied()
+            .chain(self.log.iter().take(live).map(|e| e.zxid))
+    }
+
     /// Applies committed log entries up to and including `zxid`.
     pub(crate) fn apply_through(&mut self, zxid: i64, now_ms: i64) {
-        while let Some(entry) = self.log.get(self.applied).cloned() {
+        while let Some(entry) = self.log_entry(self.applied).cloned() {
             if entry.zxid > zxid {
                 break;
             }
             self.applied += 1;
             self.apply_entry(&entry, now_ms);
         }
+        self.trim_log();
+    }
+
+    /// Bounds the log as a real server's snapshots and purges bound its
+    /// disk, and its `commitLogCount` its memory: the tree is the snapshot,
+    /// so once more than twice `commit_log_count` committed proposals are
+    /// held, all but the last `commit_log_count` are dropped (amortised:
+    /// one drain per `commit_log_count` commits).
+    fn trim_log(&mut self) {
+        let keep = self.commit_log_count.max(1);
+        let committed = self.applied.saturating_sub(self.log_base);
+        if committed <= keep.saturating_mul(2) {
+            return;
+        }
+        let n = (committed - keep).min(self.log.len());
+        let gone = self.log.drain(..n);
+        if self.history.enabled {
+            self.dropped_zxids.extend(gone.map(|e| e.zxid));
+        }
+        self.log_base += n;
     }
 
     fn apply_entry(&mut self, entry: &LogEntry, now_ms: i64) {

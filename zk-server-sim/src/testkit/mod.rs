@@ -42,21 +42,30 @@
 //! simulator and see exactly what comes back.
 //!
 //! [`FaultProxy`] sits between a client and a server and breaks the link
-//! on command (drop, refuse, blackhole, delay, drop after a request);
+//! on command (drop, refuse, blackhole, delay, drop after a request) and,
+//! when asked, records every frame both ways ([`WireLog`]);
 //! [`expire_session`] ends a session on the server for real.
+//!
+//! [`consistency`] records what clients asked and got back and checks the
+//! history against ZooKeeper's promises (linearizable writes, session
+//! order, reads that never go back, sync-then-read, watch-before-data),
+//! from the clients' side only: usable against any server.
 
+pub mod consistency;
 mod container;
 mod ensemble;
 mod error;
 pub mod expire;
 pub mod proxy;
 mod raw_client;
+pub mod wire;
 
 pub use ensemble::{skips_are_failures, Backend, TestEnsemble, TestEnsembleBuilder};
 pub use error::TestkitError;
 pub use expire::expire_session;
 pub use proxy::FaultProxy;
 pub use raw_client::{RawClient, DEFAULT_REQUEST_TIMEOUT};
+pub use wire::{Direction, Frame, WireLog};
 
 /// The container backend's default image: the official image's name and tag.
 /// No registry is reachable from every machine, so `scripts/build-zk-image.sh`
