@@ -9,7 +9,9 @@
 //!
 //! Scenarios: a client across the kill of its server; a session expiry; a
 //! partition that cuts the client's server off from the others; the client's
-//! link dropped.
+//! link dropped; and the coordination recipes (zk-recipes' mutex and leader
+//! latch) across the kill of the ZooKeeper leader: one holder, one leader,
+//! larger fencing tokens for later ones.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,7 +24,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures::StreamExt;
-use zk_client::{Client, CreateMode, CreateOptions, Error, SessionState};
+use zk_client::{Client, CreateMode, CreateOptions, Error, EventType, SessionState};
+use zk_recipes::{HoldState, LeaderLatch, Mutex, Session};
 use zk_server_sim::testkit::{Backend, TestEnsemble};
 
 /// Guards against a hang; no scenario needs nearly this long.
@@ -43,9 +46,32 @@ async fn scenarios_on_zookeeper_containers() {
     run_all(Backend::Container).await;
 }
 
+/// The backends take turns: six JVMs at once on a two-core machine would slow
+/// elections past the sessions' timeouts.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs the recipe scenarios on real servers and containers too. They pass on
+/// the simulator, whose failover takes milliseconds; on real servers
+/// zk-recipes' `Session` (which estimates the last server contact as the
+/// disconnection time less 2/3 of the session timeout, until it uses
+/// `Client::last_contact`) declares the session Lost, and the lock or
+/// leadership gone, before a loaded machine's ensemble has a new leader.
+const RECIPES_EVERYWHERE: &str = "ZK_SCENARIOS_RECIPES";
+
+/// ZooKeeper's tick: sessions may last up to 20 of them.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Client sessions get the longest timeout the servers allow: a real ensemble
+/// may take several seconds to elect a new leader on a busy machine, and a
+/// recipe declares its session Lost, and its lock or leadership gone, at 90 %
+/// of the timeout without server contact.
+const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+
 async fn run_all(backend: Backend) {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let ensemble = match TestEnsemble::builder(backend)
         .nodes(3)
+        .tick_time(TICK)
         .start_or_skip()
         .await
     {
@@ -66,6 +92,26 @@ async fn run_all(backend: Backend) {
     scenario(&ensemble, "session expiry", session_expiry).await;
     scenario(&ensemble, "partition of the client's server", partition).await;
     scenario(&ensemble, "dropped client link", dropped_link).await;
+    if backend == Backend::Sim || std::env::var_os(RECIPES_EVERYWHERE).is_some() {
+        scenario(
+            &ensemble,
+            "mutex across a leader kill",
+            mutex_across_a_leader_kill,
+        )
+        .await;
+        scenario(
+            &ensemble,
+            "leader latch across a leader kill",
+            latch_across_a_leader_kill,
+        )
+        .await;
+    } else {
+        println!(
+            "{backend}: recipe scenarios not run (set {RECIPES_EVERYWHERE}=1): zk-recipes' \
+             Session declares its session Lost a few seconds into a disconnection, before \
+             a real ensemble under load has elected a new leader"
+        );
+    }
     if let Some(sim) = ensemble.sim() {
         sim.check_history().expect("client-visible history");
     }
@@ -98,7 +144,7 @@ async fn bounded<F: Future>(what: &str, f: F) -> F::Output {
 
 async fn connect(connect_string: &str) -> Client {
     Client::builder(connect_string)
-        .session_timeout(Duration::from_secs(6))
+        .session_timeout(SESSION_TIMEOUT)
         .connect()
         .await
         .expect("connect")
@@ -174,8 +220,12 @@ async fn session_expiry(ensemble: &TestEnsemble, connect_string: String) {
         .unwrap();
 
     let event = gone.await.expect("the ephemeral's watch fires");
-    assert_eq!(event.path, "/eph");
-    assert!(observer.exists("/eph").await.unwrap().is_none());
+    assert_eq!(
+        (event.event_type, event.path.as_str()),
+        (EventType::NodeDeleted, "/eph")
+    );
+    until_ok(|| observer.sync("/")).await;
+    assert!(until_ok(|| observer.exists("/eph")).await.is_none());
     while let Some(state) = states.next().await {
         if state == SessionState::Expired {
             break;
@@ -237,4 +287,173 @@ async fn dropped_link(ensemble: &TestEnsemble, connect_string: String) {
     until_ok(|| client.exists("/")).await;
     assert_eq!(client.session_id(), session);
     client.close().await.unwrap();
+}
+
+async fn session(connect_string: &str) -> Session {
+    Session::builder(Client::builder(connect_string).session_timeout(SESSION_TIMEOUT))
+        .connect()
+        .await
+        .expect("session")
+}
+
+/// Retries a recipe call while it fails with a retriable error.
+async fn until_recipe_ok<T, F, Fut>(mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, zk_recipes::Error>>,
+{
+    loop {
+        match op().await {
+            Ok(v) => return v,
+            Err(err) if err.is_retriable() => tokio::time::sleep(Duration::from_millis(50)).await,
+            Err(err) => panic!("unexpected recipe error: {err}"),
+        }
+    }
+}
+
+/// A lock held across the crash of the ZooKeeper leader stays held by its one
+/// holder (its fenced writes still apply); the waiting contender gets it only
+/// after the release, with a larger fencing token.
+async fn mutex_across_a_leader_kill(ensemble: &TestEnsemble, connect_string: String) {
+    let (s1, s2) = (
+        session(&connect_string).await,
+        session(&connect_string).await,
+    );
+    s1.client()
+        .create("/guarded", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    let holder = Mutex::new(&s1, "/lock").unwrap();
+    let guard = holder.acquire().await.unwrap();
+    let first_token = guard.fencing_token();
+    let contender = Mutex::new(&s2, "/lock").unwrap();
+    let waiting = tokio::spawn(async move { contender.acquire().await });
+    // The contender's node is in line before the fault.
+    loop {
+        let children = until_ok(|| s1.client().get_children("/lock")).await;
+        if children.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let leader = ensemble.wait_healthy().await.unwrap();
+    let killed = std::time::Instant::now();
+    ensemble.kill(leader).await.unwrap();
+    ensemble.wait_healthy().await.unwrap();
+    println!(
+        "{}: new leader after {:?}",
+        ensemble.backend(),
+        killed.elapsed()
+    );
+
+    until_recipe_ok(|| guard.fenced(|t| t.set_data("/guarded", b"holder", None))).await;
+    assert_eq!(
+        guard.state(),
+        HoldState::Held,
+        "still held after the leader kill"
+    );
+    assert!(
+        !waiting.is_finished(),
+        "the contender got the lock while it was held"
+    );
+    guard.release().await.unwrap();
+    let second = waiting.await.unwrap().unwrap();
+    assert!(
+        second.fencing_token() > first_token,
+        "token {} after {first_token}",
+        second.fencing_token()
+    );
+    second.release().await.unwrap();
+
+    ensemble.restart(leader, false).await.unwrap();
+    s1.close().await.unwrap();
+    s2.close().await.unwrap();
+}
+
+/// A leader latch across the crash of the ZooKeeper leader: never two leaders
+/// at once, one leads after the fault with fenced writes that apply, and when
+/// it leaves the other leads with a larger token.
+async fn latch_across_a_leader_kill(ensemble: &TestEnsemble, connect_string: String) {
+    let (s1, s2) = (
+        session(&connect_string).await,
+        session(&connect_string).await,
+    );
+    s1.client()
+        .create("/guarded", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    let one = LeaderLatch::start(&s1, "/latch", "one").unwrap();
+    let first_token = one.wait_leader().await.unwrap();
+    let two = LeaderLatch::start(&s2, "/latch", "two").unwrap();
+    loop {
+        if until_recipe_ok(|| two.participants()).await.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Every change of either latch's leadership is checked against the other.
+    let (mut a, mut b) = (one.leadership(), two.leadership());
+    let monitor = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                changed = a.changed() => if changed.is_err() { return Ok(()) },
+                changed = b.changed() => if changed.is_err() { return Ok(()) },
+            }
+            if a.borrow().is_leader() && b.borrow().is_leader() {
+                return Err("two leaders at once");
+            }
+        }
+    });
+
+    let leader = ensemble.wait_healthy().await.unwrap();
+    let killed = std::time::Instant::now();
+    ensemble.kill(leader).await.unwrap();
+    ensemble.wait_healthy().await.unwrap();
+    println!(
+        "{}: new leader after {:?}",
+        ensemble.backend(),
+        killed.elapsed()
+    );
+
+    // Whoever leads now (the first participant again, or the second if the
+    // first re-joined the line after its suspension, as Curator's latch does)
+    // leads alone, and its fenced writes apply under its token.
+    let (token, first_leads) = loop {
+        let (token, first_leads) = tokio::select! {
+            t = one.wait_leader() => (t.unwrap(), true),
+            t = two.wait_leader() => (t.unwrap(), false),
+        };
+        let leading = if first_leads { &one } else { &two };
+        match leading
+            .fenced(|t| t.set_data("/guarded", b"leader", None))
+            .await
+        {
+            Ok(fenced) => {
+                assert_eq!(fenced.fencing_token, token);
+                break (token, first_leads);
+            }
+            // Leadership moved meanwhile (or the connection blinked): look again.
+            Err(err) if err.is_retriable() || matches!(err, zk_recipes::Error::NotHeld(_)) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(err) => panic!("fenced write as leader: {err}"),
+        }
+    };
+    assert!(token >= first_token, "token {token} after {first_token}");
+    let (leading, waiting) = if first_leads { (one, two) } else { (two, one) };
+    assert!(!waiting.is_leader(), "two leaders");
+    leading.close().await.unwrap();
+    let next_token = waiting.wait_leader().await.unwrap();
+    assert!(next_token > token, "token {next_token} after {token}");
+    waiting.close().await.unwrap();
+    if monitor.is_finished() {
+        monitor.await.unwrap().unwrap();
+    } else {
+        monitor.abort();
+    }
+
+    ensemble.restart(leader, false).await.unwrap();
+    s1.close().await.unwrap();
+    s2.close().await.unwrap();
 }

@@ -117,6 +117,39 @@
 //!   [`Builder::server_version`] 3.9 changes only the notification zxid and
 //!   the version string.
 //!
+//! # Testing with the test kit
+//!
+//! [`testkit::TestEnsemble`] runs the same test on three backends behind one
+//! API with the simulator's names: the simulator ([`testkit::Backend::Sim`]),
+//! ZooKeeper 3.8 as local processes ([`testkit::Backend::Real`], Debian's
+//! `zookeeper` package) and ZooKeeper containers ([`testkit::Backend::Container`],
+//! feature `testcontainers`, an image built by `scripts/build-zk-image.sh`).
+//! It creates chroots, tells which node a client is on, kills and restarts
+//! nodes, partitions and heals, expires sessions and drops client links; a
+//! backend the machine lacks is skipped with the reason (a failure under
+//! `CI=true`). See [`testkit`] for the table of calls.
+//!
+//! ```
+//! use zk_server_sim::testkit::{Backend, TestEnsemble};
+//!
+//! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+//! # async fn main() -> Result<(), zk_server_sim::testkit::TestkitError> {
+//! for backend in [Backend::Sim] {
+//!     // Backend::Real and Backend::Container run the same code.
+//!     let Some(ensemble) = TestEnsemble::builder(backend).nodes(3).start_or_skip().await? else {
+//!         continue; // not on this machine: said on stderr
+//!     };
+//!     let ns = ensemble.chroot("demo").await?;
+//!     // ... connect the service under test to ns.connect_string ...
+//!     let leader = ensemble.wait_healthy().await?;
+//!     ensemble.isolate(leader).await?; // the others elect a new leader
+//!     assert_ne!(ensemble.wait_healthy().await?, leader);
+//!     ensemble.heal().await?;
+//! #   drop(ns);
+//! }
+//! # Ok(()) }
+//! ```
+//!
 //! # The standalone binary
 //!
 //! `zk-server-sim --nodes 3 --port 2181 --admin-port 2199` serves servers on

@@ -37,6 +37,7 @@ mod disabled {
         pub(crate) fn start(
             _nodes: usize,
             _tick: Duration,
+            _init_limit: u32,
             _image: &str,
         ) -> Result<Self, TestkitError> {
             Err(TestkitError::Unavailable {
@@ -215,6 +216,7 @@ mod imp {
         pub(crate) fn start(
             nodes: usize,
             tick: Duration,
+            init_limit: u32,
             image: &str,
         ) -> Result<Self, TestkitError> {
             docker(&["info", "--format", "{{.ServerVersion}}"])
@@ -250,6 +252,7 @@ mod imp {
                 let mut generic = GenericImage::new(repository, tag)
                     .with_env_var("ZOO_MY_ID", (i + 1).to_string())
                     .with_env_var("ZOO_TICK_TIME", tick.as_millis().to_string())
+                    .with_env_var("ZOO_INIT_LIMIT", init_limit.to_string())
                     .with_env_var("ZOO_4LW_COMMANDS_WHITELIST", "*")
                     .with_env_var("ZOO_CFG_EXTRA", "quorumListenOnAllIPs=true")
                     .with_env_var("ZOO_ADMINSERVER_ENABLED", "false");

@@ -64,6 +64,7 @@ impl fmt::Display for Backend {
 /// |---|---|
 /// | [`nodes`](Self::nodes) | 3 |
 /// | [`tick_time`](Self::tick_time) | 500 ms (sessions of 1 s to 10 s) |
+/// | [`init_limit`](Self::init_limit) | 5 ticks (real servers and containers) |
 /// | [`seed`](Self::seed) | the simulator's (`ZK_SIM_SEED` or random) |
 /// | [`image`](Self::image) | `ZK_IMAGE`, else [`DEFAULT_IMAGE`](super::DEFAULT_IMAGE) |
 #[derive(Debug, Clone)]
@@ -72,6 +73,7 @@ pub struct TestEnsembleBuilder {
     backend: Backend,
     nodes: usize,
     tick_time: Duration,
+    init_limit: u32,
     seed: Option<u64>,
     image: Option<String>,
 }
@@ -86,6 +88,17 @@ impl TestEnsembleBuilder {
     /// ZooKeeper's `tickTime`; sessions may last from 2 to 20 ticks.
     pub fn tick_time(mut self, tick: Duration) -> Self {
         self.tick_time = tick;
+        self
+    }
+
+    /// ZooKeeper's `initLimit` for real servers and containers: how many ticks a
+    /// new leader waits for a quorum to join it. After a leader crash, two
+    /// survivors can start the election in different rounds; one then leads
+    /// alone until this runs out and they vote again, so a long limit makes
+    /// failover slow (ZooKeeper's usual 10 ticks of 2 s: 20 s). The simulator
+    /// ignores it.
+    pub fn init_limit(mut self, ticks: u32) -> Self {
+        self.init_limit = ticks;
         self
     }
 
@@ -127,10 +140,12 @@ impl TestEnsembleBuilder {
             }
             Backend::Real => {
                 let nodes = self.nodes;
+                let init_limit = self.init_limit;
                 let real = blocking(move || {
                     RealEnsemble::builder()
                         .nodes(nodes)
                         .tick_time(tick)
+                        .init_limit(init_limit)
                         .partitionable(true)
                         .start()
                 })
@@ -144,8 +159,10 @@ impl TestEnsembleBuilder {
                     .or_else(|| std::env::var("ZK_IMAGE").ok().filter(|s| !s.is_empty()))
                     .unwrap_or_else(|| super::DEFAULT_IMAGE.to_owned());
                 let nodes = self.nodes;
+                let init_limit = self.init_limit;
                 let containers =
-                    blocking(move || ContainerEnsemble::start(nodes, tick, &image)).await??;
+                    blocking(move || ContainerEnsemble::start(nodes, tick, init_limit, &image))
+                        .await??;
                 Kind::Container(Shared::new(containers))
             }
         };
@@ -259,6 +276,7 @@ impl TestEnsemble {
             backend,
             nodes: 3,
             tick_time: Duration::from_millis(500),
+            init_limit: 5,
             seed: None,
             image: None,
         }
@@ -638,5 +656,59 @@ impl<T: Send + 'static> Shared<T> {
             f(&mut guard)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_names_round_trip() {
+        for backend in Backend::ALL {
+            assert_eq!(Backend::from_name(backend.name()), Some(backend));
+        }
+        assert_eq!(Backend::from_name("docker"), None);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn node_of_finds_the_node_behind_a_server_address() {
+        let ensemble = TestEnsemble::builder(Backend::Sim)
+            .nodes(3)
+            .seed(7)
+            .start()
+            .await
+            .unwrap();
+        for i in 0..3 {
+            let addr = ensemble.addr(i);
+            assert_eq!(ensemble.node_of(addr), Some(i));
+            assert_eq!(
+                ensemble.node_of(format!("localhost:{}", addr.port())),
+                Some(i)
+            );
+        }
+        assert_eq!(ensemble.node_of("127.0.0.1:1"), None);
+        assert_eq!(ensemble.node_of("no port"), None);
+        assert!(matches!(
+            ensemble.kill(3).await,
+            Err(TestkitError::NoSuchNode { index: 3, len: 3 })
+        ));
+        let chroot = ensemble.chroot("unit").await.unwrap();
+        assert!(chroot.connect_string.ends_with(&chroot.path));
+        let created = ensemble.sim().unwrap().snapshot(0);
+        assert!(created.contains_key(&chroot.path), "chroot created");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unknown_session_is_not_expired_silently() {
+        let ensemble = TestEnsemble::builder(Backend::Sim)
+            .nodes(1)
+            .start()
+            .await
+            .unwrap();
+        assert!(matches!(
+            ensemble.expire_session(0x1234, &[0; 16]).await,
+            Err(TestkitError::NoSuchSession { session_id: 0x1234 })
+        ));
     }
 }
