@@ -123,3 +123,64 @@ async fn lock_process_reports_a_lost_lock() {
     assert!(status.success());
     admin.close().await.unwrap();
 }
+
+/// Three `leader` processes leaving one after another: leadership passes
+/// from one to the next, the leadership intervals never overlap, the
+/// fencing tokens grow, and each process's last line is `follower`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_processes_hand_over_without_overlap() {
+    let ens = Ensemble::builder().nodes(3).build().await.unwrap();
+    let cs = ens.connect_string();
+    let bin = env!("CARGO_BIN_EXE_leader");
+    let p = |id: &'static str, ms: &'static str| {
+        let cs = cs.clone();
+        async move {
+            run(
+                bin,
+                &[
+                    "--connect",
+                    &cs,
+                    "--path",
+                    "/demo/leader",
+                    "--id",
+                    id,
+                    "--for-ms",
+                    ms,
+                ],
+            )
+            .await
+        }
+    };
+    let (a, b, c) = tokio::join!(p("a", "1500"), p("b", "3000"), p("c", "4500"));
+    let mut terms = Vec::new();
+    for out in [a, b, c] {
+        let ev = events(&out);
+        assert_eq!(ev.last().unwrap().1, "follower", "{out}");
+        let mut from = None;
+        for (ts, what, rest) in ev {
+            match what.as_str() {
+                "leader" => {
+                    assert!(from.is_none(), "leader twice without follower: {out}");
+                    from = Some((ts, rest.parse::<i64>().unwrap()));
+                }
+                "follower" => {
+                    if let Some((start, token)) = from.take() {
+                        terms.push((start, ts, token));
+                    }
+                }
+                other => panic!("unexpected event {other}: {out}"),
+            }
+        }
+    }
+    terms.sort();
+    assert_eq!(
+        terms.len(),
+        3,
+        "each process leads once, in turn: {terms:?}"
+    );
+    for w in terms.windows(2) {
+        assert!(w[1].0 >= w[0].1, "two leaders at once: {terms:?}");
+        assert!(w[1].2 > w[0].2, "fencing tokens must grow: {terms:?}");
+    }
+    ens.check_history().unwrap();
+}
