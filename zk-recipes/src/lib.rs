@@ -21,6 +21,7 @@ pub mod leader;
 pub mod mutex;
 pub mod protected;
 mod queue;
+pub mod rwlock;
 pub mod session;
 pub mod state;
 
@@ -33,5 +34,6 @@ pub use leader::{
 };
 pub use mutex::{HoldState, Mutex, MutexGuard};
 pub use protected::{create_protected, ProtectedNode};
+pub use rwlock::{ReadGuard, ReadWriteLock, WriteGuard};
 pub use session::{Session, SessionBuilder};
 pub use state::ConnectionState;
