@@ -22,6 +22,7 @@ pub mod mutex;
 pub mod protected;
 mod queue;
 pub mod rwlock;
+pub mod semaphore;
 pub mod session;
 pub mod state;
 
@@ -35,5 +36,6 @@ pub use leader::{
 pub use mutex::{HoldState, Mutex, MutexGuard};
 pub use protected::{create_protected, ProtectedNode};
 pub use rwlock::{ReadGuard, ReadWriteLock, WriteGuard};
+pub use semaphore::{Lease, Semaphore};
 pub use session::{Session, SessionBuilder};
 pub use state::ConnectionState;
