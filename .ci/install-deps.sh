@@ -25,6 +25,7 @@ REQUIRED_FILES=(
     /usr/share/java/slf4j-simple.jar
     /usr/share/java/curator-recipes.jar
     /usr/share/java/curator-x-discovery.jar
+    /usr/share/java/slf4j-nop.jar
     /usr/share/java/netty-codec.jar
     /usr/share/java/netty-resolver.jar
 )
