@@ -253,6 +253,8 @@ impl LeaderLatch {
     /// Errors: [`Error::Closed`] if the latch or session closes first.
     pub async fn wait_leader(&self) -> Result<i64> {
         let mut rx = self.leadership();
+        let mut states = self.shared.session.states();
+        let mut closed = self.shared.closed.subscribe();
         loop {
             if let Some(t) = rx.borrow_and_update().fencing_token() {
                 return Ok(t);
@@ -260,8 +262,10 @@ impl LeaderLatch {
             if self.shared.is_closed() || self.shared.session.is_closed() {
                 return Err(Error::Closed);
             }
-            if rx.changed().await.is_err() {
-                return Err(Error::Closed);
+            tokio::select! {
+                r = rx.changed() => if r.is_err() { return Err(Error::Closed) },
+                _ = states.changed() => {}
+                _ = closed.changed() => {}
             }
         }
     }
@@ -420,9 +424,11 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
             return NodeEnd::Closed;
         }
         let state = *states.borrow_and_update();
+        // A node of an older session is never ours (NewSession, as a state,
+        // says nothing about a node made in the new session).
         if client.state().is_terminal()
             || session.client().session_id() != client.session_id()
-            || matches!(state, ConnectionState::Lost | ConnectionState::NewSession)
+            || state == ConnectionState::Lost
         {
             return NodeEnd::Reset;
         }
@@ -445,6 +451,7 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
                 Place::Missing => Ok(Step::Reset),
                 Place::First => {
                     let (_, stat, own) = client.get_data_watch(ours).await?;
+                    let own = own.remove_on_drop();
                     if stat.ephemeral_owner != client.session_id() {
                         return Ok(Step::Reset);
                     }
@@ -458,8 +465,9 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
                 Place::Behind(pred) => {
                     shared.set(Leadership::Follower);
                     let (_, _, own) = client.get_data_watch(ours).await?;
+                    let own = own.remove_on_drop();
                     match client.get_data_watch(&join(&shared.path, &pred)).await {
-                        Ok((_, _, w)) => Ok(Step::Wait(own, Some(w))),
+                        Ok((_, _, w)) => Ok(Step::Wait(own, Some(w.remove_on_drop()))),
                         // Gone meanwhile: look again at once (CURATOR-645).
                         Err(zk_client::Error::NoNode) => Ok(Step::Again),
                         Err(e) => Err(e),

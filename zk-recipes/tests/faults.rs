@@ -5,7 +5,7 @@
 //! - `ZK_RECIPES_SEEDS` — how many seeds (default 500);
 //! - `ZK_RECIPES_BASE_SEED` — the first seed (default: random, printed);
 //! - `ZK_RECIPES_SEED` — run only this seed (replay a failure);
-//! - `ZK_RECIPES_JOBS` — seeds run at once (default 8).
+//! - `ZK_RECIPES_JOBS` — seeds run at once (default 16; the runs mostly wait).
 //!
 //! Holders increment a shared counter with fenced writes (a multi: a check
 //! on the holder's node, then a versioned setData) and record the value
@@ -458,7 +458,7 @@ fn fault_campaign() {
             ((0..n).map(|i| base.wrapping_add(i)).collect(), base)
         }
     };
-    let jobs = env_u64("ZK_RECIPES_JOBS").unwrap_or(8).max(1) as usize;
+    let jobs = env_u64("ZK_RECIPES_JOBS").unwrap_or(16).max(1) as usize;
     eprintln!(
         "fault campaign: {} seeds from base seed {base} ({jobs} at once); replay one with ZK_RECIPES_SEED=<seed>",
         seeds.len()
