@@ -151,7 +151,34 @@ async fn leader_processes_hand_over_without_overlap() {
             .await
         }
     };
-    let (a, b, c) = tokio::join!(p("a", "1500"), p("b", "3000"), p("c", "4500"));
+    // `a` leads first (its first line says so), then `b` and `c` queue
+    // behind it in that order.
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let mut first = Command::new(bin)
+        .args([
+            "--connect",
+            &cs,
+            "--path",
+            "/demo/leader",
+            "--id",
+            "a",
+            "--for-ms",
+            "1500",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(first.stdout.take().unwrap());
+    let mut a = String::new();
+    out.read_line(&mut a).await.unwrap();
+    assert_eq!(events(&a)[0].1, "leader", "{a}");
+    let b = tokio::spawn(p("b", "3000"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let c = tokio::spawn(p("c", "4500"));
+    out.read_to_string(&mut a).await.unwrap();
+    assert!(first.wait().await.unwrap().success());
+    let (b, c) = (b.await.unwrap(), c.await.unwrap());
     let mut terms = Vec::new();
     for out in [a, b, c] {
         let ev = events(&out);
