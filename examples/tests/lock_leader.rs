@@ -125,7 +125,7 @@ async fn lock_process_reports_a_lost_lock() {
 }
 
 /// Three `leader` processes leaving one after another: leadership passes
-/// from one to the next, the leadership intervals never overlap, the
+/// on when the leader leaves, the leadership intervals never overlap, the
 /// fencing tokens grow, and each process's last line is `follower`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leader_processes_hand_over_without_overlap() {
@@ -200,11 +200,9 @@ async fn leader_processes_hand_over_without_overlap() {
         }
     }
     terms.sort();
-    assert_eq!(
-        terms.len(),
-        3,
-        "each process leads once, in turn: {terms:?}"
-    );
+    // `a` hands over to whichever of `b` and `c` queued first; that one may
+    // outlast the other, who then never leads.
+    assert!(terms.len() >= 2, "leadership must pass on: {terms:?}");
     for w in terms.windows(2) {
         assert!(w[1].0 >= w[0].1, "two leaders at once: {terms:?}");
         assert!(w[1].2 > w[0].2, "fencing tokens must grow: {terms:?}");
