@@ -12,7 +12,7 @@
 //!
 //! After `--for-ms` milliseconds (default: until Ctrl-C) it prints
 //! `<micros> follower`, then relinquishes (closes the latch) and exits.
-//! The latch is zk-recipes' [`LeaderLatch`](zk_recipes::LeaderLatch),
+//! The latch is zk-recipes' [`LeaderLatch`],
 //! compatible with Curator's `LeaderLatch` on the same path; `--id` (default
 //! `pid-<pid>`) is stored in our latch node, where Curator reads
 //! participant ids. Errors go to stderr.
