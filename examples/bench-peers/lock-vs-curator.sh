@@ -20,7 +20,10 @@ cp=/usr/share/java/curator-recipes.jar:/usr/share/java/slf4j-nop.jar
 work=$(mktemp -d)
 zk_pid=
 cleanup() {
-    [ -n "$zk_pid" ] && kill "$zk_pid" 2>/dev/null && wait "$zk_pid" 2>/dev/null
+    if [ -n "$zk_pid" ]; then
+        kill "$zk_pid" 2>/dev/null || true
+        wait "$zk_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT

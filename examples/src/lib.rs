@@ -4,6 +4,7 @@
 //! - `bench`: the standard client workload against any ensemble (and the lock
 //!   workloads of [`lock_bench`]);
 //! - `lock`: takes a lock K times, printing timestamped events ([`event`]);
+//! - `leader`: joins a leader latch, printing timestamped leadership changes;
 //! - `sim_startup`: how fast a simulated 3-node ensemble serves its first request.
 
 pub mod lock_bench;

@@ -123,3 +123,89 @@ async fn lock_process_reports_a_lost_lock() {
     assert!(status.success());
     admin.close().await.unwrap();
 }
+
+/// Three `leader` processes leaving one after another: leadership passes
+/// on when the leader leaves, the leadership intervals never overlap, the
+/// fencing tokens grow, and each process's last line is `follower`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_processes_hand_over_without_overlap() {
+    let ens = Ensemble::builder().nodes(3).build().await.unwrap();
+    let cs = ens.connect_string();
+    let bin = env!("CARGO_BIN_EXE_leader");
+    let p = |id: &'static str, ms: &'static str| {
+        let cs = cs.clone();
+        async move {
+            run(
+                bin,
+                &[
+                    "--connect",
+                    &cs,
+                    "--path",
+                    "/demo/leader",
+                    "--id",
+                    id,
+                    "--for-ms",
+                    ms,
+                ],
+            )
+            .await
+        }
+    };
+    // `a` leads first (its first line says so), then `b` and `c` queue
+    // behind it in that order.
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    let mut first = Command::new(bin)
+        .args([
+            "--connect",
+            &cs,
+            "--path",
+            "/demo/leader",
+            "--id",
+            "a",
+            "--for-ms",
+            "1500",
+        ])
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(first.stdout.take().unwrap());
+    let mut a = String::new();
+    out.read_line(&mut a).await.unwrap();
+    assert_eq!(events(&a)[0].1, "leader", "{a}");
+    let b = tokio::spawn(p("b", "3000"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let c = tokio::spawn(p("c", "4500"));
+    out.read_to_string(&mut a).await.unwrap();
+    assert!(first.wait().await.unwrap().success());
+    let (b, c) = (b.await.unwrap(), c.await.unwrap());
+    let mut terms = Vec::new();
+    for out in [a, b, c] {
+        let ev = events(&out);
+        assert_eq!(ev.last().unwrap().1, "follower", "{out}");
+        let mut from = None;
+        for (ts, what, rest) in ev {
+            match what.as_str() {
+                "leader" => {
+                    assert!(from.is_none(), "leader twice without follower: {out}");
+                    from = Some((ts, rest.parse::<i64>().unwrap()));
+                }
+                "follower" => {
+                    if let Some((start, token)) = from.take() {
+                        terms.push((start, ts, token));
+                    }
+                }
+                other => panic!("unexpected event {other}: {out}"),
+            }
+        }
+    }
+    terms.sort();
+    // `a` hands over to whichever of `b` and `c` queued first; that one may
+    // outlast the other, who then never leads.
+    assert!(terms.len() >= 2, "leadership must pass on: {terms:?}");
+    for w in terms.windows(2) {
+        assert!(w[1].0 >= w[0].1, "two leaders at once: {terms:?}");
+        assert!(w[1].2 > w[0].2, "fencing tokens must grow: {terms:?}");
+    }
+    ens.check_history().unwrap();
+}

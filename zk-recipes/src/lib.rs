@@ -77,6 +77,8 @@ pub mod leader;
 pub mod mutex;
 pub mod protected;
 mod queue;
+pub mod rwlock;
+pub mod semaphore;
 pub mod session;
 pub mod state;
 
@@ -89,5 +91,7 @@ pub use leader::{
 };
 pub use mutex::{HoldState, Mutex, MutexGuard};
 pub use protected::{create_protected, ProtectedNode};
+pub use rwlock::{ReadGuard, ReadWriteLock, WriteGuard};
+pub use semaphore::{Lease, Semaphore};
 pub use session::{Session, SessionBuilder};
 pub use state::ConnectionState;

@@ -13,10 +13,11 @@
 #[path = "support/java.rs"]
 mod java;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use zk_client::Client;
-use zk_recipes::{Mutex, Session};
+use zk_recipes::{LeaderLatch, Mutex, Session};
 use zk_server_sim::Ensemble;
 
 /// The harness itself: a Curator client compiled and run by the test creates
@@ -214,4 +215,242 @@ async fn curator_mutex_and_ours_exclude_each_other_on_real_zookeeper() {
         return;
     };
     mutex_against_curator(&java, &connect).await;
+}
+
+/// Leadership terms seen by the participants of a latch group: `(who,
+/// leader?, micros)` edges, shared by the recorders.
+type Edges = Arc<std::sync::Mutex<Vec<(String, bool, u64)>>>;
+
+/// Records the leadership edges of one of our latches until it closes.
+fn record(who: String, latch: &LeaderLatch, edges: Edges) -> tokio::task::JoinHandle<()> {
+    let mut rx = latch.leadership();
+    tokio::spawn(async move {
+        let mut leading = false;
+        loop {
+            let now = rx.borrow_and_update().is_leader();
+            if now != leading {
+                leading = now;
+                edges.lock().unwrap().push((who.clone(), now, micros()));
+            }
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// Reads a CuratorLatch's output into `edges` and forwards its other
+/// lines.
+fn follow_java(
+    mut p: java::JavaProcess,
+    edges: Edges,
+) -> (
+    tokio::task::JoinHandle<java::JavaProcess>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+    tokio::sync::mpsc::UnboundedSender<String>,
+) {
+    let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (cmd_tx, mut cmd_rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                line = p.next_line() => {
+                    let Some(line) = line else { break };
+                    let (ts, what) = line.split_once(' ').unwrap();
+                    let ts: u64 = ts.parse().unwrap();
+                    match what {
+                        "leader" => edges.lock().unwrap().push(("curator".into(), true, ts)),
+                        "follower" => edges.lock().unwrap().push(("curator".into(), false, ts)),
+                        _ => {}
+                    }
+                    let _ = out_tx.send(what.to_string());
+                }
+                cmd = cmd_rx.recv() => match cmd {
+                    Some(cmd) => p.send(&cmd).await,
+                    None => break,
+                },
+            }
+        }
+        p
+    });
+    (task, out_rx, cmd_tx)
+}
+
+/// The next CuratorLatch line that is `what` or starts with `what `.
+async fn expect(out: &mut tokio::sync::mpsc::UnboundedReceiver<String>, what: &str) -> String {
+    let fut = async {
+        loop {
+            let l = out.recv().await.expect("CuratorLatch ended");
+            if l == what || l.starts_with(&format!("{what} ")) {
+                return l;
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(120), fut)
+        .await
+        .unwrap_or_else(|_| panic!("no `{what}` from CuratorLatch within 120 s"))
+}
+
+/// Asserts that no two participants led at once, from the edges.
+fn assert_one_leader_at_a_time(edges: &[(String, bool, u64)]) {
+    let mut terms: Vec<(u64, u64, String)> = Vec::new();
+    let mut open: std::collections::HashMap<String, u64> = Default::default();
+    for (who, leader, ts) in edges {
+        if *leader {
+            assert!(open.insert(who.clone(), *ts).is_none(), "{who} led twice");
+        } else if let Some(from) = open.remove(who) {
+            terms.push((from, *ts, who.clone()));
+        }
+    }
+    for (who, from) in open {
+        terms.push((from, u64::MAX, who));
+    }
+    terms.sort();
+    for w in terms.windows(2) {
+        assert!(
+            w[1].0 >= w[0].1,
+            "two leaders at once: {:?} and {:?}\nall terms: {terms:#?}",
+            w[0],
+            w[1]
+        );
+    }
+    assert!(terms.len() >= 3, "too few leadership terms: {terms:?}");
+}
+
+/// Who leads now, once exactly one participant does (waits for it).
+async fn settled_leader(edges: &Edges) -> String {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            let mut leading = std::collections::BTreeSet::new();
+            for (who, leader, _) in edges.lock().unwrap().iter() {
+                if *leader {
+                    leading.insert(who.clone());
+                } else {
+                    leading.remove(who);
+                }
+            }
+            if leading.len() == 1 {
+                return leading.into_iter().next().unwrap();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("no single leader within 60 s")
+}
+
+/// A Curator LeaderLatch (a Java process) and two of ours in one group:
+/// the current leader closes its latch (three times, whoever it is) and
+/// rejoins, and the Curator participant's session is expired on the
+/// server; at every point exactly one participant leads once things
+/// settle, never two at once (from timestamps: Curator prints right after
+/// its isLeader callback and before it closes; ours are recorded from the
+/// leadership channel, and before close), and Curator names the same
+/// leader as we do.
+async fn latch_group_with_curator(java: &java::Java, connect: &str) {
+    let edges: Edges = Arc::default();
+    let path = "/mixed/latch";
+    let curator = java.spawn("CuratorLatch", &[connect, path, "curator"]);
+    let (curator_task, mut curator_out, curator_cmd) = follow_java(curator, edges.clone());
+    expect(&mut curator_out, "ready").await;
+    let mut ours = Vec::new();
+    for i in 0..2 {
+        let s = Session::connect(connect).await.unwrap();
+        let who = format!("rust-{i}");
+        let latch = LeaderLatch::start(&s, path, &who).unwrap();
+        let rec = record(who.clone(), &latch, edges.clone());
+        ours.push((who, s, Some(latch), rec));
+    }
+    for round in 0..3 {
+        let leader = settled_leader(&edges).await;
+        eprintln!("round {round}: {leader} leads");
+        if leader == "curator" {
+            curator_cmd.send("close".into()).unwrap();
+            expect(&mut curator_out, "closed").await;
+            curator_cmd.send("start".into()).unwrap();
+            expect(&mut curator_out, "started").await;
+        } else {
+            let (who, s, latch, rec) = ours.iter_mut().find(|o| o.0 == leader).unwrap();
+            edges.lock().unwrap().push((who.clone(), false, micros()));
+            latch.take().unwrap().close().await.unwrap();
+            rec.abort();
+            let l = LeaderLatch::start(s, path, who).unwrap();
+            *rec = record(who.clone(), &l, edges.clone());
+            *latch = Some(l);
+        }
+    }
+    // Curator and we agree on who leads.
+    let leader = settled_leader(&edges).await;
+    curator_cmd.send("leaderid".into()).unwrap();
+    let said = expect(&mut curator_out, "leaderid").await;
+    let any = ours.iter().find_map(|o| o.2.as_ref()).unwrap();
+    let our_view = any.leader().await.unwrap().map(|p| p.id);
+    assert_eq!(said, format!("leaderid {leader}"));
+    assert_eq!(our_view.as_deref(), Some(leader.as_str()));
+
+    // Curator's session ends on the server; it rejoins in a new one.
+    if leader != "curator" {
+        // Make Curator lead first, so that its expiry hands leadership over.
+        for (who, _, latch, rec) in ours.iter_mut() {
+            if latch.as_ref().is_some_and(|l| l.is_leader()) {
+                edges.lock().unwrap().push((who.clone(), false, micros()));
+            }
+            latch.take().unwrap().close().await.unwrap();
+            rec.abort();
+        }
+        assert_eq!(settled_leader(&edges).await, "curator");
+        for (who, s, latch, rec) in ours.iter_mut() {
+            let l = LeaderLatch::start(s, path, who).unwrap();
+            *rec = record(who.clone(), &l, edges.clone());
+            *latch = Some(l);
+        }
+    }
+    curator_cmd.send("expire".into()).unwrap();
+    expect(&mut curator_out, "expired").await;
+    let after = settled_leader(&edges).await;
+    eprintln!("after the expiry: {after} leads");
+    // Everyone closes.
+    curator_cmd.send("quit".into()).unwrap();
+    expect(&mut curator_out, "bye").await;
+    drop(curator_cmd);
+    let p = curator_task.await.unwrap();
+    p.finish().await;
+    for (who, s, latch, rec) in ours {
+        if let Some(l) = latch {
+            if l.is_leader() {
+                edges.lock().unwrap().push((who.clone(), false, micros()));
+            }
+            l.close().await.unwrap();
+        }
+        rec.abort();
+        s.close().await.unwrap();
+    }
+    let edges = edges.lock().unwrap().clone();
+    eprintln!("{} leadership edges", edges.len());
+    assert_one_leader_at_a_time(&edges);
+    let root = Client::connect(connect).await.unwrap();
+    let left = root.get_children(path).await.unwrap_or_default();
+    assert!(left.is_empty(), "latch nodes left: {left:?}");
+    root.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curator_latch_and_ours_share_leadership_on_the_simulator() {
+    let Some(java) = java::Java::compile(&["CuratorLatch.java"]) else {
+        return;
+    };
+    let ens = Ensemble::builder().nodes(3).build().await.unwrap();
+    latch_group_with_curator(&java, &ens.connect_string()).await;
+    ens.check_history().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn curator_latch_and_ours_share_leadership_on_real_zookeeper() {
+    let Some(java) = java::Java::compile(&["CuratorLatch.java"]) else {
+        return;
+    };
+    let Some(connect) = real_chroot("curator_latch").await else {
+        return;
+    };
+    latch_group_with_curator(&java, &connect).await;
 }

@@ -14,7 +14,7 @@
 //!
 //! It holds the lock `--hold-ms` milliseconds (default 1000) per cycle and
 //! exits after `--count` cycles (default 1). The lock is zk-recipes'
-//! [`Mutex`](zk_recipes::Mutex), compatible with Curator's
+//! [`Mutex`], compatible with Curator's
 //! `InterProcessMutex` on the same path. Errors go to stderr.
 
 use std::process::ExitCode;

@@ -15,7 +15,8 @@
 //   start      start a new latch (after close)
 //   expire     end this client's session on the server, the way the ZooKeeper
 //              tests do it: attach a second client to the same session id and
-//              password (the server drops the first connection, so Curator
+//              password, on the server this client is connected to (that
+//              server drops the first connection at once, so Curator
 //              goes SUSPENDED and the latch steps down), wait for the step
 //              down, then close the second client, which closes the session
 //              and deletes its ephemerals. Curator then sees LOST and rejoins
@@ -111,8 +112,18 @@ public class CuratorLatch {
                 say("leaderid " + (p.getId().isEmpty() ? "-" : p.getId()));
             } else if (cmd.equals("expire")) {
                 ZooKeeper zk = c.getZookeeperClient().getZooKeeper();
+                // The takeover must reach the server this client is on: only
+                // that one closes the first connection at once. The client's
+                // toString names it ("remoteserver:host/ip:port").
+                String desc = zk.toString();
+                int at = desc.indexOf("remoteserver:");
+                if (at < 0) {
+                    throw new IllegalStateException("no remote server in " + desc);
+                }
+                String remote = desc.substring(at + "remoteserver:".length()).split(" ")[0];
+                String server = "127.0.0.1:" + remote.substring(remote.lastIndexOf(':') + 1);
                 CountDownLatch up = new CountDownLatch(1);
-                ZooKeeper dup = new ZooKeeper(hosts, 10000, e -> {
+                ZooKeeper dup = new ZooKeeper(server, 10000, e -> {
                     if (e.getState() == Watcher.Event.KeeperState.SyncConnected) {
                         up.countDown();
                     }

@@ -321,7 +321,24 @@ async fn s5_cancelled_acquires_leave_nothing() {
                 g.release().await.unwrap();
             }
         }
+        let watches =
+            |e: &zk_server_sim::Ensemble| (0..e.len()).map(|i| e.watch_count(i)).sum::<usize>();
         if let Some(g) = holder {
+            // While the lock is held, only the holder's watch on its own
+            // node is left: no cancelled waiter's watch on it remains.
+            let c = a.client();
+            for _ in 0..300 {
+                if children(&c, "/s5").await.len() == 1 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert_eq!(children(&c, "/s5").await.len(), 1);
+            assert!(
+                eventually(Duration::from_secs(3), || watches(&ens) == 1).await,
+                "{} watches on the servers while held (only the holder's expected)",
+                watches(&ens)
+            );
             g.release().await.unwrap();
         }
         let c = a.client();
@@ -334,10 +351,7 @@ async fn s5_cancelled_acquires_leave_nothing() {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(left.is_empty(), "cancelled acquires left {left:?}");
-        // ...and no watch on any server (a waiter's predecessor watch is
-        // removed when its acquire is dropped).
-        let watches =
-            |e: &zk_server_sim::Ensemble| (0..e.len()).map(|i| e.watch_count(i)).sum::<usize>();
+        // ...and no watch on any server.
         assert!(
             eventually(Duration::from_secs(3), || watches(&ens) == 0).await,
             "{} watches left on the servers",
