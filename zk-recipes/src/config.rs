@@ -220,14 +220,17 @@ async fn follow<T: DeserializeOwned + Send + Sync + 'static>(
                 missing()
             }
             CacheEvent::Initialized => {
-                let _ = ready.send(true);
-                match cache.current() {
+                // The state first, then `ready`: whoever awaited `initialized()`
+                // must find the first value in `current()`.
+                let first = match cache.current() {
                     Some(n) => {
                         last_data = Some(n.data.clone());
                         parse(&n.data)
                     }
                     None => missing(),
-                }
+                };
+                let _ = ready.send(true);
+                first
             }
             CacheEvent::Lagged { .. } | CacheEvent::Resynced => {
                 let now = cache.current().map(|n| n.data);

@@ -100,3 +100,32 @@ async fn typed_config_parses_keeps_last_good_and_reports_errors() {
     assert!(matches!(next(&mut changes).await, ConfigEvent::Missing));
     assert_eq!(config.current().as_deref(), Some(&want_c));
 }
+
+/// `initialized()` resolves only once `current()` holds the first value
+/// (it used to announce readiness before parsing, so `current()` could still
+/// be `None` right after `initialized()`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_holds_the_value_once_initialized_returns() {
+    let ens = Ensemble::builder().nodes(1).build().await.unwrap();
+    let c = Client::connect(ens.addr(0).to_string()).await.unwrap();
+    c.create(
+        "/cfg",
+        br#"{"workers":3,"name":"a"}"#,
+        CreateOptions::persistent(),
+    )
+    .await
+    .unwrap();
+    for round in 0..50 {
+        let config = TypedConfig::<Settings>::start(&c, "/cfg");
+        config.initialized().await.unwrap();
+        let current = config.current();
+        assert_eq!(
+            current.as_deref(),
+            Some(&Settings {
+                workers: 3,
+                name: "a".to_owned()
+            }),
+            "round {round}"
+        );
+    }
+}
