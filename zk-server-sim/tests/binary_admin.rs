@@ -115,6 +115,13 @@ async fn the_binary_serves_clients_and_takes_fault_commands() {
         ErrorCode::Ok
     );
 
+    assert_eq!(
+        c.call(create("/durable", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+
     // kill: the node is down and another leads.
     assert_eq!(sim.cmd(&format!("kill {leader}")).await, "ok");
     let now = sim.leader().await.expect("a new leader");
@@ -125,7 +132,10 @@ async fn the_binary_serves_clients_and_takes_fault_commands() {
     assert_eq!(sim.roles().await[leader], "following");
     let mut back = connect(sim.nodes[leader]).await;
     back.call(sync("/")).await;
-    assert_eq!(back.call(exists("/eph", false)).await.err(), ErrorCode::Ok);
+    assert_eq!(
+        back.call(exists("/durable", false)).await.err(),
+        ErrorCode::Ok
+    );
     let leader = now;
 
     // partition: a lone follower stops serving (looking); heal: it follows.
