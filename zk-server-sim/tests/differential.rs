@@ -1,7 +1,7 @@
 //! Differential tests: seeded random operation sequences (creates of every
 //! mode, deletes and setData with versions, multis with failing ops, ACLs and
 //! auth, watches of every kind, sessions closed, reopened and resumed on
-//! another server, pipelined requests) run against a
+//! another server, pipelined requests, setACL among them) run against a
 //! real ZooKeeper 3.8, the simulator's tree and the simulator's network server
 //! must give the same replies, Stats and watch notifications.
 //!
@@ -276,7 +276,8 @@ async fn differential_tree_against_address() {
 /// 3.8 (standalone, measured here) as on the simulator. An earlier reading
 /// of 3.8's PrepRequestProcessor (setACL's ChangeRecord keeps the old ACL)
 /// predicted the opposite for the pipelined write; this pins what 3.8
-/// really answers, so a change on either side shows.
+/// really answers, so a change on either side shows, and setACL is back in
+/// the generator's pipelines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_pipelined_behind_a_set_acl_is_checked_against_the_new_acl() {
     use bytes::Bytes;
