@@ -237,9 +237,16 @@ async fn schedule(seed: u64) -> Result<Run, String> {
                 format!("pause {i}")
             }
             5 => {
-                let (a, b) = (rng.random_range(0..NODES), rng.random_range(0..NODES));
-                ens.hold(a, b);
-                format!("hold {a}->{b}")
+                // From the leader to each other node with even odds (a
+                // quorum may be out of reach), else one random link.
+                let from = ens.leader().unwrap_or_else(|| rng.random_range(0..NODES));
+                let to: Vec<usize> = (0..NODES)
+                    .filter(|&i| i != from && rng.random_bool(0.5))
+                    .collect();
+                for &t in &to {
+                    ens.hold(from, t);
+                }
+                format!("hold {from}->{to:?}")
             }
             6 => {
                 ens.force_election();
@@ -321,6 +328,14 @@ async fn schedule(seed: u64) -> Result<Run, String> {
                     }
                     c.disconnect();
                 }
+            }
+        }
+        // Sometimes the leader dies mid-round, with the round's hold or
+        // partition still in force: whatever it acknowledged must survive.
+        if rng.random_bool(0.25) {
+            if let Some(l) = ens.leader() {
+                ens.kill(l);
+                lines.push(format!("round {round}: kill leader {l} mid-round"));
             }
         }
         ens.release(None);
