@@ -486,11 +486,24 @@ fn random_fault_schedules_keep_the_guarantees_on_every_seed() {
 
 #[test]
 fn one_seed_replays_to_the_same_history() {
-    let seed = nth_seed(base_seed(), 1);
-    eprintln!("replay check: seed {seed}");
-    let a = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    let b = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    assert!(a.lines.len() > ROUNDS, "the schedule did something");
-    assert_eq!(a.lines, b.lines, "seed {seed} replayed differently");
-    assert_eq!(a.history, b.history, "seed {seed}: histories differ");
+    let base = base_seed();
+    // A seed whose restart found its port taken by another process is not
+    // a replay of the schedule alone; take the next one (rare).
+    for i in 1..=3 {
+        let seed = nth_seed(base, i);
+        eprintln!("replay check: seed {seed}");
+        let a = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let b = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        if [&a, &b]
+            .iter()
+            .any(|r| r.lines.iter().any(|l| l.contains("port taken")))
+        {
+            continue;
+        }
+        assert!(a.lines.len() > ROUNDS, "the schedule did something");
+        assert_eq!(a.lines, b.lines, "seed {seed} replayed differently");
+        assert_eq!(a.history, b.history, "seed {seed}: histories differ");
+        return;
+    }
+    panic!("three seeds in a row met a taken port");
 }
