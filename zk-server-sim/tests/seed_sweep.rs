@@ -40,9 +40,10 @@ use zk_server_sim::{Ensemble, Role};
 const NODES: usize = 5;
 const ROUNDS: usize = 30;
 /// Fewer acknowledged writes than this in a seed means the schedule tested
-/// almost nothing. Measured: over 300 seeds min 23, median 48, max 77; over
-/// ~1,500 more, a few seeds with 10-12 (long stretches without a quorum).
-const MIN_ACKED: usize = 5;
+/// almost nothing. Measured over 2,000 seeds (base 12345678901234567): min
+/// 6, median 32, max 71; the bound sits below the minimum so that a CI run
+/// of fresh seeds does not fail on an unlucky but sound schedule.
+const MIN_ACKED: usize = 3;
 
 /// What one seed did, as the clients saw it.
 #[derive(Debug, PartialEq, Eq)]
