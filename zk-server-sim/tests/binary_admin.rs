@@ -76,19 +76,37 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// The `status` line's comma-separated field `key=`.
+    async fn status_field(&mut self, key: &str) -> Vec<String> {
+        let status = self.cmd("status").await;
+        status
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no {key} in {status}"))
+            .split(',')
+            .map(str::to_string)
+            .collect()
+    }
+
+    async fn leader(&mut self) -> Option<usize> {
+        self.cmd("leader").await.strip_prefix("ok ")?.parse().ok()
+    }
+
+    async fn roles(&mut self) -> Vec<String> {
+        self.status_field("roles=").await
+    }
+}
+
+/// Every admin command is checked by its effect on the ensemble, as the
+/// `status` line and real clients see it, not only by its "ok".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_clients_and_takes_fault_commands() {
     let mut sim = Sim::start(&["--record-history"]).await;
     assert_eq!(sim.nodes.len(), 3);
     let status = sim.cmd("status").await;
     assert!(status.starts_with("ok leader="), "{status}");
-    let leader: usize = sim
-        .cmd("leader")
-        .await
-        .strip_prefix("ok ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let leader = sim.leader().await.unwrap();
     let mut c = connect(sim.nodes[(leader + 1) % 3]).await;
     assert_eq!(
         c.call(create("/eph", b"", CreateMode::Ephemeral))
@@ -96,28 +114,144 @@ async fn the_binary_serves_clients_and_takes_fault_commands() {
             .err(),
         ErrorCode::Ok
     );
+
+    assert_eq!(
+        c.call(create("/durable", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+
+    // kill: the node is down and another leads.
     assert_eq!(sim.cmd(&format!("kill {leader}")).await, "ok");
-    let now: String = sim.cmd("leader").await;
-    assert_ne!(now, format!("ok {leader}"));
-    assert_ne!(now, "ok none");
-    assert!(sim.cmd("status").await.contains("down"));
+    let now = sim.leader().await.expect("a new leader");
+    assert_ne!(now, leader);
+    assert_eq!(sim.roles().await[leader], "down");
+    // restart: it serves again, following.
     assert_eq!(sim.cmd(&format!("restart {leader}")).await, "ok");
-    assert_eq!(sim.cmd("partition 0").await, "ok");
+    assert_eq!(sim.roles().await[leader], "following");
+    let mut back = connect(sim.nodes[leader]).await;
+    back.call(sync("/")).await;
+    assert_eq!(
+        back.call(exists("/durable", false)).await.err(),
+        ErrorCode::Ok
+    );
+    let leader = now;
+
+    // partition: a lone follower stops serving (looking); heal: it follows.
+    let f = (leader + 1) % 3;
+    assert_eq!(sim.cmd(&format!("partition {f}")).await, "ok");
+    assert_eq!(sim.roles().await[f], "looking");
+    assert_eq!(sim.leader().await, Some(leader));
     assert_eq!(sim.cmd("heal").await, "ok");
-    assert_eq!(sim.cmd("hold 0 1").await, "ok");
-    assert_eq!(sim.cmd("release 0 1").await, "ok");
+    until_async(&mut sim, |roles| roles[f] == "following").await;
+
+    // hold: a follower stops hearing of commits (stale reads); release: it
+    // catches up.
+    let mut lead_c = connect(sim.nodes[leader]).await;
+    let mut f_c = connect(sim.nodes[f]).await;
+    assert_eq!(sim.cmd(&format!("hold {leader} {f}")).await, "ok");
+    assert_eq!(
+        lead_c
+            .call(create("/held", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+    assert_eq!(
+        f_c.call(exists("/held", false)).await.err(),
+        ErrorCode::NoNode
+    );
+    assert_eq!(sim.cmd(&format!("release {leader} {f}")).await, "ok");
+    f_c.call(sync("/")).await;
+    assert_eq!(f_c.call(exists("/held", false)).await.err(), ErrorCode::Ok);
+    assert_eq!(sim.cmd(&format!("hold {leader} {f}")).await, "ok");
     assert_eq!(sim.cmd("release").await, "ok");
-    assert_eq!(sim.cmd("delay 1 0").await, "ok");
-    assert_eq!(sim.cmd("apply_then_drop 1").await, "ok");
+    f_c.call(sync("/")).await;
+
+    // delay: a long delay on one node holds its reply while another node
+    // answers at once (an ordering, not a timing, check); delay 0 lets it go.
+    assert_eq!(sim.cmd(&format!("delay {f} 600000")).await, "ok");
+    let slow = f_c.send(&exists("/held", false)).await;
+    assert_eq!(
+        lead_c.call(exists("/held", false)).await.err(),
+        ErrorCode::Ok
+    );
+    let early = tokio::time::timeout(std::time::Duration::from_millis(200), f_c.recv()).await;
+    assert!(early.is_err(), "the delayed node answered: {early:?}");
+    assert_eq!(sim.cmd(&format!("delay {f} 0")).await, "ok");
+    drop(f_c);
+    let _ = slow;
+
+    // apply_then_drop: the write is applied, the connection dropped unanswered.
+    let mut atd = connect(sim.nodes[f]).await;
+    assert_eq!(sim.cmd(&format!("apply_then_drop {f}")).await, "ok");
+    let xid = atd
+        .send(&create("/applied", b"", CreateMode::Persistent))
+        .await;
+    assert!(atd.try_reply_to(xid).await.is_none(), "no reply comes back");
+    lead_c.call(sync("/")).await;
+    assert_eq!(
+        lead_c.call(exists("/applied", false)).await.err(),
+        ErrorCode::Ok
+    );
+
+    // force_election: a new epoch (zxids of later writes show it).
+    let epoch: u64 = sim.status_field("epoch=").await[0].parse().unwrap();
     assert_eq!(sim.cmd("force_election").await, "ok");
-    assert_eq!(sim.cmd("pause 2").await, "ok");
-    assert_eq!(sim.cmd("resume 2").await, "ok");
+    let after: u64 = sim.status_field("epoch=").await[0].parse().unwrap();
+    assert!(after > epoch, "epoch {epoch} -> {after}");
+    let leader = sim.leader().await.expect("a leader after the election");
+    let mut w = connect(sim.nodes[leader]).await;
+    let r = w.call(create("/epoch", b"", CreateMode::Persistent)).await;
+    assert_eq!(r.err(), ErrorCode::Ok);
+    assert_eq!((r.header.zxid >> 32) as u64, after);
+
+    // pause: a paused node answers nothing (its reply waits for resume).
+    let p = (leader + 1) % 3;
+    let mut pc = connect(sim.nodes[p]).await;
+    assert_eq!(sim.cmd(&format!("pause {p}")).await, "ok");
+    let xid = pc.send(&exists("/epoch", false)).await;
+    assert_eq!(w.call(exists("/epoch", false)).await.err(), ErrorCode::Ok);
+    // (A pause the peers notice may close the connection: no answer either.)
+    let early = tokio::time::timeout(std::time::Duration::from_millis(20), pc.recv()).await;
+    assert!(
+        !matches!(early, Ok(Some(_))),
+        "the paused node answered: {early:?}"
+    );
+    assert_eq!(sim.cmd(&format!("resume {p}")).await, "ok");
+    let _ = xid;
+    until_async(&mut sim, |roles| {
+        roles[p] != "down" && roles[p] != "looking"
+    })
+    .await;
+
+    // sessions and expire: the session is listed, then gone with its
+    // ephemeral, and its connection closed.
+    drop(c);
+    let mut c = connect(sim.nodes[leader]).await;
+    assert_eq!(
+        c.call(create("/eph2", b"", CreateMode::Ephemeral))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
     let sessions = sim.cmd("sessions").await;
     assert!(
         sessions.contains(&format!("{:#x}", c.session_id)),
         "{sessions}"
     );
     assert_eq!(sim.cmd(&format!("expire {:x}", c.session_id)).await, "ok");
+    assert!(!sim
+        .cmd("sessions")
+        .await
+        .contains(&format!("{:#x}", c.session_id)));
+    assert!(c.closed().await);
+    w.call(sync("/")).await;
+    assert_eq!(
+        w.call(exists("/eph2", false)).await.err(),
+        ErrorCode::NoNode
+    );
     assert_eq!(
         sim.cmd(&format!("expire {:x}", c.session_id)).await,
         "err unknown session"
@@ -129,4 +263,15 @@ async fn the_binary_serves_clients_and_takes_fault_commands() {
     assert_eq!(sim.cmd("shutdown").await, "ok");
     let status = sim.child.wait().await.unwrap();
     assert!(status.success());
+}
+
+/// Polls `status` until the roles satisfy `ok` (no timing assertion).
+async fn until_async(sim: &mut Sim, ok: impl Fn(&[String]) -> bool) {
+    for _ in 0..5_000 {
+        if ok(&sim.roles().await) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    panic!("roles never became as expected: {:?}", sim.roles().await);
 }

@@ -40,8 +40,10 @@ use zk_server_sim::{Ensemble, Role};
 const NODES: usize = 5;
 const ROUNDS: usize = 30;
 /// Fewer acknowledged writes than this in a seed means the schedule tested
-/// almost nothing. Measured over 300 seeds: min 23, median 48, max 77.
-const MIN_ACKED: usize = 15;
+/// almost nothing. Measured over 2,000 seeds (base 12345678901234567): min
+/// 6, median 32, max 71; the bound sits below the minimum so that a CI run
+/// of fresh seeds does not fail on an unlucky but sound schedule.
+const MIN_ACKED: usize = 3;
 
 /// What one seed did, as the clients saw it.
 #[derive(Debug, PartialEq, Eq)]
@@ -145,6 +147,22 @@ fn sync(path: &str) -> Request {
     Request::Sync(SyncRequest { path: path.into() })
 }
 
+/// Restarts node `i`. Its port was free while it was down, and another
+/// process on the machine may have taken it: then the node stays down (a
+/// line says so), which is one more fault, not a failure of the seed.
+async fn restart(ens: &Ensemble, i: usize, lines: &mut Vec<String>) -> Result<(), String> {
+    match ens.restart(i, false).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+            lines.push(format!(
+                "restart {i}: port taken by another process; stays down"
+            ));
+            Ok(())
+        }
+        Err(e) => Err(format!("restart {i}: {e}")),
+    }
+}
+
 /// Polls `f` in virtual time until true.
 async fn until(what: &str, mut f: impl FnMut() -> bool) -> Result<(), String> {
     for _ in 0..10_000 {
@@ -197,9 +215,7 @@ async fn schedule(seed: u64) -> Result<Run, String> {
             ens.heal();
             for i in 0..NODES {
                 if ens.role(i) == Some(Role::Down) {
-                    ens.restart(i, false)
-                        .await
-                        .map_err(|e| format!("restart: {e}"))?;
+                    restart(&ens, i, &mut lines).await?;
                 }
             }
             lines.push(format!("round {round}: recovery"));
@@ -214,9 +230,7 @@ async fn schedule(seed: u64) -> Result<Run, String> {
             1 => {
                 let i = rng.random_range(0..NODES);
                 // No wipes: a wiped disk voids Zab's durability assumption.
-                ens.restart(i, false)
-                    .await
-                    .map_err(|e| format!("restart: {e}"))?;
+                restart(&ens, i, &mut lines).await?;
                 format!("restart {i}")
             }
             2 => {
@@ -236,9 +250,16 @@ async fn schedule(seed: u64) -> Result<Run, String> {
                 format!("pause {i}")
             }
             5 => {
-                let (a, b) = (rng.random_range(0..NODES), rng.random_range(0..NODES));
-                ens.hold(a, b);
-                format!("hold {a}->{b}")
+                // From the leader to each other node with even odds (a
+                // quorum may be out of reach), else one random link.
+                let from = ens.leader().unwrap_or_else(|| rng.random_range(0..NODES));
+                let to: Vec<usize> = (0..NODES)
+                    .filter(|&i| i != from && rng.random_bool(0.5))
+                    .collect();
+                for &t in &to {
+                    ens.hold(from, t);
+                }
+                format!("hold {from}->{to:?}")
             }
             6 => {
                 ens.force_election();
@@ -322,6 +343,14 @@ async fn schedule(seed: u64) -> Result<Run, String> {
                 }
             }
         }
+        // Sometimes the leader dies mid-round, with the round's hold or
+        // partition still in force: whatever it acknowledged must survive.
+        if rng.random_bool(0.25) {
+            if let Some(l) = ens.leader() {
+                ens.kill(l);
+                lines.push(format!("round {round}: kill leader {l} mid-round"));
+            }
+        }
         ens.release(None);
         if let Some(p) = paused {
             ens.resume(p);
@@ -333,15 +362,15 @@ async fn schedule(seed: u64) -> Result<Run, String> {
     ens.release(None);
     for i in 0..NODES {
         if ens.role(i) == Some(Role::Down) {
-            ens.restart(i, false)
-                .await
-                .map_err(|e| format!("restart: {e}"))?;
+            restart(&ens, i, &mut lines).await?;
         }
     }
     until("a leader", || ens.leader().is_some()).await?;
     let l = ens.leader().ok_or("no leader")?;
     until("every node caught up", || {
-        (0..NODES).all(|i| ens.last_zxid(i) == ens.last_zxid(l))
+        (0..NODES)
+            .filter(|&i| ens.role(i) != Some(Role::Down))
+            .all(|i| ens.last_zxid(i) == ens.last_zxid(l))
     })
     .await?;
 
@@ -372,7 +401,7 @@ async fn schedule(seed: u64) -> Result<Run, String> {
             return Err(format!("acknowledged write {p} lost"));
         }
     }
-    for i in 0..NODES {
+    for i in (0..NODES).filter(|&i| ens.role(i) != Some(Role::Down)) {
         if ens.snapshot(i) != snap {
             return Err(format!("node {i} differs from the leader {l}"));
         }
@@ -458,11 +487,24 @@ fn random_fault_schedules_keep_the_guarantees_on_every_seed() {
 
 #[test]
 fn one_seed_replays_to_the_same_history() {
-    let seed = nth_seed(base_seed(), 1);
-    eprintln!("replay check: seed {seed}");
-    let a = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    let b = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
-    assert!(a.lines.len() > ROUNDS, "the schedule did something");
-    assert_eq!(a.lines, b.lines, "seed {seed} replayed differently");
-    assert_eq!(a.history, b.history, "seed {seed}: histories differ");
+    let base = base_seed();
+    // A seed whose restart found its port taken by another process is not
+    // a replay of the schedule alone; take the next one (rare).
+    for i in 1..=3 {
+        let seed = nth_seed(base, i);
+        eprintln!("replay check: seed {seed}");
+        let a = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        let b = run_seed(seed).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        if [&a, &b]
+            .iter()
+            .any(|r| r.lines.iter().any(|l| l.contains("port taken")))
+        {
+            continue;
+        }
+        assert!(a.lines.len() > ROUNDS, "the schedule did something");
+        assert_eq!(a.lines, b.lines, "seed {seed} replayed differently");
+        assert_eq!(a.history, b.history, "seed {seed}: histories differ");
+        return;
+    }
+    panic!("three seeds in a row met a taken port");
 }

@@ -87,7 +87,9 @@ async fn pipelined_gets_never_exceed_the_in_flight_limit() {
 #[tokio::test]
 async fn dropped_futures_are_withdrawn_from_the_line() {
     let cs = chroot_on(ensemble(), "withdraw").await;
-    let c = Client::builder(cs)
+    let chroot = crate::support::chroot_of(&cs);
+    let p = crate::support::proxy(ensemble().node_addr(0).unwrap()).await;
+    let c = Client::builder(format!("{}{chroot}", p.addr()))
         .max_in_flight(1)
         .connect()
         .await
@@ -95,12 +97,20 @@ async fn dropped_futures_are_withdrawn_from_the_line() {
     c.create("/w", b"", &CreateOptions::default())
         .await
         .unwrap();
+    p.record(true);
     // With one request in flight at most, most of these wait in line; dropping
     // them withdraws the ones not yet sent.
     let futs: Vec<_> = (0..5000).map(|_| c.set_data("/w", b"x", None)).collect();
     drop(futs);
     let stat = c.exists("/w").await.unwrap().unwrap();
-    assert!(stat.version < 5000, "{stat:?}");
+    // Exactly the setData requests that reached the wire were applied: one
+    // at a time (the limit), a handful before the drop, the rest withdrawn.
+    let wire = p.wire();
+    let sent = wire.count(zk_proto::OpCode::SetData);
+    eprintln!("{sent} of 5000 setData sent before the drop");
+    assert_eq!(usize::try_from(stat.version).unwrap(), sent, "{stat:?}");
+    assert!(sent < 5000);
+    assert_eq!(wire.max_in_flight(), 1);
     assert_eq!(c.stats().queued, 0);
     let e = c.get_data("/missing").await.unwrap_err();
     assert_eq!(e, Error::NoNode);

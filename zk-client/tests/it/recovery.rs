@@ -9,6 +9,8 @@ use zk_client::{Client, CreateMode, CreateOptions, Error, EventType, SessionStat
 use zk_server_sim::real::RealEnsemble;
 use zk_server_sim::testkit::FaultProxy;
 
+use zk_proto::OpCode;
+
 use crate::support::{active, bounded, chroot_of, chroot_on, ensemble, proxies, proxy, wait_state};
 
 /// Acceptance: kill the server a client is connected to. The client resumes
@@ -55,6 +57,10 @@ async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
     // max_in_flight, so some are on the wire and some wait in line; the
     // kill comes once the first ones are answered.
     const REQUESTS: usize = 3000;
+    for p in &ps {
+        p.clear_wire();
+        p.record(true);
+    }
     let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let calls: Vec<_> = (0..REQUESTS)
         .map(|i| {
@@ -138,6 +144,55 @@ async fn killing_the_server_resumes_the_session_elsewhere_and_watches_fire() {
     eprintln!("requests around the kill: {ok} answered, {lost} ConnectionLoss");
     assert_eq!(ok + lost, REQUESTS);
     assert!(lost > 0 && ok >= 20, "{ok} answered, {lost} lost");
+    // Seen on the wire: never more requests outstanding than the client's
+    // limit; no request counted as answered that a server did not answer
+    // (requests still in line at the kill went out after the reconnect);
+    // every request the victim got and did not answer was reported lost.
+    let ours = |f: &&zk_server_sim::testkit::Frame| {
+        matches!(
+            f.op,
+            Some(OpCode::GetData | OpCode::Create | OpCode::Create2)
+        )
+    };
+    let replied: usize = ps
+        .iter()
+        .map(|p| {
+            p.wire()
+                .frames()
+                .iter()
+                .filter(|f| f.is_reply())
+                .filter(ours)
+                .count()
+        })
+        .sum();
+    let wire = ps[victim].wire();
+    let sent_to_victim = wire
+        .frames()
+        .iter()
+        .filter(|f| f.is_request())
+        .filter(ours)
+        .count();
+    let answered_by_victim = wire
+        .frames()
+        .iter()
+        .filter(|f| f.is_reply())
+        .filter(ours)
+        .count();
+    eprintln!(
+        "wire: {sent_to_victim} sent to the victim, {answered_by_victim} answered there, {replied} replies in all, peak {} in flight",
+        wire.max_in_flight()
+    );
+    assert!(
+        ok <= replied,
+        "{ok} answered, but only {replied} replies on the wire"
+    );
+    assert!(
+        lost >= sent_to_victim - answered_by_victim,
+        "{lost} lost, but {} went unanswered on the victim's wire",
+        sent_to_victim - answered_by_victim
+    );
+    assert!(wire.max_in_flight() <= zk_client::DEFAULT_MAX_IN_FLIGHT);
+    assert!(wire.max_in_flight() > 20, "requests were pipelined");
 
     let ev = bounded("data watch", data_w).await.unwrap();
     assert_eq!(
@@ -273,8 +328,10 @@ async fn ten_thousand_watches_on_long_paths_are_rearmed_and_all_fire() {
         }
         txn.commit().await.unwrap();
     }
+    p.record(true);
     p.refuse(false);
     wait_state(&mut states, SessionState::Connected).await;
+    c.sync("/").await.unwrap(); // after the batches on the wire
 
     let stats = c.stats();
     eprintln!(
@@ -284,6 +341,27 @@ async fn ten_thousand_watches_on_long_paths_are_rearmed_and_all_fire() {
     assert_eq!(stats.rearm_watches, N);
     assert!(stats.rearm_path_bytes > 128 * 1024);
     assert!(stats.rearm_batches >= stats.rearm_path_bytes.div_ceil(128 * 1024));
+    // What really went out: SetWatches frames, each within 128 KiB of paths
+    // (plus the record's framing), together naming every watch once.
+    let wire = p.wire();
+    let batches: Vec<(usize, usize)> = wire
+        .frames()
+        .iter()
+        .filter_map(|f| match f.request()? {
+            zk_proto::Request::SetWatches(w) => Some((f.size, w.data_watches.len())),
+            zk_proto::Request::SetWatches2(w) => Some((f.size, w.data_watches.len())),
+            _ => None,
+        })
+        .collect();
+    eprintln!("SetWatches on the wire (bytes, watches): {batches:?}");
+    assert_eq!(batches.len(), stats.rearm_batches);
+    assert_eq!(batches.iter().map(|b| b.1).sum::<usize>(), N);
+    // The 128 KiB count path bytes; the frame adds 4 bytes of length per
+    // path, the header and the list counts.
+    assert!(
+        batches.iter().all(|b| b.0 <= 128 * 1024 + 4 * b.1 + 64),
+        "{batches:?}"
+    );
     let events = bounded("10k watches fire", join_all(watches)).await;
     for ev in events {
         assert_eq!(ev.unwrap().event_type, EventType::NodeDataChanged);

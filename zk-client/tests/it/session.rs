@@ -29,7 +29,8 @@ async fn session_timeout_is_negotiated_and_pings_keep_it_alive() {
     c.close().await.unwrap();
     // Pings keep a short session alive (2 s, not 1 s: on a loaded machine a
     // server can stall past a 1 s session's 667 ms read timeout).
-    let c = Client::builder(cs)
+    let p = proxy(ensemble().node_addr(0).unwrap()).await;
+    let c = Client::builder(format!("{}{}", p.addr(), crate::support::chroot_of(&cs)))
         .session_timeout(Duration::from_secs(2))
         .connect()
         .await
@@ -38,8 +39,33 @@ async fn session_timeout_is_negotiated_and_pings_keep_it_alive() {
         .await
         .unwrap();
     let id = c.session_id();
-    // Idle for several session timeouts: pings keep the session (and its ephemeral).
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Idle for several session timeouts, counted on the wire: pings (and
+    // nothing else) go out and are answered; they keep the session (and its
+    // ephemeral).
+    p.record(true);
+    bounded("six answered pings", async {
+        loop {
+            let wire = p.wire();
+            let answered = wire
+                .frames()
+                .iter()
+                .filter(|f| f.is_reply() && f.op == Some(zk_proto::OpCode::Ping))
+                .count();
+            if answered >= 6 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    let wire = p.wire();
+    assert!(
+        wire.frames()
+            .iter()
+            .all(|f| f.op == Some(zk_proto::OpCode::Ping)),
+        "an idle session sends only pings: {:?}",
+        wire.frames()
+    );
     assert_eq!(c.state(), SessionState::Connected);
     assert_eq!(c.session_id(), id);
     assert!(c.exists("/e").await.unwrap().is_some());
@@ -69,6 +95,7 @@ async fn connection_loss_fails_in_flight_and_the_session_resumes() {
     assert_eq!(states.next().await, Some(SessionState::Connected));
 
     // Requests in flight when the connection drops fail with ConnectionLoss.
+    proxy.record(true);
     let in_flight: Vec<_> = (0..50).map(|_| c.get_data("/n")).collect();
     proxy.drop_links();
     let mut lost = 0;
@@ -84,7 +111,19 @@ async fn connection_loss_fails_in_flight_and_the_session_resumes() {
         Some(SessionState::Disconnected)
     );
     assert!(Error::ConnectionLoss.is_retriable());
-    let _ = lost; // how many were caught in flight depends on timing
+    // How many were caught in flight depends on timing; none was answered
+    // that the server did not answer on the wire.
+    let wire = proxy.wire();
+    let replied = wire
+        .frames()
+        .iter()
+        .filter(|f| f.is_reply() && f.op == Some(zk_proto::OpCode::GetData))
+        .count();
+    eprintln!("{lost} of 50 lost, {replied} replies on the wire");
+    assert!(
+        50 - lost <= replied,
+        "{lost} lost, {replied} replies on the wire"
+    );
 
     // The client resumes the same session: same id, ephemeral still there.
     assert_eq!(

@@ -456,17 +456,12 @@ impl Generator {
                 let mut reqs = Vec::with_capacity(n);
                 while reqs.len() < n {
                     // Auth is answered out of line, a successful standalone
-                    // check not at all: neither goes in a pipeline. Nor does
-                    // setACL: 3.8's PrepRequestProcessor keeps the old ACL in
-                    // the node's outstanding ChangeRecord (setACL only bumps
-                    // its aversion), so writes pipelined behind it are
-                    // checked against the old ACL until it is applied; the
-                    // simulator's leader checks the new one (not modelled).
+                    // check not at all: neither goes in a pipeline. setACL
+                    // does: writes pipelined behind it are checked against
+                    // the new ACL on 3.8 as on the simulator (pinned by
+                    // a_write_pipelined_behind_a_set_acl_is_checked_against_the_new_acl).
                     if let Step::Req { req, .. } = self.next() {
-                        if !matches!(
-                            req,
-                            Request::Auth(_) | Request::Check(_) | Request::SetAcl(_)
-                        ) {
+                        if !matches!(req, Request::Auth(_) | Request::Check(_)) {
                             reqs.push(req);
                         }
                     }
