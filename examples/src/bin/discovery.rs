@@ -103,8 +103,6 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let session = Session::connect(args.connect.as_str()).await?;
     let discovery: ServiceDiscovery = ServiceDiscovery::on_session(&session, &args.base);
-    let cache = discovery.cache(&args.service);
-    let mut changes = cache.changes();
     let me = args
         .register
         .as_ref()
@@ -112,6 +110,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(me) = &me {
         discovery.register(me).await?;
     }
+    // Started after registering: the first view includes this instance.
+    let cache = discovery.cache(&args.service);
+    let mut changes = cache.changes();
     cache.initialized().await?;
     let deadline = args
         .for_ms
