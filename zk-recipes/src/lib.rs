@@ -46,6 +46,7 @@ pub mod cache;
 pub mod config;
 pub mod counter;
 pub mod discovery;
+pub mod distributed_queue;
 pub mod double_barrier;
 pub mod error;
 pub mod group;
