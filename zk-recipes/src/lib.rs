@@ -53,6 +53,7 @@ pub mod group;
 pub mod guaranteed_delete;
 pub mod leader;
 pub mod mutex;
+pub mod partitioner;
 pub mod persistent_node;
 pub mod protected;
 mod queue;
