@@ -7,6 +7,14 @@
 #   libcurator-discovery-java  Curator service discovery
 #   python3-kazoo              kazoo, for Python cross-client tests (use /usr/bin/python3:
 #                              a pyenv or venv python3 on PATH does not see Debian's modules)
+#   openjdk-17-jdk-headless    javac, to compile the Java/Curator interop programs the tests run
+#                              (zookeeper pulls in only a JRE)
+#   debootstrap                builds the Debian root file system of the container image the
+#                              test kit's container backend runs (no registry is reachable)
+#
+# After installing, every jar the interop tests and the real-ZooKeeper harness put on a
+# classpath is checked, as are javac, java and kazoo: a broken install fails here, loudly,
+# not as a skipped test.
 #
 # Idempotent and non-interactive: when every package is already installed this only runs
 # dpkg-query and returns in well under a second; `apt-get update` runs only when something
@@ -18,16 +26,52 @@
 # Usage: bash .ci/install-deps.sh        (as root, or as a user with sudo)
 set -euo pipefail
 
-PACKAGES=(zookeeper libcurator-recipes-java libcurator-discovery-java python3-kazoo)
-# Files the tests rely on; checked after installing so a broken install fails here, loudly.
+PACKAGES=(zookeeper libcurator-recipes-java libcurator-discovery-java python3-kazoo
+    openjdk-17-jdk-headless debootstrap)
+# Files the tests rely on; checked on every run (also when nothing needed installing) so a
+# broken or partial install fails here, loudly. Jars: the real-ZooKeeper harness classpath
+# (zk-server-sim/src/real/install.rs), the interop programs' classpath
+# (zk-server-sim/tests/interop_clients.rs JARS) and the Curator recipes/discovery programs.
 REQUIRED_FILES=(
+    /usr/bin/java
+    /usr/bin/javac
+    /usr/sbin/debootstrap
     /usr/share/java/zookeeper.jar
+    /usr/share/java/zookeeper-jute.jar
     /usr/share/java/slf4j-simple.jar
-    /usr/share/java/curator-recipes.jar
-    /usr/share/java/curator-x-discovery.jar
+    /usr/share/java/slf4j-api.jar
+    /usr/share/java/slf4j-nop.jar
     /usr/share/java/netty-codec.jar
     /usr/share/java/netty-resolver.jar
+    /usr/share/java/netty-buffer.jar
+    /usr/share/java/netty-common.jar
+    /usr/share/java/netty-handler.jar
+    /usr/share/java/netty-transport.jar
+    /usr/share/java/curator-client.jar
+    /usr/share/java/curator-framework.jar
+    /usr/share/java/curator-recipes.jar
+    /usr/share/java/curator-x-discovery.jar
+    /usr/share/java/guava.jar
+    /usr/share/java/jackson-core.jar
+    /usr/share/java/jackson-databind.jar
+    /usr/share/java/jackson-annotations.jar
 )
+
+# Fails unless every required file exists and /usr/bin/python3 imports kazoo.
+check_files() {
+    local f bad=0
+    for f in "${REQUIRED_FILES[@]}"; do
+        if [ ! -e "$f" ]; then
+            log "expected file $f is missing"
+            bad=1
+        fi
+    done
+    if ! /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1; then
+        log "/usr/bin/python3 cannot import kazoo"
+        bad=1
+    fi
+    return "$bad"
+}
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -57,7 +101,8 @@ for pkg in "${PACKAGES[@]}"; do
 done
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    log "all packages present: ${PACKAGES[*]}"
+    check_files || exit 1
+    log "all packages and files present: ${PACKAGES[*]}"
     exit 0
 fi
 
@@ -105,12 +150,7 @@ for pkg in "${PACKAGES[@]}"; do
         exit 1
     fi
 done
-for f in "${REQUIRED_FILES[@]}"; do
-    if [ ! -e "$f" ]; then
-        log "expected file $f is missing after the install"
-        exit 1
-    fi
-done
+check_files || exit 1
 
 if [ "$port_busy_before" -eq 0 ] && zk_port_listening; then
     # Only possible if something pulled in zookeeperd and ignored policy-rc.d; undo it.

@@ -40,6 +40,7 @@ pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
 /// | [`max_buffer`](Self::max_buffer) | 1,048,575 (`jute.maxbuffer`) |
 /// | credentials | none |
 /// | [`sasl_digest_md5`](Self::sasl_digest_md5) | none |
+/// | [`create_chroot`](Self::create_chroot) | false: a missing chroot node fails the connect |
 /// | `tls` (feature `tls`) | none: plain TCP |
 ///
 /// ```no_run
@@ -66,6 +67,7 @@ pub struct ClientBuilder {
     auths: Vec<(String, Bytes)>,
     max_buffer: usize,
     sasl: Option<SaslCredentials>,
+    create_chroot: bool,
     #[cfg(feature = "tls")]
     tls: Option<crate::tls::TlsConfig>,
 }
@@ -84,6 +86,7 @@ impl fmt::Debug for ClientBuilder {
             .field("auth_schemes (credentials redacted)", &schemes)
             .field("max_buffer", &self.max_buffer)
             .field("sasl", &self.sasl)
+            .field("create_chroot", &self.create_chroot)
             .field("tls", &self.tls_debug())
             .finish()
     }
@@ -104,9 +107,21 @@ impl ClientBuilder {
             auths: Vec::new(),
             max_buffer: DEFAULT_MAX_BUFFER,
             sasl: None,
+            create_chroot: false,
             #[cfg(feature = "tls")]
             tls: None,
         }
+    }
+
+    /// Whether [`connect`](Self::connect) creates the connect string's
+    /// chroot node (and its parents, as persistent nodes with
+    /// `OPEN_ACL_UNSAFE`) when it does not exist, as Curator's namespace
+    /// does. Off (the default), a missing chroot node fails the connect
+    /// with [`Error::NoChroot`] instead of every later call failing with
+    /// NONODE.
+    pub fn create_chroot(mut self, create: bool) -> Self {
+        self.create_chroot = create;
+        self
     }
 
     /// The session timeout to ask for. The server clamps it to its
@@ -236,8 +251,13 @@ impl ClientBuilder {
     /// Connects to the servers (each tried once, in a random rotation) and
     /// establishes the session.
     ///
+    /// With a chroot (`host:port/app`), the chroot node is checked once the
+    /// session is established: missing, it is created
+    /// ([`create_chroot`](Self::create_chroot)) or the connect fails with
+    /// [`Error::NoChroot`].
+    ///
     /// Errors: [`Error::BadConnectString`], [`Error::ConnectFailed`] when no
-    /// server answered, [`Error::Tls`] when a TLS connection failed (and no
+    /// server answered, [`Error::NoChroot`], [`Error::Tls`] when a TLS connection failed (and no
     /// server could be reached), [`Error::TlsConfig`],
     /// [`Error::AuthFailed`] for bad credentials.
     pub async fn connect(self) -> Result<Client> {
@@ -274,7 +294,7 @@ impl ClientBuilder {
         let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(task.run(ready_tx));
         ready_rx.await.unwrap_or(Err(Error::Closed))?;
-        Ok(Client {
+        let client = Client {
             inner: Arc::new(Inner {
                 shared,
                 chroot,
@@ -282,6 +302,11 @@ impl ClientBuilder {
                 max_frame: self.max_buffer,
                 request_timeout: self.request_timeout,
             }),
-        })
+        };
+        if let Err(e) = client.check_chroot(self.create_chroot).await {
+            let _ = client.close().await;
+            return Err(e);
+        }
+        Ok(client)
     }
 }

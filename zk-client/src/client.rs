@@ -10,118 +10,26 @@ use bytes::{Bytes, BytesMut};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use zk_proto::{
-    Acl, ClientInfo, Create2Response, CreateMode, CreateRequest, CreateTtlRequest, DeleteRequest,
-    ErrorCode, ExistsRequest, GetAclRequest, GetAclResponse, GetAllChildrenNumberRequest,
-    GetAllChildrenNumberResponse, GetChildren2Response, GetChildrenRequest, GetChildrenResponse,
-    GetDataRequest, GetDataResponse, GetEphemeralsRequest, GetEphemeralsResponse, ProtoError,
-    Reader, ReconfigRequest, Record, Request, SetAclRequest, SetDataRequest, Stat, StatResponse,
-    SyncRequest, WhoAmIResponse,
+    Acl, ClientInfo, Create2Response, DeleteRequest, ErrorCode, ExistsRequest, GetAclRequest,
+    GetAclResponse, GetAllChildrenNumberRequest, GetAllChildrenNumberResponse,
+    GetChildren2Response, GetChildrenRequest, GetChildrenResponse, GetDataRequest, GetDataResponse,
+    GetEphemeralsRequest, GetEphemeralsResponse, ProtoError, Reader, ReconfigRequest, Record,
+    Request, SetAclRequest, SetDataRequest, Stat, StatResponse, SyncRequest, WhoAmIResponse,
 };
 
 use crate::builder::ClientBuilder;
 use crate::chroot::Chroot;
 use crate::config::{ConnectString, HostPort};
+use crate::create::{ancestors, CreateBody, CreateOptions};
 use crate::error::{Error, Result};
 use crate::persistent::PersistentWatch;
 use crate::session::state::{SessionState, StateStream};
 use crate::session::submit::{PersistentReg, Reply, Req, Shared, WatchReg, Work};
 use crate::txn::{MultiRead, Transaction};
-use crate::watch::{OneshotWatch, WatchKind};
+use crate::watch::{OneshotWatch, WatchKind, WatcherKind};
 
 /// The path of the ensemble configuration node (never chroot-relative).
 pub const CONFIG_NODE: &str = "/zookeeper/config";
-
-/// How [`Client::create`] creates a node: its mode, ACL and (for TTL modes) TTL.
-///
-/// ```
-/// use zk_client::CreateOptions;
-/// use zk_proto::{Acl, CreateMode};
-///
-/// let persistent = CreateOptions::default();
-/// let lock = CreateOptions::new(CreateMode::EphemeralSequential);
-/// let ttl = CreateOptions::new(CreateMode::PersistentWithTtl).with_ttl(60_000);
-/// let private = CreateOptions::new(CreateMode::Persistent).with_acl(Acl::creator_all());
-/// # let _ = (persistent, lock, ttl, private);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateOptions {
-    mode: CreateMode,
-    acl: Vec<Acl>,
-    ttl_ms: Option<i64>,
-}
-
-impl Default for CreateOptions {
-    /// A persistent node with `OPEN_ACL_UNSAFE` (everything for `world:anyone`).
-    fn default() -> Self {
-        CreateOptions::new(CreateMode::Persistent)
-    }
-}
-
-impl CreateOptions {
-    /// Options for `mode`, with the `OPEN_ACL_UNSAFE` ACL.
-    pub fn new(mode: CreateMode) -> Self {
-        CreateOptions {
-            mode,
-            acl: Acl::open_unsafe(),
-            ttl_ms: None,
-        }
-    }
-
-    /// Uses this ACL instead of `OPEN_ACL_UNSAFE`.
-    pub fn with_acl(mut self, acl: Vec<Acl>) -> Self {
-        self.acl = acl;
-        self
-    }
-
-    /// Sets the TTL in milliseconds (TTL modes only). The server checks the
-    /// range, (0, 2^40 − 1], and answers BADARGUMENTS outside it; a server
-    /// without `zookeeper.extendedTypesEnabled` answers UNIMPLEMENTED.
-    pub fn with_ttl(mut self, ttl_ms: i64) -> Self {
-        self.ttl_ms = Some(ttl_ms);
-        self
-    }
-
-    /// The mode.
-    pub fn mode(&self) -> CreateMode {
-        self.mode
-    }
-
-    /// Builds the wire request for `server_path`.
-    pub(crate) fn request(&self, server_path: String, data: Bytes) -> Result<CreateBody> {
-        let body = CreateRequest {
-            path: server_path,
-            data,
-            acl: self.acl.clone(),
-            flags: self.mode.code(),
-        };
-        match (self.mode.is_ttl(), self.ttl_ms) {
-            (true, Some(ttl)) => Ok(CreateBody::Ttl(CreateTtlRequest {
-                path: body.path,
-                data: body.data,
-                acl: body.acl,
-                flags: body.flags,
-                ttl,
-            })),
-            (true, None) => Err(Error::InvalidArgument(format!(
-                "create mode {} needs a TTL",
-                self.mode
-            ))),
-            (false, Some(_)) => Err(Error::InvalidArgument(format!(
-                "a TTL was given with create mode {}, which is not a TTL mode",
-                self.mode
-            ))),
-            (false, None) if self.mode.is_container() => Ok(CreateBody::Container(body)),
-            (false, None) => Ok(CreateBody::Plain(body)),
-        }
-    }
-}
-
-/// The three wire shapes of a create.
-pub(crate) enum CreateBody {
-    Plain(CreateRequest),
-    Container(CreateRequest),
-    Ttl(CreateTtlRequest),
-}
 
 /// Counters describing the client's request pipeline.
 ///
@@ -256,6 +164,16 @@ impl Client {
         StateStream::new(self.inner.shared.state.subscribe())
     }
 
+    /// When the last frame from a server arrived in this session (a reply,
+    /// an event or a ping's answer; before the first connection, when the
+    /// client was built). A connected client hears from its server at least
+    /// every third of the negotiated timeout (it pings when idle), so a
+    /// caller can count its own "session may be gone" deadline from this,
+    /// as Curator's "lost" state after the session timeout does.
+    pub fn last_contact(&self) -> std::time::Instant {
+        self.inner.shared.last_contact()
+    }
+
     /// The session id (0 before the first connection).
     pub fn session_id(&self) -> i64 {
         self.inner.shared.state.borrow().session_id
@@ -326,6 +244,37 @@ impl Client {
         Ok(())
     }
 
+    /// Checks that the chroot node exists, or creates it (and its
+    /// parents) when `create`; the paths here are server paths.
+    pub(crate) async fn check_chroot(&self, create: bool) -> Result<()> {
+        let Some(root) = self.inner.chroot.prefix_str().map(str::to_owned) else {
+            return Ok(());
+        };
+        let exists = Request::Exists(ExistsRequest {
+            path: root.clone(),
+            watch: false,
+        });
+        if exists_reply(self.send(Ok(exists), None)).await?.is_some() {
+            return Ok(());
+        }
+        if !create {
+            return Err(Error::NoChroot { chroot: root });
+        }
+        for path in ancestors(&root).into_iter().chain([root.as_str()]) {
+            let request = Request::Create2(zk_proto::CreateRequest {
+                path: path.to_owned(),
+                data: Bytes::new(),
+                acl: Acl::open_unsafe(),
+                flags: zk_proto::CreateMode::Persistent.code(),
+            });
+            match self.send(Ok(request), None).ok().await {
+                Ok(_) | Err(Error::NodeExists) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     fn deadline(&self) -> Option<Instant> {
         self.inner.request_timeout.map(|t| Instant::now() + t)
     }
@@ -378,7 +327,6 @@ impl Client {
             );
             let (tx, rx) = oneshot::channel();
             self.inner.shared.submit(Work::Request(Req {
-                op,
                 frame,
                 watch,
                 persistent,
@@ -472,18 +420,60 @@ impl Client {
         exist_on_no_node: bool,
     ) -> (Call, OneshotWatch) {
         let (tx, rx) = oneshot::channel();
-        let watch = request
+        let server_path = request
             .as_ref()
             .ok()
             .and_then(|r| r.path())
-            .map(|p| WatchReg {
+            .map(str::to_owned);
+        let watch = server_path.clone().map(|server_path| WatchReg {
+            kind,
+            server_path,
+            exist_on_no_node,
+            covered: false,
+            removed: false,
+            tx,
+        });
+        let shared = self.inner.shared.clone();
+        (
+            self.send(request, watch),
+            OneshotWatch::new(rx, shared, server_path, kind),
+        )
+    }
+
+    /// Removes every one-shot watch of `kind` this client holds on `path`
+    /// (Java's `removeWatches`, opcode 18): each pending [`OneshotWatch`]
+    /// resolves at once with a `DataWatchRemoved` or `ChildWatchRemoved`
+    /// event, and the server-side watch is removed. With `local`, the
+    /// watches are removed here even if the server cannot be told (no
+    /// connection, or it refused): the session's next connection does not
+    /// set them again. Persistent watches are not affected (drop their
+    /// streams); where the server's removal clobbers their registration,
+    /// the client registers them again at once.
+    ///
+    /// Notable errors: `NoWatcher` when this client holds no such watch on
+    /// the path; without `local`, the server's refusal or `ConnectionLoss`
+    /// (the watchers are then removed locally already, and the server
+    /// dropped its watches with the connection).
+    pub fn remove_watches(
+        &self,
+        path: &str,
+        kind: WatcherKind,
+        local: bool,
+    ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        match self.server_path(path) {
+            Ok(server_path) => self.inner.shared.submit(Work::RemoveWatches {
+                server_path,
                 kind,
-                server_path: p.to_owned(),
-                exist_on_no_node,
-                covered: false,
-                tx,
-            });
-        (self.send(request, watch), OneshotWatch::new(rx))
+                local,
+                reply: tx,
+            }),
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+        let deadline = self.deadline();
+        async move { with_deadline(deadline, async { rx.await.unwrap_or(Err(Error::Closed)) }).await }
     }
 
     // ----- create / delete -----
@@ -504,26 +494,107 @@ impl Client {
         &self,
         path: &str,
         data: &[u8],
-        options: &CreateOptions,
+        options: impl Into<CreateOptions>,
     ) -> impl Future<Output = Result<(String, Stat)>> + Send + 'static {
-        let request = (|| {
-            let mode = options.mode;
-            let server_path = self
-                .inner
-                .chroot
-                .to_server_create(path, mode.is_sequential())?;
-            let data = self.check_data(data)?;
-            Ok(match options.request(server_path, data)? {
-                CreateBody::Plain(r) => Request::Create2(r),
-                CreateBody::Container(r) => Request::CreateContainer(r),
-                CreateBody::Ttl(r) => Request::CreateTtl(r),
-            })
-        })();
+        let options = options.into();
+        let request = self.create_request(path, data, &options);
+        // Kept for a second try after creating missing parents.
+        let again = match (&request, options.parents()) {
+            (Ok(r), Some(parents)) => Some((r.clone(), parents, path.to_owned())),
+            _ => None,
+        };
         let call = self.send(request, None);
         let this = self.clone();
         async move {
-            let resp: Create2Response = decode(call.ok().await?)?;
+            let mut reply = call.ok().await;
+            if let Some((request, parents, path)) = again {
+                // NONODE: a parent is missing. Create the missing ones and
+                // try again; a parent removed meanwhile (a container reaped,
+                // a concurrent delete) makes another round.
+                let parent_options = options.parent_options(parents);
+                let mut rounds = 0;
+                while matches!(reply, Err(Error::NoNode)) && rounds < MAX_PARENT_ROUNDS {
+                    rounds += 1;
+                    for parent in ancestors(&path) {
+                        let request = this.create_request(parent, b"", &parent_options);
+                        match this.send(request, None).ok().await {
+                            Ok(_) | Err(Error::NodeExists) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    reply = this.send(Ok(request.clone()), None).ok().await;
+                }
+            }
+            let resp: Create2Response = decode(reply?)?;
             Ok((this.strip(resp.path), resp.stat))
+        }
+    }
+
+    fn create_request(&self, path: &str, data: &[u8], options: &CreateOptions) -> Result<Request> {
+        let mode = options.mode();
+        let server_path = self
+            .inner
+            .chroot
+            .to_server_create(path, mode.is_sequential())?;
+        let data = self.check_data(data)?;
+        Ok(match options.request(server_path, data)? {
+            CreateBody::Plain(r) => Request::Create2(r),
+            CreateBody::Container(r) => Request::CreateContainer(r),
+            CreateBody::Ttl(r) => Request::CreateTtl(r),
+        })
+    }
+
+    /// Creates a node unless it exists: `Ok(Some((path, stat)))` when this
+    /// call created it, `Ok(None)` when it was already there (NODEEXISTS is
+    /// the answer, not an error). With
+    /// [`CreateOptions::with_parents`] this is Curator's `EnsurePath`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: zk_client::Client) -> Result<(), zk_client::Error> {
+    /// use zk_client::CreateOptions;
+    ///
+    /// client
+    ///     .create_if_absent("/app/config", b"{}", CreateOptions::persistent().with_parents())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create_if_absent(
+        &self,
+        path: &str,
+        data: &[u8],
+        options: impl Into<CreateOptions>,
+    ) -> impl Future<Output = Result<Option<(String, Stat)>>> + Send + 'static {
+        let create = self.create(path, data, options);
+        async move {
+            match create.await {
+                Ok(created) => Ok(Some(created)),
+                Err(Error::NodeExists) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+    }
+
+    /// Deletes `path` and everything below it, children before parents
+    /// (Curator's `deletingChildrenIfNeeded`, Java's `ZKUtil.deleteRecursive`).
+    /// Not atomic: another client may see (or add to) a partly deleted
+    /// tree. Nodes that others delete meanwhile are skipped; a child added
+    /// meanwhile is deleted too (a NOTEMPTY makes another pass, at most
+    /// 10 per node).
+    ///
+    /// Notable errors: `NoNode` (`path` itself does not exist), `NoAuth`;
+    /// `InvalidArgument` for `/`.
+    pub fn delete_all(&self, path: &str) -> impl Future<Output = Result<()>> + Send + 'static {
+        let this = self.clone();
+        let checked = match self.server_path(path) {
+            Ok(_) if path == "/" => Err(Error::InvalidArgument(
+                "delete_all(\"/\") would delete the whole tree (or chroot)".into(),
+            )),
+            Ok(_) => Ok(path.to_owned()),
+            Err(e) => Err(e),
+        };
+        async move {
+            let path = checked?;
+            delete_tree(this, path, true).await
         }
     }
 
@@ -533,8 +604,9 @@ impl Client {
     pub fn delete(
         &self,
         path: &str,
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<()>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = self.server_path(path).map(|path| {
             Request::Delete(DeleteRequest {
                 path,
@@ -726,8 +798,9 @@ impl Client {
         &self,
         path: &str,
         data: &[u8],
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = (|| {
             Ok(Request::SetData(SetDataRequest {
                 path: self.server_path(path)?,
@@ -749,8 +822,9 @@ impl Client {
         &self,
         path: &str,
         acl: &[Acl],
-        version: Option<i32>,
+        version: impl Into<Option<i32>>,
     ) -> impl Future<Output = Result<Stat>> + Send + 'static {
+        let version: Option<i32> = version.into();
         let request = self.server_path(path).map(|path| {
             Request::SetAcl(SetAclRequest {
                 path,
@@ -811,16 +885,8 @@ impl Client {
             auth: Bytes::copy_from_slice(auth),
             reply: tx,
         });
-        let call_deadline = self.deadline();
-        async move {
-            let wait = async { rx.await.unwrap_or(Err(Error::Closed)) };
-            match call_deadline {
-                Some(d) => tokio::time::timeout_at(d, wait)
-                    .await
-                    .unwrap_or(Err(Error::RequestTimeout)),
-                None => wait.await,
-            }
-        }
+        let deadline = self.deadline();
+        async move { with_deadline(deadline, async { rx.await.unwrap_or(Err(Error::Closed)) }).await }
     }
 
     /// The identities the server associates with this session (whoAmI, ZooKeeper 3.7+).
@@ -884,11 +950,67 @@ impl Client {
     /// Ends the session on the server (its ephemerals go at once) after the
     /// requests already made have been answered. Later calls fail with
     /// [`Error::Closed`]; the state becomes [`SessionState::Closed`].
+    ///
+    /// Idempotent, as Java's `close()`: on a session that is already over
+    /// (closed, expired, refused authentication) it returns `Ok(())` at
+    /// once. It fails only with `ConnectionLoss` when the connection broke
+    /// before the server answered the closeSession: the session may then
+    /// live on the server (ephemerals included) until it expires.
     pub fn close(&self) -> impl Future<Output = Result<()>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         self.inner.shared.submit_close(Work::Close(Some(tx)));
         async move { rx.await.unwrap_or(Ok(())) }
     }
+}
+
+/// Waits for `wait`, or fails with [`Error::RequestTimeout`] at `deadline`.
+async fn with_deadline<T>(
+    deadline: Option<Instant>,
+    wait: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    match deadline {
+        Some(d) => tokio::time::timeout_at(d, wait)
+            .await
+            .unwrap_or(Err(Error::RequestTimeout)),
+        None => wait.await,
+    }
+}
+
+/// How many times a create with parents creates them and tries again.
+const MAX_PARENT_ROUNDS: usize = 5;
+
+/// Passes of [`delete_tree`] over one node that keeps getting new children.
+const MAX_DELETE_PASSES: usize = 10;
+
+/// Deletes `path` and its subtree, children first (siblings in parallel).
+fn delete_tree(
+    client: Client,
+    path: String,
+    top: bool,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send>> {
+    Box::pin(async move {
+        for _ in 0..MAX_DELETE_PASSES {
+            let children = match client.get_children(&path).await {
+                Ok(c) => c,
+                Err(Error::NoNode) if !top => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let base = if path == "/" { "" } else { path.as_str() };
+            futures::future::try_join_all(
+                children
+                    .into_iter()
+                    .map(|c| delete_tree(client.clone(), format!("{base}/{c}"), false)),
+            )
+            .await?;
+            match client.delete(&path, None).await {
+                Ok(()) => return Ok(()),
+                Err(Error::NoNode) if !top => return Ok(()),
+                Err(Error::NotEmpty) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(Error::NotEmpty)
+    })
 }
 
 async fn exists_reply(call: Call) -> Result<Option<Stat>> {

@@ -1,5 +1,8 @@
 //! The client's one error type.
 
+use std::fmt;
+use std::sync::Arc;
+
 use zk_proto::{ErrorCode, PathError, ProtoError};
 
 use crate::txn::OpResult;
@@ -141,6 +144,13 @@ pub enum Error {
     /// non-TTL mode, a read op in a write transaction...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The connect string names a chroot whose node does not exist (see
+    /// [`ClientBuilder::create_chroot`](crate::ClientBuilder::create_chroot)).
+    #[error("the chroot node {chroot} does not exist (create it first, or use ClientBuilder::create_chroot)")]
+    NoChroot {
+        /// The chroot, as the connect string names it.
+        chroot: String,
+    },
     /// The connect string could not be parsed.
     #[error("bad connect string {input:?}: {reason}")]
     BadConnectString {
@@ -159,16 +169,25 @@ pub enum Error {
     #[error("unexpected reply from server: {0}")]
     UnexpectedReply(String),
     /// An I/O error (connecting, resolving, reading or writing).
-    #[error("I/O error ({kind:?}): {message}")]
+    #[error("I/O error ({kind:?}): {source}")]
     Io {
         /// The kind of the underlying `std::io::Error`.
         kind: std::io::ErrorKind,
-        /// Its message.
-        message: String,
+        /// The `std::io::Error` itself (`source()` returns it).
+        #[source]
+        source: ErrorSource,
     },
-    /// No server in the connect string could be reached within the connect timeout.
-    #[error("could not connect to any server: {0}")]
-    ConnectFailed(String),
+    /// No server of the connect string could be reached: every one was
+    /// tried (within the connect timeout each) and none established the
+    /// session. `source` is the last attempt's error.
+    #[error("could not connect to any server: {reason}")]
+    ConnectFailed {
+        /// What was tried.
+        reason: String,
+        /// Why the last attempt failed.
+        #[source]
+        source: Option<Box<Error>>,
+    },
     /// A TLS connection to `host` failed: the server's certificate did not
     /// verify (not signed by a trusted CA, not naming the host, expired), or
     /// the handshake was refused (a client certificate missing or not
@@ -182,14 +201,20 @@ pub enum Error {
         host: String,
         /// What went wrong, with a hint at the usual cause.
         message: String,
+        /// The TLS library's error, when there is one.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// The TLS configuration is unusable (an unreadable file, PEM with no
     /// certificate or key, no CA at all); nothing was sent.
     #[error("invalid TLS configuration: {0}")]
     TlsConfig(String),
     /// A multi (transaction) failed: nothing was applied. `index` is the op
-    /// that failed, `source` its error; `results` has one entry per op
-    /// (`OpResult::Error` for each, as the server reports them).
+    /// that failed, `source` its error; `results` has one entry per op, as
+    /// the server reports them: [`OpResult::RolledBack`] for each op before
+    /// the failing one, `OpResult::Error(source)` for the failing one, and
+    /// `OpResult::Error(Error::RuntimeInconsistency)` for each op after it
+    /// (for example `[RolledBack, Error(BadVersion), Error(RuntimeInconsistency)]`).
     #[error("transaction failed at op {index}: {source}")]
     MultiFailed {
         /// The index of the failing op.
@@ -224,7 +249,7 @@ impl Error {
             | Error::SessionMoved
             | Error::ReconfigInProgress
             | Error::Io { .. }
-            | Error::ConnectFailed(_) => true,
+            | Error::ConnectFailed { .. } => true,
             Error::MultiFailed { source, .. } => source.is_retriable(),
             _ => false,
         }
@@ -279,10 +304,11 @@ impl Error {
             Error::Closed
             | Error::DataTooLarge { .. }
             | Error::BadConnectString { .. }
+            | Error::NoChroot { .. }
             | Error::Protocol(_)
             | Error::UnexpectedReply(_)
             | Error::Io { .. }
-            | Error::ConnectFailed(_)
+            | Error::ConnectFailed { .. }
             | Error::Tls { .. }
             | Error::TlsConfig(_) => return None,
         })
@@ -334,7 +360,7 @@ impl Error {
         Error::from_code(code).unwrap_or(Error::UnknownCode(code.code()))
     }
 
-    pub(crate) fn io(e: &std::io::Error) -> Error {
+    pub(crate) fn io(e: std::io::Error) -> Error {
         // A TLS failure after the handshake (see tls::Stream) keeps its type.
         #[cfg(feature = "tls")]
         if let Some(tls) = e
@@ -345,14 +371,59 @@ impl Error {
         }
         Error::Io {
             kind: e.kind(),
-            message: e.to_string(),
+            source: ErrorSource::new(e),
+        }
+    }
+
+    /// An I/O error of `kind` with this message (the client's own, not the OS's).
+    pub(crate) fn io_kind(kind: std::io::ErrorKind, message: impl Into<String>) -> Error {
+        Error::Io {
+            kind,
+            source: ErrorSource::new(std::io::Error::new(kind, message.into())),
         }
     }
 }
 
+/// The underlying error of an [`Error::Io`] or [`Error::Tls`], returned by
+/// their `source()`. Shared (an `Arc`), so that [`Error`] stays `Clone`;
+/// two are equal when they say the same thing.
+#[derive(Debug, Clone)]
+pub struct ErrorSource(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl ErrorSource {
+    pub(crate) fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        ErrorSource(Arc::new(e))
+    }
+
+    /// The error itself (downcast it to `std::io::Error`, `rustls::Error`...).
+    pub fn get_ref(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl fmt::Display for ErrorSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for ErrorSource {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for ErrorSource {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.to_string() == other.0.to_string()
+    }
+}
+
+impl Eq for ErrorSource {}
+
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        Error::io(&e)
+        Error::io(e)
     }
 }
 

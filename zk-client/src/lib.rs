@@ -2,7 +2,6 @@
 //!
 //! ```
 //! use zk_client::{Client, CreateOptions};
-//! use zk_proto::CreateMode;
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -10,15 +9,17 @@
 //! # let ensemble = zk_server_sim::Ensemble::builder().nodes(3).build().await?;
 //! # let hosts = ensemble.connect_string();
 //! # let root = Client::connect(hosts.as_str()).await?;
-//! # root.create("/myapp", b"", &CreateOptions::default()).await?;
-//! # root.create("/myapp/workers", b"", &CreateOptions::default()).await?;
-//! # root.create("/myapp/config", b"v1", &CreateOptions::default()).await?;
+//! # root.create("/myapp/config", b"v1", CreateOptions::persistent().with_parents()).await?;
 //! // `hosts` is "host1:port1,host2:port2,..."; "/myapp" is the chroot.
 //! let client = Client::connect(format!("{hosts}/myapp")).await?;
 //!
 //! // Every operation is a typed method; paths are relative to the chroot.
 //! let (path, stat) = client
-//!     .create("/workers/w-", b"ready", &CreateOptions::new(CreateMode::EphemeralSequential))
+//!     .create(
+//!         "/workers/w-",
+//!         b"ready",
+//!         CreateOptions::ephemeral_sequential().with_parents(),
+//!     )
 //!     .await?;
 //! assert_eq!(path, "/workers/w-0000000000");
 //! println!("created {path} at zxid {:#x}", stat.czxid);
@@ -80,6 +81,14 @@
 //!   [`Error::UnexpectedReply`], or `ConnectionLoss` for requests caught on a
 //!   connection dropped because of it) and never a panic.
 //!
+//! # Versions
+//!
+//! Every expected-version argument ([`Client::delete`],
+//! [`Client::set_data`], [`Client::set_acl`], and [`Transaction`]'s
+//! `delete`, `set_data` and `check`) takes `impl Into<Option<i32>>`: a
+//! version (`3` or `Some(3)`) that must match, or `None` for any version
+//! (ZooKeeper's −1).
+//!
 //! # Ordering
 //!
 //! ZooKeeper applies one session's requests in the order it receives them.
@@ -88,7 +97,7 @@
 //!
 //! ```no_run
 //! # async fn demo(c: zk_client::Client) -> Result<(), zk_client::Error> {
-//! let a = c.create("/n", b"x", &Default::default());
+//! let a = c.create("/n", b"x", zk_client::CreateMode::Persistent);
 //! let b = c.get_data("/n"); // sent after the create: it sees the node
 //! let (data, _) = b.await?;  // awaiting `b` first is fine
 //! a.await?;
@@ -293,6 +302,7 @@ mod builder;
 mod chroot;
 mod client;
 mod config;
+mod create;
 mod error;
 mod persistent;
 pub mod retry;
@@ -307,16 +317,20 @@ pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BUFFER, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_SESSION_TIMEOUT,
 };
-pub use client::{Client, ClientStats, CreateOptions, CONFIG_NODE};
+pub use client::{Client, ClientStats, CONFIG_NODE};
 pub use config::{ConnectString, HostPort, DEFAULT_PORT};
-pub use error::{Error, Result};
+pub use create::{parse_sequence, CreateOptions};
+pub use error::{Error, ErrorSource, Result};
 pub use persistent::{PersistentEvent, PersistentWatch};
 pub use session::conn::Transport;
 pub use session::state::{SessionState, StateStream};
 #[cfg(feature = "tls")]
 pub use tls::TlsConfig;
 pub use txn::{MultiRead, OpResult, Transaction};
-pub use watch::{OneshotWatch, WatchedEvent};
+pub use watch::{OneshotWatch, WatchedEvent, WatcherKind};
+
+/// The byte buffer type of node data (re-exported from [`bytes`]).
+pub use bytes::Bytes;
 
 /// The rustls version [`TlsConfig::rustls_config`] takes (feature `tls`).
 #[cfg(feature = "tls")]
@@ -324,4 +338,7 @@ pub use rustls;
 
 /// The protocol types the API uses (`Stat`, `Acl`, `CreateMode`...), re-exported.
 pub use zk_proto as proto;
-pub use zk_proto::{Acl, ClientInfo, CreateMode, ErrorCode, EventType, Id, Perms, Stat};
+pub use zk_proto::{
+    Acl, ClientInfo, CreateMode, ErrorCode, EventType, Id, PathError, Perms, ProtoError, Stat,
+    CONTAINER_EPHEMERAL_OWNER, PASSWORD_LEN,
+};

@@ -261,18 +261,22 @@ impl fmt::Debug for TlsConnector {
 impl TlsConnector {
     /// The TLS handshake over `tcp`, a connection to `host`.
     pub(crate) async fn handshake(&self, host: &HostPort, tcp: TcpStream) -> Result<BoxTransport> {
-        let tls_error = |message: String| Error::Tls {
+        let tls_error = |message: String, source: Option<io::Error>| Error::Tls {
             host: host.to_string(),
             message,
+            source: source.map(crate::error::ErrorSource::new),
         };
         let name = match &self.server_name {
             Some(name) => name.clone(),
             None => ServerName::try_from(host.host.clone()).map_err(|_| {
-                tls_error(format!(
-                    "{:?} is neither a DNS name nor an IP address to check the server's \
+                tls_error(
+                    format!(
+                        "{:?} is neither a DNS name nor an IP address to check the server's \
                      certificate against; set TlsConfig::server_name",
-                    host.host
-                ))
+                        host.host
+                    ),
+                    None,
+                )
             })?,
         };
         let shown = match &name {
@@ -286,7 +290,10 @@ impl TlsConnector {
                 host: host.to_string(),
                 name: shown,
             })),
-            Err(e) => Err(tls_error(describe_handshake_error(&e, &shown))),
+            Err(e) => {
+                let message = describe_handshake_error(&e, &shown);
+                Err(tls_error(message, Some(e)))
+            }
         }
     }
 }
@@ -323,11 +330,14 @@ impl Stream {
         if !is_tls {
             return e;
         }
+        let message = describe_handshake_error(&e, &self.name);
+        let kind = e.kind();
         let failure = TlsFailure(Error::Tls {
             host: self.host.clone(),
-            message: describe_handshake_error(&e, &self.name),
+            message,
+            source: Some(crate::error::ErrorSource::new(e)),
         });
-        io::Error::new(e.kind(), failure)
+        io::Error::new(kind, failure)
     }
 }
 

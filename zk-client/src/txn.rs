@@ -8,7 +8,8 @@ use zk_proto::{
     MultiRequest, MultiResponse, MultiResult, Request, SetDataRequest, Stat,
 };
 
-use crate::client::{decode, Client, CreateBody, CreateOptions};
+use crate::client::{decode, Client};
+use crate::create::{CreateBody, CreateOptions};
 use crate::error::{Error, Result};
 
 /// The result of one op of a transaction or a multiRead.
@@ -109,8 +110,17 @@ impl Transaction {
     }
 
     /// Adds a create (any mode; the result carries the path and Stat).
-    pub fn create(self, path: &str, data: &[u8], options: &CreateOptions) -> Self {
+    /// Parents cannot be created inside a transaction: options with
+    /// [`CreateOptions::with_parents`] make the commit fail with
+    /// [`Error::InvalidArgument`].
+    pub fn create(self, path: &str, data: &[u8], options: impl Into<CreateOptions>) -> Self {
+        let options = options.into();
         self.push(|c| {
+            if options.parents().is_some() {
+                return Err(Error::InvalidArgument(
+                    "a transaction cannot create missing parents (with_parents)".into(),
+                ));
+            }
             let server_path = c
                 .inner
                 .chroot
@@ -124,7 +134,8 @@ impl Transaction {
     }
 
     /// Adds a delete (`None`: any version).
-    pub fn delete(self, path: &str, version: Option<i32>) -> Self {
+    pub fn delete(self, path: &str, version: impl Into<Option<i32>>) -> Self {
+        let version: Option<i32> = version.into();
         self.push(|c| {
             Ok(MultiOp::Delete(DeleteRequest {
                 path: c.server_path(path)?,
@@ -134,7 +145,8 @@ impl Transaction {
     }
 
     /// Adds a set_data (`None`: any version).
-    pub fn set_data(self, path: &str, data: &[u8], version: Option<i32>) -> Self {
+    pub fn set_data(self, path: &str, data: &[u8], version: impl Into<Option<i32>>) -> Self {
+        let version: Option<i32> = version.into();
         self.push(|c| {
             Ok(MultiOp::SetData(SetDataRequest {
                 path: c.server_path(path)?,
@@ -144,12 +156,14 @@ impl Transaction {
         })
     }
 
-    /// Adds a check that the node's data version is `version`.
-    pub fn check(self, path: &str, version: i32) -> Self {
+    /// Adds a check that the node's data version is `version` (`None`: any
+    /// version, so the check only asserts that the node exists).
+    pub fn check(self, path: &str, version: impl Into<Option<i32>>) -> Self {
+        let version: Option<i32> = version.into();
         self.push(|c| {
             Ok(MultiOp::Check(CheckVersionRequest {
                 path: c.server_path(path)?,
-                version,
+                version: version.unwrap_or(-1),
             }))
         })
     }

@@ -32,6 +32,10 @@ pub enum Leadership {
         fencing_token: i64,
         /// Our node's path.
         node: String,
+        /// The session that owns our node (writes made as leader must go
+        /// through this session's client, [`Session::client`] while it is
+        /// current, or better through [`LeaderLatch::fenced`]).
+        session_id: i64,
     },
 }
 
@@ -48,6 +52,16 @@ impl Leadership {
             Leadership::Follower => None,
         }
     }
+}
+
+/// A committed fenced transaction of a [`LeaderLatch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Fenced {
+    /// The fencing token of the leadership it was committed under.
+    pub fencing_token: i64,
+    /// The results of the ops after the check.
+    pub results: Vec<OpResult>,
 }
 
 /// A participant of a latch or election, as read from its node.
@@ -239,6 +253,8 @@ impl LeaderLatch {
     /// Errors: [`Error::Closed`] if the latch or session closes first.
     pub async fn wait_leader(&self) -> Result<i64> {
         let mut rx = self.leadership();
+        let mut states = self.shared.session.states();
+        let mut closed = self.shared.closed.subscribe();
         loop {
             if let Some(t) = rx.borrow_and_update().fencing_token() {
                 return Ok(t);
@@ -246,8 +262,10 @@ impl LeaderLatch {
             if self.shared.is_closed() || self.shared.session.is_closed() {
                 return Err(Error::Closed);
             }
-            if rx.changed().await.is_err() {
-                return Err(Error::Closed);
+            tokio::select! {
+                r = rx.changed() => if r.is_err() { return Err(Error::Closed) },
+                _ = states.changed() => {}
+                _ = closed.changed() => {}
             }
         }
     }
@@ -264,14 +282,17 @@ impl LeaderLatch {
 
     /// Commits the transaction `build` makes, with a check on our latch
     /// node first: it applies only while our node exists in its session.
+    /// Returns the fencing token it was made under and the results of the
+    /// ops `build` added.
     ///
     /// Errors: [`Error::NotHeld`] when not leading, or when the check failed.
-    pub async fn fenced(
-        &self,
-        build: impl FnOnce(Transaction) -> Transaction,
-    ) -> Result<Vec<OpResult>> {
-        let node = match &*self.shared.leadership.borrow() {
-            Leadership::Leader { node, .. } => node.clone(),
+    pub async fn fenced(&self, build: impl FnOnce(Transaction) -> Transaction) -> Result<Fenced> {
+        let (node, fencing_token) = match &*self.shared.leadership.borrow() {
+            Leadership::Leader {
+                node,
+                fencing_token,
+                ..
+            } => (node.clone(), *fencing_token),
             Leadership::Follower => return Err(Error::NotHeld(LossReason::Released)),
         };
         let client = self
@@ -287,7 +308,10 @@ impl LeaderLatch {
             .ok_or(Error::NotHeld(LossReason::Released))?;
         let txn = build(client.transaction().check(&node, -1));
         match txn.commit().await {
-            Ok(results) => Ok(results.into_iter().skip(1).collect()),
+            Ok(results) => Ok(Fenced {
+                fencing_token,
+                results: results.into_iter().skip(1).collect(),
+            }),
             Err(zk_client::Error::MultiFailed { index: 0, .. }) => {
                 Err(Error::NotHeld(LossReason::NodeDeleted))
             }
@@ -400,9 +424,11 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
             return NodeEnd::Closed;
         }
         let state = *states.borrow_and_update();
+        // A node of an older session is never ours (NewSession, as a state,
+        // says nothing about a node made in the new session).
         if client.state().is_terminal()
             || session.client().session_id() != client.session_id()
-            || matches!(state, ConnectionState::Lost | ConnectionState::NewSession)
+            || state == ConnectionState::Lost
         {
             return NodeEnd::Reset;
         }
@@ -425,20 +451,23 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
                 Place::Missing => Ok(Step::Reset),
                 Place::First => {
                     let (_, stat, own) = client.get_data_watch(ours).await?;
+                    let own = own.remove_on_drop();
                     if stat.ephemeral_owner != client.session_id() {
                         return Ok(Step::Reset);
                     }
                     shared.set(Leadership::Leader {
                         fencing_token: stat.czxid,
                         node: ours.to_owned(),
+                        session_id: client.session_id(),
                     });
                     Ok(Step::Wait(own, None))
                 }
                 Place::Behind(pred) => {
                     shared.set(Leadership::Follower);
                     let (_, _, own) = client.get_data_watch(ours).await?;
+                    let own = own.remove_on_drop();
                     match client.get_data_watch(&join(&shared.path, &pred)).await {
-                        Ok((_, _, w)) => Ok(Step::Wait(own, Some(w))),
+                        Ok((_, _, w)) => Ok(Step::Wait(own, Some(w.remove_on_drop()))),
                         // Gone meanwhile: look again at once (CURATOR-645).
                         Err(zk_client::Error::NoNode) => Ok(Step::Again),
                         Err(e) => Err(e),

@@ -1,30 +1,34 @@
 //! Curator-style coordination recipes on the public `zk-client` API.
 //!
 //! ```
-//! use zk_client::{Client, CreateOptions};
-//! use zk_recipes::cache::{CacheEvent, TreeCache};
+//! use zk_recipes::{Mutex, Session};
 //!
 //! # #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let ensemble = zk_server_sim::Ensemble::builder().nodes(1).build().await?;
+//! # // The example runs against an embedded simulated ensemble.
+//! # let ensemble = zk_server_sim::Ensemble::builder().nodes(3).build().await?;
 //! # let hosts = ensemble.connect_string();
-//! let client = Client::connect(hosts.as_str()).await?;
-//! client.create("/app", b"", &CreateOptions::default()).await?;
-//! client.create("/app/a", b"1", &CreateOptions::default()).await?;
+//! // A session owns the client and replaces it after expiry.
+//! let session = Session::connect(hosts.as_str()).await?;
 //!
-//! // A tree cache mirrors /app (paths, data, stats) on one persistent watch.
-//! let cache = TreeCache::start(&client, "/app");
-//! let mut events = cache.events();
-//! cache.initialized().await?;
-//! assert_eq!(&cache.get("/app/a").map(|n| n.data).unwrap_or_default()[..], b"1");
+//! // Same path, same lock as Curator's InterProcessMutex("/app/lock").
+//! let lock = Mutex::new(&session, "/app/lock")?;
+//! let guard = lock.acquire().await?;
+//! println!("holding {} (fencing token {})", guard.node_path(), guard.fencing_token());
 //!
-//! client.set_data("/app/a", b"2", None).await?;
-//! loop {
-//!     if let Some(CacheEvent::Updated { new, .. }) = events.recv().await {
-//!         assert_eq!(&new.data[..], b"2");
-//!         break;
-//!     }
+//! // A write that applies only while the lock is still held.
+//! # session.client().create("/app/balance", b"0", &Default::default()).await?;
+//! guard
+//!     .fenced(|txn| txn.set_data("/app/balance", b"100", None))
+//!     .await?;
+//!
+//! // Work under the lock can select on losing it.
+//! tokio::select! {
+//!     reason = guard.lost() => println!("lock lost: {reason}"),
+//!     () = tokio::time::sleep(std::time::Duration::from_millis(10)) => {}
 //! }
+//! guard.release().await?;
+//! session.close().await?;
 //! # Ok(()) }
 //! ```
 //!
@@ -40,6 +44,26 @@
 //!   again after a lost reply and adopt it only if their own session owns it.
 //! - [`guaranteed_delete()`] keeps deleting in the background until the node
 //!   or its session is gone; recipes never forget a node that may exist.
+//! - Retry policies are in [`zk_client::retry`].
+//!
+//! # Recipes
+//!
+//! - [`Mutex`]: Curator `InterProcessMutex` (`<path>/_c_<uuid>-lock-<seq>`),
+//!   with a fencing token, [fenced writes](MutexGuard::fenced) and
+//!   [loss notification](MutexGuard::lost).
+//! - [`LeaderLatch`]: Curator `LeaderLatch` (`<path>/_c_<uuid>-latch-<seq>`,
+//!   data = participant id), leadership as a `watch` channel.
+//! - [`LeaderElection`]: Curator `LeaderSelector` style; runs a future while
+//!   leader.
+//!
+//! # Safety under faults
+//!
+//! A holder or leader can always be wrong for a moment (a pause, a
+//! partition): what it holds is decided by the server. Hence:
+//! - leadership needs our node first **and** owned by our live session;
+//! - the session is declared Lost before the server can expire it;
+//! - every holder has a fencing token (its node's czxid, increasing) and
+//!   fenced writes, which the server refuses once the node is gone.
 
 pub mod barrier;
 pub mod cache;
@@ -65,7 +89,7 @@ pub use double_barrier::DoubleBarrier;
 pub use error::{Error, LossReason, Result};
 pub use guaranteed_delete::{guaranteed_delete, DeleteHandle, DeleteOutcome};
 pub use leader::{
-    LeaderContext, LeaderElection, LeaderLatch, LeaderLatchBuilder, Leadership, Participant,
+    Fenced, LeaderContext, LeaderElection, LeaderLatch, LeaderLatchBuilder, Leadership, Participant,
 };
 pub use mutex::{HoldState, Mutex, MutexGuard};
 pub use protected::{create_protected, ProtectedNode};

@@ -187,7 +187,8 @@ pub(crate) async fn wait_first(
             Place::Behind(p) => join(dir, &p),
         };
         let watch = match client.get_data_watch(&predecessor).await {
-            Ok((_, _, watch)) => watch,
+            // Removed from the server if we stop waiting (timeout, cancel).
+            Ok((_, _, watch)) => watch.remove_on_drop(),
             Err(zk_client::Error::NoNode) => continue,
             Err(e) => {
                 transient(e)?;
@@ -433,10 +434,7 @@ pub(crate) async fn monitor(
         let state = *states.borrow_and_update();
         if client.state().is_terminal()
             || session.client().session_id() != client.session_id()
-            || matches!(
-                state,
-                ConnectionState::Lost | ConnectionState::NewSession | ConnectionState::Closed
-            )
+            || matches!(state, ConnectionState::Lost | ConnectionState::Closed)
         {
             return lost(LossReason::SessionLost);
         }
@@ -451,6 +449,7 @@ pub(crate) async fn monitor(
         };
         match watch {
             Ok((_, _, watch)) => {
+                let watch = watch.remove_on_drop();
                 status.send_if_modified(|s| {
                     let changed = *s != HoldState::Held;
                     *s = HoldState::Held;

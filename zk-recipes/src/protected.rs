@@ -94,26 +94,13 @@ pub(crate) async fn create_with_container_parents(
     data: &[u8],
     mode: CreateMode,
 ) -> zk_client::Result<(String, Stat)> {
-    let options = CreateOptions::new(mode);
-    match client.create(path, data, &options).await {
-        Err(zk_client::Error::NoNode) => {}
-        other => return other,
-    }
-    // Create the ancestors, top down, ignoring the ones that exist.
-    let mut prefix = String::new();
-    let parent = path.rfind('/').and_then(|i| path.get(..i)).unwrap_or("");
-    for part in parent.split('/').filter(|p| !p.is_empty()) {
-        prefix.push('/');
-        prefix.push_str(part);
-        match client
-            .create(&prefix, b"", &CreateOptions::new(CreateMode::Container))
-            .await
-        {
-            Ok(_) | Err(zk_client::Error::NodeExists) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    client.create(path, data, &options).await
+    client
+        .create(
+            path,
+            data,
+            CreateOptions::new(mode).with_container_parents(),
+        )
+        .await
 }
 
 /// The default policy of protected creates: backoff from 10 ms up to

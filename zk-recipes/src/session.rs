@@ -222,16 +222,9 @@ fn lost_after(timeout: Duration, margin: f64) -> Duration {
     timeout.mul_f64(1.0 - margin)
 }
 
-/// When the client last heard from a server, at the latest.
-///
-/// Until `Client::last_contact` is available this is bounded from the time
-/// the disconnection was noticed: the client drops a connection that was
-/// silent for 2/3 of the session timeout, so the last contact was at most
-/// that long before (an early estimate, so Lost comes early, never late).
-fn last_contact(client: &Client, noticed: Instant) -> Instant {
-    noticed
-        .checked_sub(client.negotiated_timeout().mul_f64(2.0 / 3.0))
-        .unwrap_or(noticed)
+/// When the client last heard from a server.
+fn last_contact(client: &Client) -> Instant {
+    Instant::from_std(client.last_contact())
 }
 
 /// Watches the current client's states, publishes the recipe states, and
@@ -293,15 +286,13 @@ async fn watch_one(shared: &Shared, client: &Client) {
     let _ = states.next().await;
     let mut suspended = client.state() == SessionState::Disconnected;
     let mut deadline: Option<Instant> = None;
-    let mut noticed = Instant::now();
     if suspended {
         shared.state.send_replace(ConnectionState::Suspended);
     }
     loop {
         if suspended && deadline.is_none() {
             let timeout = client.negotiated_timeout();
-            deadline =
-                Some(last_contact(client, noticed) + lost_after(timeout, shared.lost_margin));
+            deadline = Some(last_contact(client) + lost_after(timeout, shared.lost_margin));
         }
         let next = match deadline {
             Some(at) => tokio::select! {
@@ -333,7 +324,6 @@ async fn watch_one(shared: &Shared, client: &Client) {
             SessionState::Disconnected => {
                 if !suspended {
                     suspended = true;
-                    noticed = Instant::now();
                     shared.state.send_replace(ConnectionState::Suspended);
                 }
             }

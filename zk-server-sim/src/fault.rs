@@ -15,10 +15,8 @@
 
 use std::time::Duration;
 
-use crate::ensemble::node::Role;
-use crate::ensemble::{set_delay, set_paused, spawn_listener, Ensemble};
+use crate::ensemble::{Ensemble, Role};
 use crate::server::listener;
-use crate::tree::WatchManager;
 
 impl Ensemble {
     /// Crashes server `i`: its port closes and its client connections are
@@ -26,29 +24,9 @@ impl Ensemble {
     pub fn kill(&self, i: usize) {
         tracing::info!(node = i, "fault: kill");
         if let Some(io) = self.shared().io.get(i) {
-            if let Some(h) = io.listener.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                h.abort();
-            }
+            io.crash();
         }
-        set_paused(self.shared(), i, false);
-        self.with_core(|c| {
-            if c.leader == Some(i) {
-                c.leader = None;
-            }
-            if let Some(n) = c.nodes.get_mut(i) {
-                n.conns.clear();
-                n.dirty.clear();
-                n.watches = WatchManager::new();
-                n.role = Role::Down;
-                n.leader = None;
-                n.inbox.clear();
-                n.paused_at = None;
-                n.pause_detected = false;
-                n.touched.clear();
-                n.sync_waiters.clear();
-            }
-            c.reconfigure();
-        });
+        self.with_core(|c| c.crash(i));
     }
 
     /// Starts server `i` again on its old port (killing it first if it is
@@ -71,34 +49,20 @@ impl Ensemble {
                 Err(e) => return Err(e),
             }
         };
-        self.with_core(|c| {
-            let now = c.now_ms();
-            if let Some(n) = c.nodes.get_mut(i) {
-                if wipe {
-                    n.wipe();
-                }
-                n.role = Role::Looking;
-                n.looking_since = now;
-            }
-            c.reconfigure();
-        });
-        spawn_listener(self.shared(), i, listener);
+        self.with_core(|c| c.restart(i, wipe));
+        if let Some(io) = self.shared().io.get(i) {
+            io.serve(std::sync::Arc::clone(self.shared()), i, listener);
+        }
         Ok(())
     }
 
     /// Freezes server `i` like a long GC pause.
     pub fn pause(&self, i: usize) {
         tracing::info!(node = i, "fault: pause");
-        set_paused(self.shared(), i, true);
-        self.with_core(|c| {
-            let now = c.now_ms();
-            if let Some(n) = c.nodes.get_mut(i) {
-                if n.role != Role::Down && n.paused_at.is_none() {
-                    n.paused_at = Some(now);
-                    n.pause_detected = false;
-                }
-            }
-        });
+        if let Some(io) = self.shared().io.get(i) {
+            io.set_paused(true);
+        }
+        self.with_core(|c| c.pause(i));
     }
 
     /// Ends a [`Ensemble::pause`]. If the peers noticed the pause, the node
@@ -106,32 +70,10 @@ impl Ensemble {
     /// otherwise it catches up on the messages that waited for it.
     pub fn resume(&self, i: usize) {
         tracing::info!(node = i, "fault: resume");
-        self.with_core(|c| {
-            let now = c.now_ms();
-            let Some(n) = c.nodes.get_mut(i) else {
-                return;
-            };
-            if n.paused_at.take().is_none() {
-                return;
-            }
-            let detected = std::mem::take(&mut n.pause_detected);
-            let inbox = std::mem::take(&mut n.inbox);
-            if detected {
-                if matches!(n.role, Role::Leading | Role::Following(_)) {
-                    n.close_all();
-                    n.role = Role::Looking;
-                    n.looking_since = now;
-                    n.leader = None;
-                }
-            } else {
-                for env in inbox.into_iter().rev() {
-                    c.queue.push_front(env);
-                }
-            }
-            c.settle();
-            c.reconfigure();
-        });
-        set_paused(self.shared(), i, false);
+        self.with_core(|c| c.resume(i));
+        if let Some(io) = self.shared().io.get(i) {
+            io.set_paused(false);
+        }
     }
 
     /// Cuts every link between `side` and the other servers.
@@ -192,7 +134,9 @@ impl Ensemble {
 
     /// Delays every write to server `i`'s clients by `d` (zero to stop).
     pub fn delay_replies(&self, i: usize, d: Duration) {
-        set_delay(self.shared(), i, d);
+        if let Some(io) = self.shared().io.get(i) {
+            io.set_delay(d);
+        }
     }
 
     /// The next client write on server `i` is performed, but its connection

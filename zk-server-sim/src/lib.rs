@@ -68,10 +68,17 @@
 //!   response (timeout 0, session 0, 16 zero bytes) and a close. Frames sent
 //!   before the ConnectResponse are held until the session exists.
 //! - **Replies** carry the node's last applied zxid; auth replies zxid 0;
-//!   notifications zxid −1 (3.8). An unknown opcode gets UNIMPLEMENTED;
-//!   `reconfig` RECONFIGDISABLED (an error txn: it takes a zxid, as every
-//!   write does); a negative or oversized frame length closes the
-//!   connection. Two 3.8 quirks are kept: a *successful* standalone `check`
+//!   notifications zxid −1 (3.8). An unknown opcode gets UNIMPLEMENTED and
+//!   then a close; a body that does not decode, a null path in a read and a
+//!   read op inside a write multi get MARSHALLINGERROR and the connection
+//!   stays; `reconfig` RECONFIGDISABLED (an error txn: it takes a zxid, as
+//!   every write does); a negative or oversized frame length closes the
+//!   connection.
+//! - **Connections**: at most [`Builder::max_client_cnxns`] per client
+//!   address (default 60, as `maxClientCnxns`; more are closed at once); a
+//!   connection without a ConnectRequest is closed after
+//!   [`Builder::sessionless_connection_timeout`] (10 s, rounded up as
+//!   real's expiry queue); failed accepts back off instead of spinning. Two 3.8 quirks are kept: a *successful* standalone `check`
 //!   (opcode 13) is applied but gets no reply (a failed one gets its error;
 //!   a real multi-server ensemble also breaks its followers on that txn,
 //!   which is not simulated), and a client's `deleteContainer` (opcode 20)
@@ -123,5 +130,4 @@ mod server;
 pub mod testkit;
 pub mod tree;
 
-pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo};
-pub use server::VERSION;
+pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo, VERSION};

@@ -15,6 +15,7 @@
 //! | `get_pipelined` | 200,000 getData, 1,000 in flight |
 //! | `set_pipelined` | 50,000 setData, 1,000 in flight |
 //! | `create_delete_ephemeral_seq_pairs` | 5,000 awaited (create ephemeral-sequential, delete) pairs; the rate is pairs per second |
+//! | `lock_cycle`, `lock_contended_4` | zk-recipes' mutex: see [`examples::lock_bench`] |
 //!
 //! The client runs on tokio's multi-threaded runtime; with the environment
 //! variable `BENCH_CURRENT_THREAD` set, on a current-thread runtime instead.
@@ -62,7 +63,7 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(&connect)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => lock_workloads(&rt, &connect),
         Err(e) => {
             eprintln!("bench: {e}");
             ExitCode::FAILURE
@@ -154,4 +155,15 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
     }
     report("create_delete_ephemeral_seq_pairs", 5_000, start);
     Ok(())
+}
+
+/// The lock workloads, from `examples::lock_bench`.
+fn lock_workloads(rt: &tokio::runtime::Runtime, connect: &str) -> ExitCode {
+    match rt.block_on(examples::lock_bench::run(connect)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,6 +1,6 @@
-//! The main example: a client on an embedded, simulated 3-node ZooKeeper
-//! ensemble creates nodes, sets watches, and survives the crash of the server
-//! it is connected to, printing what happens (see `examples::quickstart`).
+//! The main example: three workers on an embedded, simulated 3-node ZooKeeper
+//! ensemble elect a leader, share a lock and a config, and fail over when the
+//! leader's host crashes, printing what happens (see `examples::quickstart`).
 //!
 //! ```sh
 //! cargo run --release -p examples --bin quickstart

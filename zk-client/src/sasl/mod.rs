@@ -107,8 +107,9 @@ pub(crate) async fn authenticate(
                 Some(Ok(frame)) => frame,
                 Some(Err(e)) => return Err(lost(e.into())),
                 None => {
-                    return Err(lost(Error::ConnectFailed(
-                        "the server closed the connection during SASL authentication".into(),
+                    return Err(lost(Error::io_kind(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection during SASL authentication",
                     )))
                 }
             };

@@ -31,7 +31,7 @@ impl From<std::io::Error> for ConnError {
 impl From<ConnError> for Error {
     fn from(e: ConnError) -> Self {
         match e {
-            ConnError::Io(e) => Error::io(&e),
+            ConnError::Io(e) => Error::io(e),
             ConnError::Proto(e) => Error::Protocol(e),
         }
     }

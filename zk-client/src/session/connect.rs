@@ -21,7 +21,7 @@ impl Connector {
     pub(crate) async fn connect(&self, host: &HostPort) -> Result<BoxTransport, Error> {
         let tcp = tokio::net::TcpStream::connect((host.host.as_str(), host.port))
             .await
-            .map_err(|e| Error::io(&e))?;
+            .map_err(Error::io)?;
         let _ = tcp.set_nodelay(true);
         match self {
             Connector::Tcp => Ok(Box::new(tcp)),

@@ -204,6 +204,15 @@ impl Persistents {
         }
     }
 
+    /// Tells the watches on exactly `path` that events may have been missed.
+    pub(crate) fn resync_path(&self, path: &str) {
+        for id in self.by_path.get(path).into_iter().flatten() {
+            if let Some(e) = self.by_id.get(id) {
+                let _ = e.tx.send(PersistentEvent::Resync);
+            }
+        }
+    }
+
     /// Ends every watch with `err` (the session is over).
     pub(crate) fn fail_all(&mut self, err: &Error) {
         for (_, e) in self.by_id.drain() {

@@ -11,13 +11,13 @@ use std::sync::Mutex;
 use bytes::{Bytes, BytesMut};
 use futures::task::AtomicWaker;
 use tokio::sync::{oneshot, watch};
-use zk_proto::{ErrorCode, OpCode};
+use zk_proto::ErrorCode;
 
 use super::state::StateInfo;
 use crate::config::HostPort;
 use crate::error::Error;
 use crate::persistent::PersistentSender;
-use crate::watch::{WatchKind, WatchSender};
+use crate::watch::{WatchKind, WatchSender, WatcherKind};
 
 /// A successful or failed reply, body still encoded (the caller decodes it).
 #[derive(Debug)]
@@ -37,6 +37,9 @@ pub(crate) struct WatchReg {
     pub(crate) exist_on_no_node: bool,
     /// Sent without a server-side watch: a persistent watch serves it.
     pub(crate) covered: bool,
+    /// A removeWatches for this path and table was sent after this read:
+    /// on the reply the watcher is told it was removed instead of registered.
+    pub(crate) removed: bool,
     pub(crate) tx: WatchSender,
 }
 
@@ -52,7 +55,6 @@ pub(crate) struct PersistentReg {
 
 /// An encoded request waiting for its xid.
 pub(crate) struct Req {
-    pub(crate) op: OpCode,
     /// The whole frame, encoded at call time with xid 0; the task patches in the xid.
     pub(crate) frame: BytesMut,
     pub(crate) watch: Option<WatchReg>,
@@ -78,6 +80,21 @@ pub(crate) enum Work {
         id: u64,
         reply: Option<oneshot::Sender<Result<(), Error>>>,
     },
+    /// A one-shot watcher is gone (`OneshotWatch::remove`, or dropped with
+    /// `remove_on_drop`): remove the server-side watch unless another
+    /// watcher needs it.
+    DropWatch {
+        server_path: String,
+        kind: WatcherKind,
+        reply: Option<oneshot::Sender<Result<(), Error>>>,
+    },
+    /// `Client::remove_watches`: every one-shot watcher of `kind` on the path.
+    RemoveWatches {
+        server_path: String,
+        kind: WatcherKind,
+        local: bool,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
 }
 
 impl Work {
@@ -85,7 +102,11 @@ impl Work {
     fn is_abandoned(&self) -> bool {
         match self {
             Work::Request(r) => r.reply.is_closed(),
-            Work::Auth { .. } | Work::Close(_) | Work::RemovePersistent { .. } => false,
+            Work::Auth { .. }
+            | Work::Close(_)
+            | Work::RemovePersistent { .. }
+            | Work::DropWatch { .. }
+            | Work::RemoveWatches { .. } => false,
         }
     }
 
@@ -98,12 +119,20 @@ impl Work {
             Work::Auth { reply, .. } => {
                 let _ = reply.send(Err(err));
             }
+            // Closing a session that is over (closed, expired, refused)
+            // succeeds, as Java's close() does.
             Work::Close(Some(tx)) => {
-                let _ = tx.send(if err == Error::Closed {
-                    Ok(())
-                } else {
-                    Err(err)
-                });
+                let _ = tx.send(if err.is_terminal() { Ok(()) } else { Err(err) });
+            }
+            // The server-side watch goes with the connection or the
+            // session, and a watcher that is gone is never set again.
+            Work::DropWatch { reply, .. } => {
+                if let Some(tx) = reply {
+                    let _ = tx.send(Ok(()));
+                }
+            }
+            Work::RemoveWatches { reply, .. } => {
+                let _ = reply.send(Err(err));
             }
             Work::Close(None) | Work::RemovePersistent { reply: None, .. } => {}
             Work::RemovePersistent {
@@ -157,6 +186,10 @@ pub(crate) struct Shared {
     pub(crate) new_hosts: Mutex<Option<Vec<HostPort>>>,
     /// The server of the current connection.
     server: Mutex<Option<HostPort>>,
+    /// When the shared state was made: the origin of `last_contact`.
+    born: std::time::Instant,
+    /// Nanoseconds after `born` at which the last frame from a server arrived.
+    last_contact: AtomicU64,
 }
 
 const MIN_SWEEP: usize = 1024;
@@ -176,7 +209,24 @@ impl Shared {
             next_watch_id: AtomicU64::new(1),
             new_hosts: Mutex::new(None),
             server: Mutex::new(None),
+            born: std::time::Instant::now(),
+            last_contact: AtomicU64::new(0),
         }
+    }
+
+    /// Records that a frame from a server arrived at `at`.
+    pub(crate) fn touch(&self, at: std::time::Instant) {
+        let nanos = at.saturating_duration_since(self.born).as_nanos();
+        self.last_contact
+            .fetch_max(u64::try_from(nanos).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    /// When the last frame from a server arrived (`born` before any did).
+    pub(crate) fn last_contact(&self) -> std::time::Instant {
+        let nanos = self.last_contact.load(Ordering::Relaxed);
+        self.born
+            .checked_add(std::time::Duration::from_nanos(nanos))
+            .unwrap_or(self.born)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Line> {
@@ -304,7 +354,6 @@ mod tests {
     fn req(tag: u8) -> (Work, oneshot::Receiver<Result<Reply, Error>>) {
         let (tx, rx) = oneshot::channel();
         let work = Work::Request(Req {
-            op: OpCode::GetData,
             frame: BytesMut::from(&[tag][..]),
             watch: None,
             persistent: None,

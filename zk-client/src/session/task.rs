@@ -22,22 +22,22 @@ use tokio::time::{sleep_until, Instant, Sleep};
 use tracing::{debug, debug_span, trace, warn, Instrument};
 use zk_proto::{
     encode_record_frame, encode_request, xid, AuthPacket, ConnectRequest, ConnectResponse,
-    ErrorCode, EventType, OpCode, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
+    ErrorCode, EventType, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
 };
 
 use super::conn::{framed, BoxTransport, Conn, ConnError};
 use super::connect::Connector;
-use super::pending::{Matched, Pending, PendingQueue};
+use super::pending::{Awaiting, DoneSender, Matched, Pending, PendingQueue};
 use super::persistent::Persistents;
 use super::probe;
 use super::state::{SessionState, StateInfo};
-use super::submit::{Reply, Shared, Work};
+use super::submit::{Reply, Shared, WatchReg, Work};
 use super::watches::Watches;
 use crate::chroot::Chroot;
 use crate::config::HostPort;
 use crate::error::Error;
 use crate::sasl::{self, SaslCredentials, SaslError};
-use crate::watch::WatchKind;
+use crate::watch::{WatchKind, WatchedEvent, WatcherKind};
 
 /// Everything the task needs to know from the builder.
 pub(crate) struct SessionConfig {
@@ -64,6 +64,10 @@ enum End {
     Closed,
     /// The server rejected our credentials.
     AuthFailed,
+    /// The server answered a request with SESSIONEXPIRED.
+    Expired,
+    /// The client leaves this server for another (why); the session lives on.
+    Moved(&'static str),
 }
 
 /// Why a connection attempt failed.
@@ -191,14 +195,22 @@ impl Task {
                     self.terminate(SessionState::AuthFailed, Error::AuthFailed);
                     return;
                 }
-                End::Lost(reason) if self.closing => {
-                    debug!(%reason, "connection lost while closing");
+                End::Expired => {
+                    self.terminate(SessionState::Expired, Error::SessionExpired);
+                    return;
+                }
+                End::Lost(_) | End::Moved(_) if self.closing => {
+                    debug!("connection lost while closing");
                     self.terminate(SessionState::Closed, Error::Closed);
                     return;
                 }
-                End::Lost(reason) => {
-                    debug!(session_id = self.session_id, %reason, "connection lost");
-                    self.publish(SessionState::Disconnected);
+                End::Lost(_) | End::Moved(_) => {
+                    match &end {
+                        End::Moved(why) => debug!(session_id = self.session_id, why, "moving"),
+                        _ => {
+                            debug!(session_id = self.session_id, reason = ?end_reason(&end), "connection lost")
+                        }
+                    }
                     conn = match self.reconnect().await {
                         Ok(c) => c,
                         Err((state, err)) => {
@@ -231,21 +243,28 @@ impl Task {
             .then(|| self.current_host.clone())
             .flatten();
         self.shared.set_server(server);
-        self.shared.state.send_replace(info);
+        // Said once: serve() publishes the end of a connection before it
+        // fails what was in flight, terminate() the same state again.
+        self.shared.state.send_if_modified(|cur| {
+            let changed = *cur != info;
+            *cur = info;
+            changed
+        });
     }
 
-    /// Ends the session for good: refuses new work, fails everything waiting
-    /// and every watch with `err`, and publishes the terminal state.
+    /// Ends the session for good: refuses new work, publishes the terminal
+    /// state, then fails everything waiting and every watch with `err` (so
+    /// that whoever sees the error finds `state()` already terminal).
     fn terminate(&mut self, state: SessionState, err: Error) {
         debug!(session_id = self.session_id, %state, "session over");
         self.shared.refuse(err.clone());
+        self.shared.set_in_flight(0);
+        self.publish(state);
         for w in self.shared.drain() {
             w.fail(err.clone());
         }
         self.watches.fail_all(&err);
         self.persistents.fail_all(&err);
-        self.shared.set_in_flight(0);
-        self.publish(state);
     }
 
     fn alloc_xid(&mut self) -> i32 {
@@ -256,7 +275,7 @@ impl Task {
 
     /// The first connection: each server once, in order; the first success wins.
     async fn first_connect(&mut self) -> Result<Conn, (SessionState, Error)> {
-        let mut last = Error::ConnectFailed("no servers".into());
+        let mut last = None;
         // A TLS failure says more than the refusals of other hosts: keep it typed.
         let mut tls_failure = None;
         for _ in 0..self.cfg.hosts.len().max(1) {
@@ -267,10 +286,17 @@ impl Task {
                 Err(AttemptError::Retry(err @ Error::Tls { .. })) => {
                     tls_failure.get_or_insert(err);
                 }
-                Err(AttemptError::Retry(err)) => last = err,
+                Err(AttemptError::Retry(err)) => last = Some(err),
             }
         }
-        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed(last.to_string()));
+        let n = self.cfg.hosts.len();
+        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed {
+            reason: match &last {
+                Some(e) => format!("{n} server(s) tried; the last: {e}"),
+                None => "no servers".to_owned(),
+            },
+            source: last.map(Box::new),
+        });
         Err((SessionState::Closed, err))
     }
 
@@ -287,11 +313,24 @@ impl Task {
             if attempt > 0 {
                 let mut close_requested = false;
                 for w in self.shared.drain() {
-                    if matches!(w, Work::Close(_)) {
-                        close_requested = true;
-                        w.fail(Error::Closed);
-                    } else {
-                        w.fail(Error::ConnectionLoss);
+                    match w {
+                        Work::Close(_) => {
+                            close_requested = true;
+                            w.fail(Error::Closed);
+                        }
+                        // Removed here: the next connection does not set them.
+                        Work::RemoveWatches {
+                            server_path,
+                            kind,
+                            local: true,
+                            reply,
+                        } => {
+                            let n = self
+                                .watches
+                                .remove_kind(&server_path, kind, &self.cfg.chroot);
+                            let _ = reply.send(if n > 0 { Ok(()) } else { Err(Error::NoWatcher) });
+                        }
+                        w => w.fail(Error::ConnectionLoss),
                     }
                 }
                 if close_requested {
@@ -365,9 +404,10 @@ impl Task {
         let result = tokio::time::timeout(timeout, self.handshake(host).instrument(span.clone()))
             .await
             .unwrap_or_else(|_| {
-                Err(AttemptError::Retry(Error::ConnectFailed(format!(
-                    "no session established within the connect timeout ({timeout:?})"
-                ))))
+                Err(AttemptError::Retry(Error::io_kind(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no session established within the connect timeout ({timeout:?})"),
+                )))
             });
         let _enter = span.enter();
         match &result {
@@ -387,7 +427,10 @@ impl Task {
             Some(io) => io,
             None => {
                 let host = host.ok_or_else(|| {
-                    AttemptError::Retry(Error::ConnectFailed("no servers".into()))
+                    AttemptError::Retry(Error::ConnectFailed {
+                        reason: "no servers".into(),
+                        source: None,
+                    })
                 })?;
                 self.cfg
                     .connector
@@ -439,6 +482,7 @@ impl Task {
             self.seen_rw = true;
         }
         self.last_heard = Instant::now();
+        self.shared.touch(self.last_heard.into_std());
 
         // SASL first: while it is in progress nothing else goes out (Java's
         // ZooKeeperSaslClient), and a refusal ends the session.
@@ -587,15 +631,38 @@ impl Task {
         }
         live.reset_timer();
         let end = poll_fn(|cx| live.poll(cx, conn)).await;
-        let err = match &end {
-            End::Closed => Error::Closed,
-            End::AuthFailed => Error::AuthFailed,
-            End::Lost(_) => Error::ConnectionLoss,
+        // The new state first, then the errors: a caller woken by its
+        // error finds `state()` already saying why.
+        let (state, err) = match &end {
+            End::Closed => (SessionState::Closed, Error::Closed),
+            End::AuthFailed => (SessionState::AuthFailed, Error::AuthFailed),
+            End::Expired => (SessionState::Expired, Error::SessionExpired),
+            End::Lost(_) | End::Moved(_) if live.task.closing => {
+                (SessionState::Closed, Error::ConnectionLoss)
+            }
+            End::Lost(_) | End::Moved(_) => (SessionState::Disconnected, Error::ConnectionLoss),
         };
+        if state.is_terminal() {
+            // Calls made from now on fail at once, as after terminate().
+            live.task.shared.refuse(match state {
+                SessionState::Expired => Error::SessionExpired,
+                SessionState::AuthFailed => Error::AuthFailed,
+                _ => Error::Closed,
+            });
+        }
+        live.task.shared.set_in_flight(0);
+        live.task.publish(state);
         live.pending.fail_all(&err);
         live.task.last_heard = live.last_recv;
-        live.task.shared.set_in_flight(0);
         end
+    }
+}
+
+/// The error a connection ended with, for the log.
+fn end_reason(end: &End) -> Option<&Error> {
+    match end {
+        End::Lost(e) => Some(e),
+        _ => None,
     }
 }
 
@@ -610,8 +677,9 @@ async fn next_frame(conn: &mut Conn) -> Result<Bytes, Error> {
     match conn.next().await {
         Some(Ok(frame)) => Ok(frame),
         Some(Err(e)) => Err(e.into()),
-        None => Err(Error::ConnectFailed(
-            "the server closed the connection without answering".into(),
+        None => Err(Error::io_kind(
+            std::io::ErrorKind::UnexpectedEof,
+            "the server closed the connection without answering",
         )),
     }
 }
@@ -686,20 +754,21 @@ impl Live<'_> {
                     warn!(error = %e, "dropping connection");
                     return Poll::Ready(End::Lost(match e {
                         ConnError::Proto(p) => Error::Protocol(p),
-                        ConnError::Io(e) => Error::io(&e),
+                        ConnError::Io(e) => Error::io(e),
                     }));
                 }
                 Poll::Ready(None) => {
-                    return Poll::Ready(End::Lost(Error::Io {
-                        kind: std::io::ErrorKind::UnexpectedEof,
-                        message: "the server closed the connection".into(),
-                    }))
+                    return Poll::Ready(End::Lost(Error::io_kind(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection",
+                    )))
                 }
                 Poll::Pending => break,
             }
         }
         if frames > 0 {
             self.last_recv = Instant::now();
+            self.task.shared.touch(self.last_recv.into_std());
         }
 
         // 1b. The task's own requests that routing called for.
@@ -715,9 +784,7 @@ impl Live<'_> {
         //     server found while on a read-only one: move.
         match self.task.apply_new_hosts() {
             Some(true) => {
-                return Poll::Ready(End::Lost(Error::ConnectFailed(
-                    "the server is no longer in the server list".into(),
-                )))
+                return Poll::Ready(End::Moved("the server is no longer in the server list"))
             }
             Some(false) if self_read_only_probe(self.task) => {
                 let hosts = self.task.cfg.hosts.clone();
@@ -731,9 +798,7 @@ impl Live<'_> {
                 self.probe = None;
                 debug!(%host, "leaving the read-only server for a read-write one");
                 self.task.preferred_host = Some(host);
-                return Poll::Ready(End::Lost(Error::ConnectFailed(
-                    "moving to a read-write server".into(),
-                )));
+                return Poll::Ready(End::Moved("moving to a read-write server"));
             }
         }
 
@@ -768,10 +833,10 @@ impl Live<'_> {
         while self.timer.as_mut().poll(cx).is_ready() {
             let now = Instant::now();
             if now.duration_since(self.last_recv) >= self.read_timeout {
-                return Poll::Ready(End::Lost(Error::ConnectFailed(format!(
-                    "no reply from the server for {:?}",
-                    self.read_timeout
-                ))));
+                return Poll::Ready(End::Lost(Error::io_kind(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no reply from the server for {:?}", self.read_timeout),
+                )));
             }
             if now.duration_since(self.last_sent) >= self.ping_every {
                 trace!("ping");
@@ -831,13 +896,12 @@ impl Live<'_> {
                 conn.write_buffer_mut().extend_from_slice(&req.frame);
                 self.pending.push(Pending {
                     xid,
-                    op: req.op,
-                    reply: Some(req.reply),
-                    watch: req.watch,
                     span: req.span,
-                    close: None,
-                    persistent,
-                    config: false,
+                    awaiting: Awaiting::Request {
+                        reply: req.reply,
+                        watch: req.watch,
+                        persistent,
+                    },
                 });
             }
             Work::Auth {
@@ -874,16 +938,22 @@ impl Live<'_> {
                 self.closing = true;
                 self.pending.push(Pending {
                     xid,
-                    op: OpCode::CloseSession,
-                    reply: None,
-                    watch: None,
                     span,
-                    close: tx,
-                    persistent: None,
-                    config: false,
+                    awaiting: Awaiting::Close(tx),
                 });
             }
             Work::RemovePersistent { id, reply } => self.remove_persistent(id, reply, conn),
+            Work::DropWatch {
+                server_path,
+                kind,
+                reply,
+            } => self.drop_watch(server_path, kind, reply, conn),
+            Work::RemoveWatches {
+                server_path,
+                kind,
+                local,
+                reply,
+            } => self.remove_watches(server_path, kind, local, reply, conn),
         }
     }
 
@@ -918,32 +988,124 @@ impl Live<'_> {
             }
             return;
         }
+        debug!(%path, recursive, "removing persistent watch");
+        self.send_remove_watches(&path, WatcherKind::Any, Awaiting::Unwatch(reply), conn);
+        let zxid = self.task.last_zxid;
+        self.rearm(&path, ALL_KINDS, zxid, conn);
+    }
+
+    /// Writes a removeWatches of `kind` on `path`, answered to `awaiting`.
+    fn send_remove_watches(
+        &mut self,
+        path: &str,
+        kind: WatcherKind,
+        awaiting: Awaiting,
+        conn: &mut Conn,
+    ) {
         let xid = self.task.alloc_xid();
         let span = debug_span!("zk.request", op = "removeWatches", path = %path, xid);
         let req = Request::RemoveWatches(zk_proto::RemoveWatchesRequest {
-            path: path.clone(),
-            watcher_type: zk_proto::WatcherType::Any.code(),
+            path: path.to_owned(),
+            watcher_type: kind.code(),
         });
         if let Err(e) = encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req)
         {
-            if let Some(tx) = reply {
-                let _ = tx.send(Err(e.into()));
+            let e = Error::from(e);
+            match awaiting {
+                Awaiting::Unwatch(Some(tx)) | Awaiting::RemoveWatches { reply: tx, .. } => {
+                    let _ = tx.send(Err(e));
+                }
+                _ => {}
             }
             return;
         }
-        debug!(parent: &span, recursive, "removing persistent watch");
+        trace!(parent: &span, ?kind, "send");
         self.pending.push(Pending {
             xid,
-            op: OpCode::RemoveWatches,
-            reply: None,
-            watch: None,
             span,
-            close: reply,
-            persistent: None,
-            config: false,
+            awaiting,
         });
-        let zxid = self.task.last_zxid;
-        self.rearm(&path, ALL_KINDS, zxid, conn);
+    }
+
+    /// A one-shot watcher is gone: removes the server-side watch of its
+    /// table on `path`, unless another watcher (live, or to be registered
+    /// by a read in flight) needs it, or a persistent watch serves the path
+    /// (the one-shot watch was then never set on the server).
+    fn drop_watch(
+        &mut self,
+        path: String,
+        kind: WatcherKind,
+        reply: Option<DoneSender>,
+        conn: &mut Conn,
+    ) {
+        let one_shot_kind = match kind {
+            WatcherKind::Children => WatchKind::Child,
+            _ => WatchKind::Data,
+        };
+        let needed = self.task.watches.has_table(&path, kind)
+            || self.pending.watch_in_flight(&path, kind)
+            || self.task.persistents.covers(&path, one_shot_kind);
+        if needed {
+            trace!(%path, ?kind, "one-shot watch dropped; the server-side watch is still needed");
+            if let Some(tx) = reply {
+                let _ = tx.send(Ok(()));
+            }
+            return;
+        }
+        debug!(%path, ?kind, "removing a one-shot watch");
+        self.send_remove_watches(&path, kind, Awaiting::Unwatch(reply), conn);
+        self.rearm_persistent(&path, conn);
+    }
+
+    /// `Client::remove_watches`: removes this client's one-shot watchers of
+    /// `kind` on `path` (and those that reads in flight would register),
+    /// then the server-side watch.
+    fn remove_watches(
+        &mut self,
+        path: String,
+        kind: WatcherKind,
+        local: bool,
+        reply: DoneSender,
+        conn: &mut Conn,
+    ) {
+        let chroot = self.task.cfg.chroot.clone();
+        let removed = self.task.watches.remove_kind(&path, kind, &chroot)
+            + self.pending.cancel_watches(&path, kind);
+        if removed == 0 {
+            let _ = reply.send(Err(Error::NoWatcher));
+            return;
+        }
+        debug!(%path, ?kind, removed, local, "removing one-shot watches");
+        self.send_remove_watches(&path, kind, Awaiting::RemoveWatches { reply, local }, conn);
+        self.rearm_persistent(&path, conn);
+    }
+
+    /// After a removeWatches on `path`, which on a 3.8 server also drops a
+    /// persistent registration there: registers this client's persistent
+    /// watches on `path` again (SetWatches2), and tells them to resync (the
+    /// server replays nothing for persistent watches, ZOOKEEPER-4698).
+    fn rearm_persistent(&mut self, path: &str, conn: &mut Conn) {
+        let (persistent, recursive) = self.task.persistents.modes_on(path);
+        if !persistent && !recursive {
+            return;
+        }
+        let mut sw = zk_proto::SetWatches2 {
+            relative_zxid: self.task.last_zxid,
+            ..zk_proto::SetWatches2::default()
+        };
+        if persistent {
+            sw.persistent_watches.push(path.to_owned());
+        }
+        if recursive {
+            sw.persistent_recursive_watches.push(path.to_owned());
+        }
+        let _ = encode_request(
+            conn.write_buffer_mut(),
+            self.task.cfg.max_frame,
+            xid::SET_WATCHES,
+            &Request::SetWatches2(sw),
+        );
+        self.task.persistents.resync_path(path);
     }
 
     /// Reads `/zookeeper/config` with a watch (the server path: never
@@ -957,18 +1119,13 @@ impl Live<'_> {
         if encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req).is_ok() {
             self.pending.push(Pending {
                 xid,
-                op: OpCode::GetData,
-                reply: None,
-                watch: None,
                 span: debug_span!(
                     "zk.request",
                     op = "getData",
                     path = crate::client::CONFIG_NODE,
                     xid
                 ),
-                close: None,
-                persistent: None,
-                config: true,
+                awaiting: Awaiting::Config,
             });
         }
     }
@@ -1057,90 +1214,125 @@ impl Live<'_> {
         // connection (this and every other outstanding request fail with
         // ConnectionLoss) and reconnect.
         if header.err == ErrorCode::SessionMoved {
-            if let Some(tx) = p.reply {
-                let _ = tx.send(Err(Error::ConnectionLoss));
-            }
+            p.fail(&Error::ConnectionLoss);
             return Some(End::Lost(Error::SessionMoved));
         }
-        if let Some(id) = p.persistent {
-            if header.err.is_ok() {
-                if !self.task.persistents.is_live(id) {
-                    // The caller gave up before the answer.
-                    self.followups.push(Followup::Remove(id));
-                } else if let Some((path, true)) = self.task.persistents.get(id) {
-                    // addWatch made the path recursive for both server
-                    // tables (3.8): a one-shot child watch there would
-                    // never fire; set it again, after.
-                    if self.task.persistents.modes_on(path) == (false, true)
-                        && self.task.watches.has(path, WatchKind::Child)
-                    {
-                        self.followups.push(Followup::Rearm(
-                            path.to_owned(),
-                            &[WatchKind::Child],
-                            self.task.last_zxid,
-                        ));
+        // SESSIONEXPIRED: the server expired the session while this request
+        // was on its way. The session is over: this request and every other
+        // one in flight fail with SessionExpired (not ConnectionLoss, which
+        // would invite a retry), as soon as the state says Expired.
+        if header.err == ErrorCode::SessionExpired {
+            self.pending.push_front(p);
+            return Some(End::Expired);
+        }
+        match p.awaiting {
+            Awaiting::Config => {
+                if header.err.is_ok() {
+                    match zk_proto::GetDataResponse::decode(&mut r) {
+                        Ok(resp) => self.on_config(&resp.data),
+                        Err(e) => debug!(error = %e, "unreadable configuration"),
                     }
                 }
-            } else {
-                let err = Error::from_failure(header.err);
-                self.task.persistents.fail(id, err);
             }
-        }
-        if p.config {
-            if header.err.is_ok() {
-                match zk_proto::GetDataResponse::decode(&mut r) {
-                    Ok(resp) => self.on_config(&resp.data),
-                    Err(e) => debug!(error = %e, "unreadable configuration"),
+            Awaiting::Unwatch(tx) => {
+                if let Some(tx) = tx {
+                    let _ = tx.send(match header.err {
+                        ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
+                        other => Err(Error::from_failure(other)),
+                    });
                 }
             }
-            return None;
-        }
-        if p.op == OpCode::RemoveWatches && p.reply.is_none() {
-            if let Some(tx) = p.close {
-                let _ = tx.send(match header.err {
+            Awaiting::RemoveWatches { reply, local } => {
+                let _ = reply.send(match header.err {
                     ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
+                    _ if local => Ok(()),
                     other => Err(Error::from_failure(other)),
                 });
             }
-            return None;
-        }
-        if let Some(w) = p.watch {
-            let kind = if header.err.is_ok() {
-                Some(w.kind)
-            } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
-                Some(WatchKind::Exist)
-            } else {
-                None
-            };
-            if let Some(kind) = kind {
-                // A read sent without a server-side watch because a
-                // persistent watch covered it, and that watch is gone now:
-                // set it on the server, relative to the read.
-                if w.covered && !self.task.persistents.covers(&w.server_path, kind) {
-                    let kinds: &'static [WatchKind] = match kind {
-                        WatchKind::Data => &[WatchKind::Data],
-                        WatchKind::Exist => &[WatchKind::Exist],
-                        WatchKind::Child => &[WatchKind::Child],
-                    };
-                    self.followups
-                        .push(Followup::Rearm(w.server_path.clone(), kinds, header.zxid));
+            Awaiting::Close(tx) => {
+                if let Some(tx) = tx {
+                    let _ = tx.send(Ok(()));
                 }
-                self.task.watches.add(kind, w.server_path, w.tx);
+                return Some(End::Closed);
             }
-        }
-        if p.op == OpCode::CloseSession {
-            if let Some(tx) = p.close {
-                let _ = tx.send(Ok(()));
+            Awaiting::Request {
+                reply,
+                watch,
+                persistent,
+            } => {
+                if let Some(id) = persistent {
+                    self.on_add_watch_reply(id, header.err);
+                }
+                if let Some(w) = watch {
+                    self.on_watch_reply(w, &header);
+                }
+                let _ = reply.send(Ok(Reply {
+                    err: header.err,
+                    body: r.take_rest(),
+                }));
             }
-            return Some(End::Closed);
-        }
-        if let Some(tx) = p.reply {
-            let _ = tx.send(Ok(Reply {
-                err: header.err,
-                body: r.take_rest(),
-            }));
         }
         None
+    }
+
+    /// The answer to an addWatch that registers persistent watch `id`.
+    fn on_add_watch_reply(&mut self, id: u64, err: ErrorCode) {
+        if !err.is_ok() {
+            self.task.persistents.fail(id, Error::from_failure(err));
+            return;
+        }
+        if !self.task.persistents.is_live(id) {
+            // The caller gave up before the answer.
+            self.followups.push(Followup::Remove(id));
+        } else if let Some((path, true)) = self.task.persistents.get(id) {
+            // addWatch made the path recursive for both server tables
+            // (3.8): a one-shot child watch there would never fire; set it
+            // again, after.
+            if self.task.persistents.modes_on(path) == (false, true)
+                && self.task.watches.has(path, WatchKind::Child)
+            {
+                self.followups.push(Followup::Rearm(
+                    path.to_owned(),
+                    &[WatchKind::Child],
+                    self.task.last_zxid,
+                ));
+            }
+        }
+    }
+
+    /// The answer to a read that leaves a one-shot watch: registers it
+    /// (when the read succeeded, or for exists when the node is absent).
+    fn on_watch_reply(&mut self, w: WatchReg, header: &ReplyHeader) {
+        let kind = if header.err.is_ok() {
+            w.kind
+        } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
+            WatchKind::Exist
+        } else {
+            return;
+        };
+        if w.removed {
+            // remove_watches came after this read: the server removed the
+            // watch the read set.
+            let _ = w.tx.send(Ok(WatchedEvent {
+                event_type: kind.removed_event(),
+                path: self.task.cfg.chroot.strip(w.server_path),
+                zxid: -1,
+            }));
+            return;
+        }
+        // A read sent without a server-side watch because a persistent
+        // watch covered it, and that watch is gone now: set it on the
+        // server, relative to the read.
+        if w.covered && !self.task.persistents.covers(&w.server_path, kind) {
+            let kinds: &'static [WatchKind] = match kind {
+                WatchKind::Data => &[WatchKind::Data],
+                WatchKind::Exist => &[WatchKind::Exist],
+                WatchKind::Child => &[WatchKind::Child],
+            };
+            self.followups
+                .push(Followup::Rearm(w.server_path.clone(), kinds, header.zxid));
+        }
+        self.task.watches.add(kind, w.server_path, w.tx);
     }
 
     fn on_event(&mut self, ev: &WatcherEvent, zxid: i64) {

@@ -6,7 +6,7 @@ use zk_proto::{EventType, Request, SetWatches, SetWatches2};
 
 use crate::chroot::Chroot;
 use crate::error::Error;
-use crate::watch::{WatchKind, WatchSender, WatchedEvent};
+use crate::watch::{WatchKind, WatchSender, WatchedEvent, WatcherKind};
 
 /// Java's `SET_WATCHES_MAX_LENGTH`: path bytes per SetWatches batch.
 const SET_WATCHES_MAX_LENGTH: usize = 128 * 1024;
@@ -132,6 +132,49 @@ impl Watches {
             };
             v.iter().any(|tx| !tx.is_closed())
         })
+    }
+
+    /// Whether any live one-shot watcher on `server_path` needs the
+    /// server-side watch of the table `kind`.
+    pub(crate) fn has_table(&self, server_path: &str, kind: WatcherKind) -> bool {
+        [WatchKind::Data, WatchKind::Exist, WatchKind::Child]
+            .into_iter()
+            .any(|k| k.removed_by(kind) && self.has(server_path, k))
+    }
+
+    /// Removes every watcher of `kind` on `server_path`, telling each it was
+    /// removed (a `DataWatchRemoved` or `ChildWatchRemoved` event, as Java's
+    /// client delivers); returns how many live ones there were.
+    pub(crate) fn remove_kind(
+        &mut self,
+        server_path: &str,
+        kind: WatcherKind,
+        chroot: &Chroot,
+    ) -> usize {
+        let Some(entry) = self.by_path.get_mut(server_path) else {
+            return 0;
+        };
+        let path = chroot.strip(server_path.to_owned());
+        let mut removed = 0;
+        for k in [WatchKind::Data, WatchKind::Exist, WatchKind::Child] {
+            if !k.removed_by(kind) {
+                continue;
+            }
+            for tx in entry.slot(k).drain(..) {
+                let ev = WatchedEvent {
+                    event_type: k.removed_event(),
+                    path: path.clone(),
+                    zxid: -1,
+                };
+                if tx.send(Ok(ev)).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        if entry.is_empty() {
+            self.by_path.remove(server_path);
+        }
+        removed
     }
 
     /// A SetWatches that re-arms the one-shot watches on `server_path` of

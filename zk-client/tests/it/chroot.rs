@@ -1,6 +1,6 @@
 //! The chroot is applied to every outgoing path and stripped from every incoming one.
 
-use zk_client::{Client, CreateMode, CreateOptions, EventType, OpResult};
+use zk_client::{Client, CreateMode, CreateOptions, Error, EventType, OpResult};
 
 use crate::support::{bounded, chroot_on, ensemble};
 
@@ -72,4 +72,59 @@ async fn chroot_is_applied_and_stripped_everywhere() {
     assert!(String::from_utf8_lossy(&cfg).contains("server.1="));
     c.close().await.unwrap();
     base.close().await.unwrap();
+}
+
+/// A chroot whose node does not exist fails the connect with a typed error
+/// (never a later NONODE); `create_chroot(true)` creates it, parents too.
+async fn missing_chroot(hosts: String, name: &str) {
+    let root = format!("/{name}/deep/app");
+    let cs = format!("{hosts}{root}");
+    let err = zk_client::Client::connect(cs.as_str()).await.unwrap_err();
+    assert_eq!(
+        err,
+        Error::NoChroot {
+            chroot: root.clone()
+        }
+    );
+    assert!(!err.is_retriable());
+
+    let c = zk_client::Client::builder(cs.as_str())
+        .create_chroot(true)
+        .connect()
+        .await
+        .unwrap();
+    c.create("/n", b"", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    let base = zk_client::Client::connect(hosts.as_str()).await.unwrap();
+    assert!(base.exists(&format!("{root}/n")).await.unwrap().is_some());
+    // Now it exists: a plain connect works.
+    zk_client::Client::connect(cs.as_str())
+        .await
+        .unwrap()
+        .close()
+        .await
+        .unwrap();
+    base.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn missing_chroot_on_the_simulator() {
+    let ens = zk_server_sim::Ensemble::builder()
+        .nodes(1)
+        .build()
+        .await
+        .unwrap();
+    missing_chroot(ens.connect_string(), "nochroot").await;
+}
+
+#[tokio::test]
+async fn missing_chroot_on_real_zookeeper() {
+    let name = zk_server_sim::real::unique_chroot("nochroot");
+    missing_chroot(
+        crate::support::ensemble().connect_string(),
+        name.trim_start_matches('/'),
+    )
+    .await;
 }

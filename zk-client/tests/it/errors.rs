@@ -300,6 +300,34 @@ async fn bad_connect_strings_and_unreachable_servers() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::ConnectFailed(_)), "{e:?}");
+    assert!(matches!(e, Error::ConnectFailed { .. }), "{e:?}");
     assert!(e.is_retriable());
+    // The cause is kept as a source() chain down to the OS's error, not
+    // flattened into the message.
+    use std::error::Error as _;
+    let last = e.source().expect("the last attempt's error");
+    // (Boxed, as MultiFailed's source is.)
+    let last = last
+        .downcast_ref::<Box<Error>>()
+        .expect("a zk_client::Error");
+    assert!(
+        matches!(
+            **last,
+            Error::Io {
+                kind: std::io::ErrorKind::ConnectionRefused,
+                ..
+            }
+        ),
+        "{last:?}"
+    );
+    let os = last.source().expect("the io::Error");
+    let os = os.downcast_ref::<zk_client::ErrorSource>().map_or_else(
+        || os.downcast_ref::<std::io::Error>().map(|e| e.kind()),
+        |s| {
+            s.get_ref()
+                .downcast_ref::<std::io::Error>()
+                .map(|e| e.kind())
+        },
+    );
+    assert_eq!(os, Some(std::io::ErrorKind::ConnectionRefused));
 }

@@ -19,7 +19,7 @@ use zk_proto::{
 use crate::support::bounded;
 
 /// Reads one frame (length + body) from the client.
-async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
+pub async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
     let mut len = [0u8; 4];
     s.read_exact(&mut len).await.ok()?;
     let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
@@ -28,12 +28,12 @@ async fn read_frame(s: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// The xid of a request frame.
-fn xid_of(frame: &[u8]) -> i32 {
+pub fn xid_of(frame: &[u8]) -> i32 {
     i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]])
 }
 
 /// Completes the handshake: reads the ConnectRequest, answers with a session.
-async fn handshake(s: &mut TcpStream) -> Option<()> {
+pub async fn handshake(s: &mut TcpStream) -> Option<()> {
     read_frame(s).await?;
     let resp = ConnectResponse {
         protocol_version: 0,
@@ -61,7 +61,7 @@ async fn expire(s: &mut TcpStream) {
     }
 }
 
-fn reply(xid: i32, err: ErrorCode, body: &Response) -> BytesMut {
+pub fn reply(xid: i32, err: ErrorCode, body: &Response) -> BytesMut {
     let mut buf = BytesMut::new();
     let header = ReplyHeader { xid, zxid: 5, err };
     encode_reply(&mut buf, DEFAULT_MAX_FRAME, &header, body).unwrap();
@@ -81,7 +81,7 @@ fn good_get_data(xid: i32) -> BytesMut {
 
 /// Runs a fake server: the first connection is handled by `first`, every
 /// later one (the client's reconnects) is told the session expired.
-async fn fake<F, Fut>(first: F) -> SocketAddr
+pub async fn fake<F, Fut>(first: F) -> SocketAddr
 where
     F: FnOnce(TcpStream) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -100,7 +100,7 @@ where
     addr
 }
 
-async fn connect(addr: SocketAddr) -> Client {
+pub async fn connect(addr: SocketAddr) -> Client {
     Client::builder(addr.to_string())
         .connect_timeout(Duration::from_secs(5))
         .connect()
@@ -270,7 +270,7 @@ async fn garbage_handshake_fails_the_connect() {
         .connect()
         .await
         .unwrap_err();
-    assert!(matches!(e, Error::ConnectFailed(_)), "{e:?}");
+    assert!(matches!(e, Error::ConnectFailed { .. }), "{e:?}");
 }
 
 /// A server that completes the handshake and then never answers: every
@@ -299,15 +299,76 @@ async fn silent_server_requests_time_out() {
     }
 }
 
-/// Seeded random garbage after the handshake: every call resolves, no panic.
-#[tokio::test]
-async fn random_garbage_never_panics() {
+/// Panics seen by [`count_panics`]'s hook on a thread that asked for it.
+static PANICS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+thread_local! {
+    /// Set on the thread whose panics [`count_panics`] records.
+    static WATCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Records (and still prints) every panic on a watched thread: the test's own
+/// thread, which runs every task its current-thread runtime spawns (the
+/// client's session task among them), and that runtime's blocking threads.
+/// A panic in a spawned task does not reach the test otherwise: tokio catches
+/// it and the client only sees its task gone (`Error::Closed`).
+fn count_panics(blocking_thread_name: &'static str) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let watched = WATCHED.with(|w| w.get())
+                || std::thread::current()
+                    .name()
+                    .is_some_and(|n| n.starts_with("zk-garbage-"));
+            if watched {
+                PANICS
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(info.to_string());
+            }
+            previous(info);
+        }));
+    });
+    debug_assert!(blocking_thread_name.starts_with("zk-garbage-"));
+    WATCHED.with(|w| w.set(true));
+}
+
+fn panics_seen() -> Vec<String> {
+    PANICS.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Seeded random garbage after the handshake: every call resolves with a
+/// typed error or a value, and no task panics, spawned ones included. The
+/// seed is fresh each run and printed; `ZK_GARBAGE_SEED=<n>` replays one.
+#[test]
+fn random_garbage_never_panics() {
     let seed: u64 = std::env::var("ZK_GARBAGE_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
-    for round in 0..20u64 {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ round);
+        .unwrap_or_else(rand::random);
+    eprintln!("random_garbage_never_panics: seed {seed} (replay with ZK_GARBAGE_SEED={seed})");
+    const BLOCKING: &str = "zk-garbage-blocking";
+    count_panics(BLOCKING);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name(BLOCKING)
+        .build()
+        .unwrap();
+
+    // The detector itself: a panicking spawned task is seen.
+    let before = panics_seen().len();
+    let joined = rt.block_on(async { tokio::spawn(async { panic!("detector self-check") }).await });
+    assert!(joined.is_err_and(|e| e.is_panic()));
+    assert_eq!(
+        panics_seen().len(),
+        before + 1,
+        "the panic hook saw nothing"
+    );
+    PANICS.lock().unwrap_or_else(|p| p.into_inner()).clear();
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for round in 0..40u64 {
         let mut blob = vec![0u8; rng.random_range(0..200)];
         rng.fill(&mut blob[..]);
         // Half the time, a plausible header in front of the noise.
@@ -324,26 +385,58 @@ async fn random_garbage_never_panics() {
             g.put_slice(&blob);
             blob = g.to_vec();
         }
-        let addr = fake(move |mut s| async move {
-            if handshake(&mut s).await.is_none() {
-                return;
-            }
-            if read_frame(&mut s).await.is_none() {
-                return;
-            }
-            let _ = s.write_all(&blob).await;
-            let _ = s.shutdown().await;
-        })
-        .await;
-        let c = connect(addr).await;
-        let r = bounded("request", c.get_data("/x")).await;
-        if let Err(e) = &r {
-            // Any typed error is fine; the point is that there is one.
-            let _ = e.to_string();
+        let (r, second) = rt.block_on(async move {
+            let addr = fake(move |mut s| async move {
+                if handshake(&mut s).await.is_none() {
+                    return;
+                }
+                if read_frame(&mut s).await.is_none() {
+                    return;
+                }
+                let _ = s.write_all(&blob).await;
+                let _ = s.shutdown().await;
+            })
+            .await;
+            let c = connect(addr).await;
+            // Not `bounded`: a hang after a panic must be reported as the panic.
+            let limit = Duration::from_secs(20);
+            let r = tokio::time::timeout(limit, c.get_data("/x"))
+                .await
+                .map(|r| r.map(|_| ()));
+            let second = tokio::time::timeout(limit, c.get_data("/x"))
+                .await
+                .map(|r| r.map(|_| ()));
+            // Let the session task finish whatever the garbage started.
+            tokio::task::yield_now().await;
+            drop(c);
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            (r, second)
+        });
+        let panics = panics_seen();
+        assert!(
+            panics.is_empty(),
+            "round {round} (ZK_GARBAGE_SEED={seed}) panicked: {panics:?}"
+        );
+        // Every call resolves. A panicked session task shows as Closed; a
+        // live client never says Closed while its handle exists.
+        let (Ok(r), Ok(second)) = (r, second) else {
+            panic!("round {round} (ZK_GARBAGE_SEED={seed}): a request never resolved");
+        };
+        for res in [&r, &second] {
+            assert!(
+                !matches!(res, Err(Error::Closed)),
+                "round {round} (ZK_GARBAGE_SEED={seed}): the session task is gone: {res:?}"
+            );
         }
-        let _ = bounded("second request", c.get_data("/x")).await;
-        eprintln!("round {round} (seed {seed:#x}): {r:?}");
+        eprintln!("round {round} (ZK_GARBAGE_SEED={seed}): {r:?} then {second:?}");
     }
+    drop(rt);
+    WATCHED.with(|w| w.set(false));
+    let panics = panics_seen();
+    assert!(
+        panics.is_empty(),
+        "ZK_GARBAGE_SEED={seed}: panicked at shutdown: {panics:?}"
+    );
 }
 
 /// A SESSIONMOVED reply is a connection-level failure, as in Java: the
@@ -414,7 +507,7 @@ async fn a_reply_header_instead_of_a_connect_response_says_what_it_carries() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&e, Error::ConnectFailed(m) if m.contains("NOTREADONLY")),
+        matches!(&e, Error::ConnectFailed { source: Some(s), .. } if **s == Error::NotReadOnly),
         "{e:?}"
     );
 }

@@ -13,6 +13,7 @@
     unreachable_pub
 )]
 
+mod api;
 mod chroot;
 mod errors;
 mod expiry;
@@ -25,6 +26,8 @@ mod recovery;
 mod sasl;
 mod session;
 mod support;
+mod terminal;
 #[cfg(feature = "tls")]
 mod tls;
+mod watch_removal;
 mod watches;

@@ -225,7 +225,15 @@ async fn tls_verifies_the_server_and_serves_requests() {
     let err = connect(&secure, tls(&pki.wrong_ca)).await.unwrap_err();
     println!("wrong CA: {err}");
     match &err {
-        Error::Tls { host, message } => {
+        Error::Tls {
+            host,
+            message,
+            source,
+        } => {
+            // rustls's own error is kept as the source.
+            let source = source.as_ref().expect("the TLS library's error");
+            let io = source.get_ref().downcast_ref::<std::io::Error>().unwrap();
+            assert!(io.get_ref().unwrap().is::<rustls::Error>(), "{io:?}");
             assert_eq!(host, &format!("127.0.0.1:{port}"));
             assert!(
                 message.contains("certificate verification failed")

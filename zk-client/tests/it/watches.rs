@@ -2,7 +2,7 @@
 
 use zk_client::{CreateMode, CreateOptions, Error, EventType};
 
-use crate::support::{bounded, chroot_on, client, ensemble};
+use crate::support::{bounded, chroot_of, chroot_on, client, ensemble, proxies, wait_state};
 
 #[tokio::test]
 async fn data_exists_and_child_watches_fire_once() {
@@ -86,13 +86,84 @@ async fn every_watcher_fires_and_other_sessions_trigger_them() {
     c.close().await.unwrap();
 }
 
+/// A read that fails leaves no watch behind, on the server or in the
+/// client: after a reconnect the SetWatches batch holds only the one real
+/// watch (an exists watch), and creating the missing node sends the client
+/// no event for it. Seen on the wire, through recording proxies.
 #[tokio::test]
 async fn no_watch_is_left_by_a_failed_read() {
-    let c = client("watch_failed_read").await;
+    use zk_proto::{OpCode, Request};
+
+    let cs = chroot_on(ensemble(), "watch_failed_read").await;
+    let chroot = chroot_of(&cs);
+    let (ps, proxied) = proxies(ensemble(), &chroot).await;
+    let c = zk_client::Client::connect(proxied).await.unwrap();
+    let mut states = c.state_stream();
     let e = c.get_data_watch("/missing").await.unwrap_err();
     assert_eq!(e, Error::NoNode);
     let e = c.get_children_watch("/missing").await.unwrap_err();
     assert_eq!(e, Error::NoNode);
+    // One real watch, so that the reconnect sends a batch.
+    let (none, _other) = c.exists_watch("/other").await.unwrap();
+    assert_eq!(none, None);
+
+    for p in &ps {
+        p.record(true);
+        p.drop_links();
+    }
+    wait_state(&mut states, zk_client::SessionState::Disconnected).await;
+    wait_state(&mut states, zk_client::SessionState::Connected).await;
+    // Anything sent after the handshake goes before this on the wire.
+    c.sync("/").await.unwrap();
+    let batches: Vec<(Vec<String>, Vec<String>, Vec<String>)> = ps
+        .iter()
+        .flat_map(|p| {
+            p.wire()
+                .frames()
+                .iter()
+                .filter_map(|f| match f.request() {
+                    Some(Request::SetWatches(w)) => {
+                        Some((w.data_watches, w.exist_watches, w.child_watches))
+                    }
+                    Some(Request::SetWatches2(w)) => {
+                        Some((w.data_watches, w.exist_watches, w.child_watches))
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        batches,
+        vec![(vec![], vec![format!("{chroot}/other")], vec![])],
+        "the batch after the reconnect"
+    );
+
+    // Nothing on the server watches /missing either.
+    let writer = zk_client::Client::connect(cs).await.unwrap();
+    writer
+        .create("/missing", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    writer
+        .create("/missing/kid", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    c.sync("/").await.unwrap();
+    c.get_data("/missing").await.unwrap();
+    let events: Vec<String> = ps
+        .iter()
+        .flat_map(|p| p.wire().events())
+        .map(|e| e.path)
+        .collect();
+    assert!(events.is_empty(), "events for unwatched nodes: {events:?}");
+    assert!(
+        ps.iter()
+            .map(|p| p.wire().count(OpCode::GetData))
+            .sum::<usize>()
+            >= 1
+    );
+    writer.close().await.unwrap();
     c.close().await.unwrap();
 }
 

@@ -22,6 +22,12 @@ async fn one_leader_close_hands_over_and_participants_name_it() {
     let la = LeaderLatch::start(&a, "/svc/leader", "a").unwrap();
     let ta = la.wait_leader().await.unwrap();
     let lb = LeaderLatch::start(&b, "/svc/leader", "b").unwrap();
+    for _ in 0..200 {
+        if lb.participants().await.unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let lc = LeaderLatch::start(&c, "/svc/leader", "c").unwrap();
     let ids = |p: Vec<zk_recipes::Participant>| {
         p.into_iter()
@@ -146,4 +152,251 @@ async fn election_runs_one_leader_at_a_time_and_requeues() {
     all.dedup();
     assert_eq!(all.len(), 9, "nine terms, nine distinct fencing tokens");
     assert!(admin.get_children("/elect").await.unwrap().is_empty());
+}
+
+/// Scenario 8: the leader is partitioned until the server expires its
+/// session. It steps down (at Suspended by default, at its Lost deadline
+/// with the LOST-only policy) before the follower leads, which happens
+/// only after the server deleted the old node.
+pub(crate) async fn partitioned_leader_steps_down_first(
+    upstream: std::net::SocketAddr,
+    chroot: &str,
+    hosts: &str,
+    timeout_ms: u64,
+    step_down_on_suspended: bool,
+) {
+    let (proxy, a) = crate::support::proxied_session_in(upstream, chroot, timeout_ms, 0.1).await;
+    let b = session(hosts, timeout_ms).await;
+    let path = format!("/s8-{step_down_on_suspended}");
+    let la = LeaderLatch::builder(&a, &path, "a")
+        .unwrap()
+        .step_down_on_suspended(step_down_on_suspended)
+        .start();
+    la.wait_leader().await.unwrap();
+    let old = match &*la.leadership().borrow() {
+        Leadership::Leader { node, .. } => node.clone(),
+        other => panic!("not leader: {other:?}"),
+    };
+    let lb = LeaderLatch::start(&b, &path, "b").unwrap();
+    for _ in 0..200 {
+        if lb.participants().await.unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut rx = la.leadership();
+    let a_down = tokio::spawn(async move {
+        rx.wait_for(|l| !l.is_leader()).await.unwrap();
+        tokio::time::Instant::now()
+    });
+    proxy.blackhole(true);
+    lb.wait_leader().await.unwrap();
+    let b_up = tokio::time::Instant::now();
+    let a_down = a_down.await.unwrap();
+    assert!(
+        a_down <= b_up,
+        "two leaders: the old one stepped down after the new one led"
+    );
+    assert_eq!(b.client().exists(&old).await.unwrap(), None);
+    proxy.blackhole(false);
+    // a rejoins in a new session, as a follower.
+    let mut ok = false;
+    for _ in 0..400 {
+        if lb.participants().await.unwrap().len() == 2 {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(ok, "the old leader did not rejoin");
+    assert!(!la.is_leader());
+    la.close().await.unwrap();
+    lb.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_partitioned_leader_steps_down_on_suspended() {
+    let ens = ensemble(21).await;
+    partitioned_leader_steps_down_first(ens.addr(0), "", &ens.connect_string(), 800, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s8_partitioned_leader_with_lost_only_policy_steps_down_at_its_deadline() {
+    let ens = ensemble(22).await;
+    partitioned_leader_steps_down_first(ens.addr(0), "", &ens.connect_string(), 800, false).await;
+}
+
+/// Scenario 2 for the latch (CURATOR-696): after a local Lost, the new
+/// session lists the old session's node first; it must not lead until the
+/// server deleted that node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s2_latch_never_leads_on_the_old_sessions_node() {
+    let ens = ensemble(23).await;
+    let (proxy, a) = crate::support::proxied_session(ens.addr(0), 1000, 0.5).await;
+    let admin = session(&ens.connect_string(), 1000).await.client();
+    let la = LeaderLatch::start(&a, "/s2l", "a").unwrap();
+    la.wait_leader().await.unwrap();
+    let old = match &*la.leadership().borrow() {
+        Leadership::Leader { node, .. } => node.clone(),
+        other => panic!("not leader: {other:?}"),
+    };
+    let mut states = a.states();
+    proxy.blackhole(true);
+    // The watch keeps the latest state: NewSession may replace Lost.
+    crate::support::wait_state(&mut states, Duration::from_secs(10), |s| {
+        matches!(
+            s,
+            zk_recipes::ConnectionState::Lost | zk_recipes::ConnectionState::NewSession
+        )
+    })
+    .await;
+    let mut rx = la.leadership();
+    crate::support::wait_state(&mut rx, Duration::from_secs(1), |l| !l.is_leader()).await;
+    proxy.blackhole(false);
+    let l = crate::support::wait_state(&mut rx, Duration::from_secs(20), |l| l.is_leader()).await;
+    assert_eq!(
+        admin.exists(&old).await.unwrap(),
+        None,
+        "led beside the old node"
+    );
+    match l {
+        Leadership::Leader { node, .. } => assert_ne!(node, old),
+        other => panic!("{other:?}"),
+    }
+    la.close().await.unwrap();
+}
+
+/// Scenario 9: connections flap under three latches: at most one leader
+/// at any sampled instant, no node deleted or re-created, and it settles
+/// with exactly one leader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s9_flapping_connections_no_livelock_no_double_leader() {
+    let ens = ensemble(24).await;
+    let hosts = ens.connect_string();
+    let mut latches = Vec::new();
+    let mut sessions = Vec::new();
+    for i in 0..3 {
+        let s = session(&hosts, 3000).await;
+        latches.push(std::sync::Arc::new(
+            LeaderLatch::start(&s, "/s9", &format!("p{i}")).unwrap(),
+        ));
+        sessions.push(s);
+    }
+    let admin = session(&hosts, 3000).await.client();
+    let mut before = Vec::new();
+    for _ in 0..200 {
+        before = admin.get_children("/s9").await.unwrap_or_default();
+        if before.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    before.sort();
+    assert_eq!(before.len(), 3);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (latches, stop) = (latches.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut samples = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                let n = latches.iter().filter(|l| l.is_leader()).count();
+                assert!(n <= 1, "{n} leaders at once");
+                samples += 1;
+                tokio::time::sleep(Duration::from_micros(500)).await;
+            }
+            samples
+        })
+    };
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(ens.seed());
+    for _ in 0..15 {
+        let i = rand::Rng::random_range(&mut rng, 0..3);
+        ens.drop_client_connections(i);
+        tokio::time::sleep(Duration::from_millis(rand::Rng::random_range(
+            &mut rng,
+            5..60,
+        )))
+        .await;
+    }
+    let settled = eventually(Duration::from_secs(10), || {
+        latches.iter().filter(|l| l.is_leader()).count() == 1
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(sampler.await.unwrap() > 10);
+    assert!(settled, "no leader after the flapping stopped");
+    let mut after = admin.get_children("/s9").await.unwrap();
+    after.sort();
+    assert_eq!(before, after, "nodes were deleted or re-created");
+    for s in &sessions {
+        s.close().await.unwrap();
+    }
+}
+
+/// Scenario 10 for the latch: its directory is deleted; it re-creates it
+/// and leads again (CURATOR-724).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s10_latch_directory_deleted_recreates_and_leads() {
+    let ens = ensemble(25).await;
+    let hosts = ens.connect_string();
+    let a = session(&hosts, 3000).await;
+    let admin = session(&hosts, 3000).await.client();
+    let la = LeaderLatch::start(&a, "/s10l/latch", "a").unwrap();
+    let t1 = la.wait_leader().await.unwrap();
+    let mut rx = la.leadership();
+    let mut txn = admin.transaction();
+    for c in admin.get_children("/s10l/latch").await.unwrap() {
+        txn = txn.delete(&format!("/s10l/latch/{c}"), None);
+    }
+    txn.delete("/s10l/latch", None).commit().await.unwrap();
+    crate::support::wait_state(&mut rx, Duration::from_secs(5), |l| !l.is_leader()).await;
+    let t2 = tokio::time::timeout(Duration::from_secs(10), la.wait_leader())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(t2 > t1);
+    la.close().await.unwrap();
+}
+
+/// Scenario 18 for the leader recipes: closing the session resolves a
+/// follower's wait and an election's run with Closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s18_session_close_resolves_leader_waits() {
+    let ens = ensemble(26).await;
+    let hosts = ens.connect_string();
+    let a = session(&hosts, 3000).await;
+    let b = session(&hosts, 3000).await;
+    let la = LeaderLatch::start(&a, "/s18l", "a").unwrap();
+    la.wait_leader().await.unwrap();
+    let lb = std::sync::Arc::new(LeaderLatch::start(&b, "/s18l", "b").unwrap());
+    let w = {
+        let lb = lb.clone();
+        tokio::spawn(async move { lb.wait_leader().await })
+    };
+    let ea = LeaderElection::new(&a, "/s18e", "a").unwrap();
+    let eb = LeaderElection::new(&b, "/s18e", "b").unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let leading = tokio::spawn(async move {
+        ea.run(|_| async move {
+            let _ = rx.await;
+        })
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let waiting = tokio::spawn(async move { eb.run(|_| async {}).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    b.close().await.unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), w)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.unwrap_err(), zk_recipes::Error::Closed);
+    let r = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.unwrap_err(), zk_recipes::Error::Closed);
+    assert_eq!(la.participants().await.unwrap().len(), 1);
+    drop(tx);
+    leading.await.unwrap().unwrap();
+    la.close().await.unwrap();
 }

@@ -11,4 +11,5 @@
 
 mod leader;
 mod mutex;
+mod real;
 mod support;

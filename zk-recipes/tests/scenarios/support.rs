@@ -51,3 +51,55 @@ pub async fn eventually(within: Duration, mut cond: impl FnMut() -> bool) -> boo
 pub async fn children(client: &zk_client::Client, path: &str) -> Vec<String> {
     client.get_children(path).await.unwrap_or_default()
 }
+
+/// A session whose only way to the server at `upstream` is a fault proxy.
+pub async fn proxied_session(
+    upstream: std::net::SocketAddr,
+    timeout_ms: u64,
+    lost_margin: f64,
+) -> (zk_server_sim::testkit::FaultProxy, Session) {
+    proxied_session_in(upstream, "", timeout_ms, lost_margin).await
+}
+
+/// Like [`proxied_session`], under `chroot` ("" for none).
+pub async fn proxied_session_in(
+    upstream: std::net::SocketAddr,
+    chroot: &str,
+    timeout_ms: u64,
+    lost_margin: f64,
+) -> (zk_server_sim::testkit::FaultProxy, Session) {
+    let proxy = zk_server_sim::testkit::FaultProxy::start(upstream)
+        .await
+        .expect("proxy");
+    let s = Session::builder(
+        zk_client::Client::builder(format!("{}{chroot}", proxy.addr()))
+            .session_timeout(Duration::from_millis(timeout_ms))
+            .connect_timeout(Duration::from_millis(500)),
+    )
+    .lost_margin(lost_margin)
+    .connect()
+    .await
+    .expect("session");
+    (proxy, s)
+}
+
+/// The index of the simulated server `client` is connected to.
+pub fn server_of(ens: &Ensemble, client: &zk_client::Client) -> usize {
+    let hp = client.server().expect("connected");
+    (0..ens.len())
+        .find(|&i| ens.addr(i).port() == hp.port)
+        .expect("a server of the ensemble")
+}
+
+/// Waits until `rx` satisfies `f`, at most `within`.
+pub async fn wait_state<T: Clone>(
+    rx: &mut tokio::sync::watch::Receiver<T>,
+    within: Duration,
+    f: impl FnMut(&T) -> bool,
+) -> T {
+    tokio::time::timeout(within, rx.wait_for(f))
+        .await
+        .expect("state in time")
+        .expect("channel open")
+        .clone()
+}

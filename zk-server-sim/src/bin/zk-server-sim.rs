@@ -49,6 +49,26 @@ struct Args {
     /// Record client history (for `check_history`); off by default for speed.
     #[arg(long)]
     record_history: bool,
+    /// `minSessionTimeout` in ms (default 2 x tick).
+    #[arg(long)]
+    min_session_timeout: Option<u64>,
+    /// `maxSessionTimeout` in ms (default 20 x tick).
+    #[arg(long)]
+    max_session_timeout: Option<u64>,
+    /// `znode.container.checkIntervalMs`: how often containers and TTL
+    /// nodes are reaped, in ms.
+    #[arg(long, default_value_t = 60_000)]
+    container_check_interval: u64,
+    /// `maxClientCnxns`: connections per client address per server (0: unlimited).
+    #[arg(long, default_value_t = 60)]
+    max_client_cnxns: usize,
+    /// `zookeeper.nio.sessionlessCnxnTimeout`: ms a connection may stay
+    /// without a ConnectRequest.
+    #[arg(long, default_value_t = 10_000)]
+    sessionless_cnxn_timeout: u64,
+    /// `jute.maxbuffer`: the largest request frame a client may send, in bytes.
+    #[arg(long, default_value_t = zk_proto::DEFAULT_MAX_FRAME)]
+    jute_maxbuffer: usize,
 }
 
 fn parse_version(s: &str) -> Result<ServerVersion, String> {
@@ -73,7 +93,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .extended_types(args.extended_types)
         .read_only(args.read_only)
         .record_history(args.record_history)
-        .server_version(args.server_version);
+        .server_version(args.server_version)
+        .container_check_interval(Duration::from_millis(args.container_check_interval))
+        .max_client_cnxns(args.max_client_cnxns)
+        .sessionless_connection_timeout(Duration::from_millis(args.sessionless_cnxn_timeout))
+        .max_frame_size(args.jute_maxbuffer);
+    if let Some(ms) = args.min_session_timeout {
+        builder.min_session_timeout(Duration::from_millis(ms));
+    }
+    if let Some(ms) = args.max_session_timeout {
+        builder.max_session_timeout(Duration::from_millis(ms));
+    }
     if args.port != 0 {
         builder.base_port(args.port);
     }
@@ -94,8 +124,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let stop = Arc::clone(&stop);
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = admin.accept().await else {
-                    continue;
+                let sock = match admin.accept().await {
+                    Ok((sock, _)) => sock,
+                    Err(e) => {
+                        // Out of descriptors, say: retrying at once would spin.
+                        eprintln!("admin accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
                 };
                 let ensemble = Arc::clone(&ensemble);
                 let stop = Arc::clone(&stop);

@@ -21,11 +21,14 @@ impl ServerVersion {
     /// The `Zookeeper version:` string of `srvr`, `stat`, `mntr`, `envi`.
     pub fn version_string(self) -> &'static str {
         match self {
-            ServerVersion::V3_8 => "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC",
+            ServerVersion::V3_8 => VERSION,
             ServerVersion::V3_9 => "3.9.0-zk-server-sim, built on 2026-01-01 00:00 UTC",
         }
     }
 }
+
+/// The version string the simulator reports by default (3.8).
+pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
 
 /// Resolved configuration shared by every node of an ensemble.
 #[derive(Debug, Clone)]
@@ -44,6 +47,11 @@ pub(crate) struct Config {
     pub(crate) container_check_ms: u64,
     pub(crate) version: ServerVersion,
     pub(crate) super_digest: Option<String>,
+    /// `maxClientCnxns`: connections per client address (0: unlimited).
+    pub(crate) max_client_cnxns: usize,
+    /// `zookeeper.nio.sessionlessCnxnTimeout` in ms.
+    pub(crate) sessionless_ms: u64,
+    pub(crate) commit_log_count: usize,
 }
 
 impl Config {
@@ -85,6 +93,9 @@ pub struct Builder {
     container_check: Duration,
     version: ServerVersion,
     super_digest: Option<String>,
+    max_client_cnxns: usize,
+    sessionless: Duration,
+    commit_log_count: usize,
 }
 
 impl Default for Builder {
@@ -104,6 +115,9 @@ impl Default for Builder {
             container_check: Duration::from_secs(60),
             version: ServerVersion::V3_8,
             super_digest: None,
+            max_client_cnxns: 60,
+            sessionless: Duration::from_secs(10),
+            commit_log_count: 500,
         }
     }
 }
@@ -211,6 +225,37 @@ impl Builder {
         self
     }
 
+    /// ZooKeeper's `maxClientCnxns`: how many connections one client
+    /// address may hold on one server (default 60, as real; 0: unlimited).
+    /// A connection beyond it is accepted and closed at once, with the
+    /// warning `Too many connections from <ip> - max is <n>`.
+    pub fn max_client_cnxns(&mut self, max: usize) -> &mut Self {
+        self.max_client_cnxns = max;
+        self
+    }
+
+    /// ZooKeeper's `zookeeper.nio.sessionlessCnxnTimeout` (default 10 s): a
+    /// connection that has not completed a ConnectRequest by then is
+    /// closed. As real ZooKeeper's expiry queue, the deadline is rounded up
+    /// to a multiple of the timeout, so the close comes one to two timeouts
+    /// after the connection opened.
+    pub fn sessionless_connection_timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.sessionless = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// ZooKeeper's `zookeeper.commitLogCount` (default 500): how many
+    /// committed proposals each server keeps in memory behind its commit
+    /// point. A follower that falls further behind is caught up with a
+    /// snapshot (SNAP) instead of the log (DIFF). Older proposals are
+    /// dropped, so memory stays flat over long write runs (the tree is the
+    /// snapshot; a real server's `snapCount` snapshots and purges do the
+    /// same for its disk).
+    pub fn commit_log_count(&mut self, proposals: usize) -> &mut Self {
+        self.commit_log_count = proposals.max(1);
+        self
+    }
+
     pub(crate) fn config(&self) -> Config {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
@@ -246,6 +291,9 @@ impl Builder {
                 .unwrap_or(u64::MAX / 2),
             version: self.version,
             super_digest: self.super_digest.clone(),
+            max_client_cnxns: self.max_client_cnxns,
+            commit_log_count: self.commit_log_count,
+            sessionless_ms: u64::try_from(self.sessionless.as_millis()).unwrap_or(u64::MAX / 4),
         }
     }
 

@@ -33,7 +33,6 @@ pub(crate) struct Core {
     /// Seed-derived election tie-break per node.
     pub(crate) rank: Vec<u64>,
     pub(crate) start: tokio::time::Instant,
-    pub(crate) secret: u64,
     /// Messages waiting on held links, in send order.
     pub(crate) held: VecDeque<Envelope>,
     /// Connections holding frames that arrived during their handshake.
@@ -47,7 +46,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(cfg: Config) -> Self {
         let secret = mix(cfg.seed ^ 0x005E_C2E7);
-        let nodes = (0..cfg.nodes)
+        let mut nodes: Vec<Node> = (0..cfg.nodes)
             .map(|i| {
                 Node::new(
                     i,
@@ -60,6 +59,9 @@ impl Core {
                 )
             })
             .collect();
+        for n in &mut nodes {
+            n.commit_log_count = cfg.commit_log_count;
+        }
         let rank = (0..cfg.nodes)
             .map(|i| mix(cfg.seed.wrapping_add(i as u64)))
             .collect();
@@ -71,7 +73,6 @@ impl Core {
             max_epoch: 0,
             rank,
             start: tokio::time::Instant::now(),
-            secret,
             early: Vec::new(),
             held: VecDeque::new(),
             membership: None,
@@ -327,6 +328,12 @@ impl Core {
                 }
             }
         }
+        let sessionless = self.cfg.sessionless_ms;
+        for n in &mut self.nodes {
+            if n.paused_at.is_none() {
+                n.close_sessionless(now, sessionless);
+            }
+        }
         if let Some(l) = self.leader {
             if self.nodes.get(l).is_some_and(|n| n.paused_at.is_none()) {
                 self.lead_tick(l);
@@ -344,6 +351,51 @@ impl Core {
         self.held = still;
         for env in free.into_iter().rev() {
             self.queue.push_front(env);
+        }
+    }
+
+    /// Crashes node `i` (its I/O side is crashed by the caller).
+    pub(crate) fn crash(&mut self, i: usize) {
+        if self.leader == Some(i) {
+            self.leader = None;
+        }
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.crash();
+        }
+        self.reconfigure();
+    }
+
+    /// Starts crashed node `i` again, optionally with a wiped disk.
+    pub(crate) fn restart(&mut self, i: usize, wipe: bool) {
+        let now = self.now_ms();
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.restart(now, wipe);
+        }
+        self.reconfigure();
+    }
+
+    /// Pauses node `i`; its peers notice after `sync_limit` ticks.
+    pub(crate) fn pause(&mut self, i: usize) {
+        let now = self.now_ms();
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.pause(now);
+        }
+    }
+
+    /// Resumes node `i`: the peer messages that waited for it are delivered
+    /// before anything sent since.
+    pub(crate) fn resume(&mut self, i: usize) {
+        let now = self.now_ms();
+        let Some(n) = self.nodes.get_mut(i) else {
+            return;
+        };
+        let was_paused = n.paused_at.is_some();
+        for env in n.resume(now).into_iter().rev() {
+            self.queue.push_front(env);
+        }
+        if was_paused {
+            self.settle();
+            self.reconfigure();
         }
     }
 

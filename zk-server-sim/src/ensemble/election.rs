@@ -103,17 +103,8 @@ impl Core {
     /// Stops serving: closes client connections and looks for a leader.
     pub(crate) fn go_looking(&mut self, i: usize) {
         let now = self.now_ms();
-        let Some(n) = self.nodes.get_mut(i) else {
-            return;
-        };
-        if matches!(n.role, Role::Leading | Role::Following(_)) {
-            tracing::info!(node = i, "node stops serving and looks for a leader");
-            n.close_all();
-            n.role = Role::Looking;
-            n.looking_since = now;
-            n.leader = None;
-        } else if n.role == Role::Looking && n.leader.is_some() {
-            n.leader = None;
+        if let Some(n) = self.nodes.get_mut(i) {
+            n.stop_serving(now);
         }
     }
 
@@ -179,30 +170,31 @@ impl Core {
         let Some((f, lead)) = pair(&mut self.nodes, j, l) else {
             return;
         };
-        let Some(ls) = lead.leader.as_mut() else {
+        if lead.leader.is_none() {
             return;
-        };
+        }
         if f.role != Role::Following(l) || f.epoch != lead.epoch {
             f.close_all();
         }
-        let prefix = f.log.len() <= lead.log.len()
+        // DIFF when the follower's log is a prefix of the leader's and
+        // everything it still has to apply is in the leader's in-memory log;
+        // otherwise SNAP (as a real leader past its committedLog window).
+        let f_end = f.log_end();
+        let prefix = f_end <= lead.log_end()
             && f.applied <= lead.applied
-            && match f.log.len().checked_sub(1) {
+            && f.applied >= lead.log_base
+            && match f_end.checked_sub(1) {
                 None => f.tree.last_zxid() == 0,
-                Some(last) => lead.log.get(last).map(|e| e.zxid) == f.log.last().map(|e| e.zxid),
+                Some(last) => lead.log_entry(last).map(|e| e.zxid) == Some(f.last_logged()),
             };
         let commit = lead.tree.last_zxid();
         if prefix {
             f.log = lead.log.clone();
+            f.log_base = lead.log_base;
             f.apply_through(commit, now_i);
         } else {
             tracing::debug!(node = j, leader = l, "SNAP sync");
-            f.close_all();
-            f.tree = lead.tree.clone();
-            f.watches = crate::tree::WatchManager::new();
-            f.log = lead.log.clone();
-            f.applied = lead.applied;
-            f.sessions = lead.sessions.clone();
+            f.install_snapshot(lead);
         }
         if let Some((text, time)) = &membership {
             f.load_config(text, *time);
@@ -210,9 +202,11 @@ impl Core {
         f.role = Role::Following(l);
         f.epoch = lead.epoch;
         f.inbox.clear();
-        ls.followers.insert(j);
-        ls.acked
-            .insert(j, lead.log.last().map(|e| e.zxid).unwrap_or(commit));
+        let logged = lead.log.last().map(|e| e.zxid).unwrap_or(commit);
+        if let Some(ls) = lead.leader.as_mut() {
+            ls.followers.insert(j);
+            ls.acked.insert(j, logged);
+        }
         tracing::debug!(node = j, leader = l, "follower synced");
     }
 }

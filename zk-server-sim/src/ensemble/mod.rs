@@ -1,11 +1,17 @@
-//! The replicated ensemble: builder, nodes, leader, election, peer links.
+//! The replicated ensemble: builder, nodes, leader, election, peer links,
+//! client request handling and four-letter words. The network I/O lives in
+//! [`crate::server`], which reaches the ensemble only through
+//! [`server::Backend`].
 
 pub(crate) mod builder;
 pub(crate) mod core;
 pub(crate) mod election;
+pub(crate) mod four_letter;
+pub(crate) mod handshake;
 pub(crate) mod leader;
 pub(crate) mod link;
 pub(crate) mod node;
+pub(crate) mod requests;
 pub(crate) mod session;
 
 use std::collections::BTreeSet;
@@ -14,33 +20,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use bytes::Bytes;
+use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-pub use builder::{parse_seed, Builder, ServerVersion};
+pub use builder::{parse_seed, Builder, ServerVersion, VERSION};
 pub use node::Role;
 
 use self::core::Core;
-use self::node::{Conn, Out};
 use crate::history::{self, HistoryError, Record};
+use crate::server::{self, Backend, NodeIo, Out};
 use crate::tree::{ConnId, NodeSnapshot};
-
-/// I/O-side handles of one node.
-#[derive(Debug)]
-pub(crate) struct NodeIo {
-    pub(crate) addr: SocketAddr,
-    pub(crate) paused: watch::Sender<bool>,
-    pub(crate) delay_ms: AtomicU64,
-    pub(crate) listener: Mutex<Option<AbortHandle>>,
-}
 
 /// State shared by the ensemble handle and its tasks.
 #[derive(Debug)]
 pub(crate) struct Shared {
     core: Mutex<Core>,
     pub(crate) io: Vec<NodeIo>,
-    pub(crate) max_frame: usize,
-    pub(crate) next_conn: AtomicU64,
+    max_frame: usize,
+    next_conn: AtomicU64,
 }
 
 impl Shared {
@@ -48,6 +46,64 @@ impl Shared {
     /// consistent: every mutation completes before it can panic).
     pub(crate) fn lock(&self) -> MutexGuard<'_, Core> {
         self.core.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Backend for Shared {
+    fn io(&self, node: usize) -> Option<&NodeIo> {
+        self.io.get(node)
+    }
+
+    fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+
+    fn next_conn(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn open(
+        &self,
+        node: usize,
+        conn: ConnId,
+        tx: mpsc::UnboundedSender<Out>,
+        peer: SocketAddr,
+    ) -> bool {
+        let mut core = self.lock();
+        let (max, now) = (core.cfg.max_client_cnxns, core.now_ms());
+        core.nodes
+            .get_mut(node)
+            .is_some_and(|n| n.open(conn, tx, peer, max, now))
+    }
+
+    fn receive(&self, node: usize, conn: ConnId, frames: Vec<Bytes>) {
+        let mut core = self.lock();
+        for frame in frames {
+            core.on_frame(node, conn, frame);
+        }
+        core.settle();
+    }
+
+    fn four_letter(&self, node: usize, conn: ConnId, word: &str) -> String {
+        let port = self.io.get(node).map(|io| io.addr.port()).unwrap_or(0);
+        let mut core = self.lock();
+        let core = &mut *core;
+        let Some(n) = core.nodes.get_mut(node) else {
+            return String::new();
+        };
+        // Rendered while this connection still counts, as the real server
+        // lists the asking connection.
+        let text = four_letter::answer(&core.cfg, n, word, Some(conn), port);
+        n.forget(conn);
+        text
+    }
+
+    fn close(&self, node: usize, conn: ConnId) {
+        let mut core = self.lock();
+        if let Some(n) = core.nodes.get_mut(node) {
+            n.forget(conn);
+        }
+        core.settle();
     }
 }
 
@@ -77,44 +133,7 @@ impl Drop for Ensemble {
     fn drop(&mut self) {
         self.ticker.abort();
         for io in &self.shared.io {
-            if let Some(h) = io.listener.lock().unwrap_or_else(|p| p.into_inner()).take() {
-                h.abort();
-            }
-            // Unblock paused connection tasks so they can be dropped.
-            io.paused.send_replace(false);
-        }
-    }
-}
-
-impl Core {
-    /// Registers a new connection; false when the node is down.
-    pub(crate) fn register(
-        &mut self,
-        node: usize,
-        conn: ConnId,
-        tx: mpsc::UnboundedSender<Out>,
-        peer: SocketAddr,
-    ) -> bool {
-        match self.nodes.get_mut(node) {
-            Some(n) if n.role != Role::Down => {
-                let c = Conn::new(tx, peer);
-                // The notification ACL filter needs the connection's ids
-                // from the start (`ip:<peer>`).
-                n.watches.set_auth(conn, &c.auth);
-                n.conns.insert(conn, c);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Forgets a connection whose socket is gone.
-    pub(crate) fn forget(&mut self, node: usize, conn: ConnId) {
-        if let Some(n) = self.nodes.get_mut(node) {
-            if n.conns.remove(&conn).is_some() {
-                n.watches.remove_connection(conn);
-            }
-            n.sync_waiters.retain(|c| *c != conn);
+            io.crash();
         }
     }
 }
@@ -134,21 +153,14 @@ impl Ensemble {
                 Some(p) => p.saturating_add(u16::try_from(i).unwrap_or(u16::MAX)),
                 None => 0,
             };
-            listeners.push(crate::server::listener::bind(SocketAddr::from((
+            listeners.push(server::listener::bind(SocketAddr::from((
                 [127, 0, 0, 1],
                 port,
             )))?);
         }
         let io = listeners
             .iter()
-            .map(|l| {
-                Ok(NodeIo {
-                    addr: l.local_addr()?,
-                    paused: watch::channel(false).0,
-                    delay_ms: AtomicU64::new(0),
-                    listener: Mutex::new(None),
-                })
-            })
+            .map(|l| Ok(NodeIo::new(l.local_addr()?)))
             .collect::<std::io::Result<Vec<_>>>()?;
         let max_frame = cfg.max_frame;
         let mut core = Core::new(cfg);
@@ -162,8 +174,8 @@ impl Ensemble {
             max_frame,
             next_conn: AtomicU64::new(1),
         });
-        for (i, l) in listeners.into_iter().enumerate() {
-            spawn_listener(&shared, i, l);
+        for (i, (io, l)) in shared.io.iter().zip(listeners).enumerate() {
+            io.serve(Arc::clone(&shared), i, l);
         }
         let weak = Arc::downgrade(&shared);
         let ticker = tokio::spawn(async move {
@@ -304,7 +316,12 @@ impl Ensemble {
     /// The answer server `i` gives to four-letter word `word`.
     pub fn four_letter(&self, i: usize, word: &str) -> String {
         let port = self.addr(i).port();
-        self.with_core(|c| c.four_letter(i, word, None, port))
+        self.with_core(|c| {
+            c.nodes
+                .get(i)
+                .map(|n| four_letter::answer(&c.cfg, n, word, None, port))
+                .unwrap_or_default()
+        })
     }
 
     /// Everything recorded so far (see [`crate::history`]).
@@ -322,12 +339,8 @@ impl Ensemble {
 
     /// Checks the recorded client-visible history (see [`crate::history`]).
     pub fn check_history(&self) -> Result<(), HistoryError> {
-        let committed: BTreeSet<i64> = self.with_core(|c| {
-            c.nodes
-                .iter()
-                .flat_map(|n| n.log.iter().take(n.applied).map(|e| e.zxid))
-                .collect()
-        });
+        let committed: BTreeSet<i64> =
+            self.with_core(|c| c.nodes.iter().flat_map(|n| n.committed_zxids()).collect());
         history::check(&self.history(), &committed)
     }
 
@@ -369,39 +382,68 @@ impl Ensemble {
     }
 }
 
-/// Spawns node `i`'s accept loop and remembers how to abort it.
-pub(crate) fn spawn_listener(shared: &Arc<Shared>, i: usize, listener: tokio::net::TcpListener) {
-    let handle = tokio::spawn(crate::server::listener::accept_loop(
-        Arc::clone(shared),
-        i,
-        listener,
-    ))
-    .abort_handle();
-    if let Some(io) = shared.io.get(i) {
-        if let Some(old) = io
-            .listener
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .replace(handle)
-        {
-            old.abort();
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+    use std::time::Duration;
+
+    use zk_proto::{Acl, CreateRequest, ErrorCode, Request, SetDataRequest};
+
+    use super::Ensemble;
+    use crate::testkit::RawClient;
+
+    fn log_lens(e: &Ensemble) -> Vec<usize> {
+        e.with_core(|c| c.nodes.iter().map(|n| n.log.len()).collect())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_and_a_follower_behind_it_is_caught_up_by_snapshot() {
+        let e = Ensemble::builder()
+            .nodes(3)
+            .tick_time(Duration::from_millis(20))
+            .commit_log_count(10)
+            .seed(3)
+            .build()
+            .await
+            .unwrap();
+        let leader = e.leader().unwrap();
+        let mut c = RawClient::connect(e.addr(leader), 10_000).await.unwrap();
+        let create = Request::Create(CreateRequest {
+            path: "/k".into(),
+            data: "0".into(),
+            acl: Acl::open_unsafe(),
+            flags: 0,
+        });
+        assert_eq!(c.request(&create).await.unwrap().0.err, ErrorCode::Ok);
+        let set = |i: usize| {
+            Request::SetData(SetDataRequest {
+                path: "/k".into(),
+                data: i.to_string().into(),
+                version: -1,
+            })
+        };
+        for i in 0..200 {
+            assert_eq!(c.request(&set(i)).await.unwrap().0.err, ErrorCode::Ok);
         }
-    }
-}
+        let lens = log_lens(&e);
+        assert!(lens.iter().all(|&l| l <= 20), "logs not trimmed: {lens:?}");
 
-/// Sets or clears a node's pause flag for its I/O tasks.
-pub(crate) fn set_paused(shared: &Shared, i: usize, paused: bool) {
-    if let Some(io) = shared.io.get(i) {
-        io.paused.send_replace(paused);
-    }
-}
-
-/// Sets a node's reply delay.
-pub(crate) fn set_delay(shared: &Shared, i: usize, d: Duration) {
-    if let Some(io) = shared.io.get(i) {
-        io.delay_ms.store(
-            u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        // A follower down for far more than the kept window resyncs from a
+        // snapshot and ends with the leader's tree.
+        let f = (leader + 1) % 3;
+        e.kill(f);
+        for i in 200..300 {
+            assert_eq!(c.request(&set(i)).await.unwrap().0.err, ErrorCode::Ok);
+        }
+        e.restart(f, false).await.unwrap();
+        e.wait_for_quorum().await;
+        let zxid = e.last_zxid(leader);
+        tokio::time::timeout(Duration::from_secs(10), e.wait_synced(f, zxid))
+            .await
+            .unwrap();
+        assert_eq!(e.snapshot(f), e.snapshot(leader));
+        assert!(log_lens(&e).iter().all(|&l| l <= 20));
+        e.check_history().unwrap();
     }
 }

@@ -15,6 +15,7 @@ use zk_proto::{
 use super::leader::LeaderState;
 use super::link::{Envelope, LogEntry};
 use crate::history::{Event, History};
+use crate::server::Out;
 use crate::tree::{ConnId, Ctx, DataTree, Txn, WatchManager};
 
 /// What a node is doing, as ZooKeeper's `ServerState` (plus `Down`).
@@ -42,15 +43,6 @@ impl Role {
             Role::Looking | Role::Down => None,
         }
     }
-}
-
-/// Output for a connection's I/O task.
-#[derive(Debug)]
-pub(crate) enum Out {
-    /// Bytes to write, already framed.
-    Data(Bytes),
-    /// Flush what came before, then close the socket.
-    Close,
 }
 
 /// The result a write is waiting for.
@@ -88,8 +80,13 @@ pub(crate) enum Pending {
         token: u64,
         zxid: Option<i64>,
     },
-    /// An error reply that must keep its place in line.
-    Error { xid: i32, err: ErrorCode },
+    /// An error reply that must keep its place in line; with `close`, the
+    /// connection is closed once it is sent.
+    Error {
+        xid: i32,
+        err: ErrorCode,
+        close: bool,
+    },
 }
 
 /// Handshake progress of a connection.
@@ -126,6 +123,8 @@ pub(crate) struct Conn {
     /// leader; ZooKeeper stops reading the socket then, so they are
     /// processed once the session is established.
     pub(crate) early: Vec<Bytes>,
+    /// When the connection was accepted (ms on the ensemble clock).
+    pub(crate) opened_ms: u64,
 }
 
 impl Conn {
@@ -150,6 +149,7 @@ impl Conn {
             last_xid: 0,
             last_op: "NA",
             early: Vec::new(),
+            opened_ms: 0,
         }
     }
 }
@@ -177,9 +177,20 @@ pub(crate) struct Node {
     pub(crate) epoch: u32,
     pub(crate) tree: DataTree,
     pub(crate) watches: WatchManager,
+    /// The in-memory log: proposals from position `log_base` on (older
+    /// committed ones are dropped, see [`Node::trim_log`]).
     pub(crate) log: Vec<Arc<LogEntry>>,
-    /// How many log entries are applied to `tree` (all committed).
+    /// How many proposals were dropped from the front of `log`.
+    pub(crate) log_base: usize,
+    /// How many proposals (counted from the first, dropped ones included)
+    /// are applied to `tree` (all committed).
     pub(crate) applied: usize,
+    /// Committed proposals kept behind the commit point for DIFF syncs
+    /// (`zookeeper.commitLogCount`); a follower further behind gets SNAP.
+    pub(crate) commit_log_count: usize,
+    /// Zxids of dropped committed proposals, kept only while history is
+    /// recorded (the history checker needs every committed zxid).
+    pub(crate) dropped_zxids: Vec<i64>,
     /// Committed sessions and their negotiated timeouts.
     pub(crate) sessions: BTreeMap<i64, i32>,
     pub(crate) conns: HashMap<ConnId, Conn>,
@@ -223,7 +234,10 @@ impl Node {
             tree: DataTree::new(),
             watches: WatchManager::new(),
             log: Vec::new(),
+            log_base: 0,
             applied: 0,
+            commit_log_count: 500,
+            dropped_zxids: Vec::new(),
             sessions: BTreeMap::new(),
             conns: HashMap::new(),
             dirty: Vec::new(),
@@ -249,12 +263,167 @@ impl Node {
         }
     }
 
+    /// A crash: every connection, watch, queued peer message and leader
+    /// duty is gone; the log, tree and sessions (the disk) survive.
+    pub(crate) fn crash(&mut self) {
+        self.conns.clear();
+        self.dirty.clear();
+        self.watches = WatchManager::new();
+        self.role = Role::Down;
+        self.leader = None;
+        self.inbox.clear();
+        self.paused_at = None;
+        self.pause_detected = false;
+        self.touched.clear();
+        self.sync_waiters.clear();
+    }
+
+    /// Starts a crashed node again at `now_ms` (ensemble clock), from its
+    /// disk or, with `wipe`, from nothing; it looks for a leader.
+    pub(crate) fn restart(&mut self, now_ms: u64, wipe: bool) {
+        if wipe {
+            self.wipe();
+        }
+        self.role = Role::Looking;
+        self.looking_since = now_ms;
+    }
+
+    /// Freezes the node at `now_ms` (a GC pause): peer messages wait in its
+    /// inbox. Nothing happens to a crashed or already paused node.
+    pub(crate) fn pause(&mut self, now_ms: u64) {
+        if self.role != Role::Down && self.paused_at.is_none() {
+            self.paused_at = Some(now_ms);
+            self.pause_detected = false;
+        }
+    }
+
+    /// Ends a pause at `now_ms`. If the peers noticed it, the node finds
+    /// itself out of the quorum and stops serving; otherwise it returns the
+    /// peer messages that waited for it, oldest first (none when it was
+    /// not paused).
+    pub(crate) fn resume(&mut self, now_ms: u64) -> VecDeque<Envelope> {
+        if self.paused_at.take().is_none() {
+            return VecDeque::new();
+        }
+        let inbox = std::mem::take(&mut self.inbox);
+        if std::mem::take(&mut self.pause_detected) {
+            self.stop_serving(now_ms);
+            return VecDeque::new();
+        }
+        inbox
+    }
+
+    /// Stops serving (closes every client connection) and looks for a
+    /// leader; a looking node forgets any leader state.
+    pub(crate) fn stop_serving(&mut self, now_ms: u64) {
+        if matches!(self.role, Role::Leading | Role::Following(_)) {
+            tracing::info!(node = self.id, "node stops serving and looks for a leader");
+            self.close_all();
+            self.role = Role::Looking;
+            self.looking_since = now_ms;
+            self.leader = None;
+        } else if self.role == Role::Looking {
+            self.leader = None;
+        }
+    }
+
+    /// Replaces this node's state with a copy of `leader`'s (a SNAP sync):
+    /// its watches are gone with its connections.
+    pub(crate) fn install_snapshot(&mut self, leader: &Node) {
+        self.close_all();
+        self.tree = leader.tree.clone();
+        self.watches = WatchManager::new();
+        self.log = leader.log.clone();
+        self.log_base = leader.log_base;
+        self.applied = leader.applied;
+        self.sessions = leader.sessions.clone();
+    }
+
+    /// Registers a new client connection at `now_ms` (ensemble clock);
+    /// false when the node is down or `peer`'s address already holds
+    /// `max_per_ip` connections (0: unlimited), as `maxClientCnxns`.
+    pub(crate) fn open(
+        &mut self,
+        conn: ConnId,
+        tx: UnboundedSender<Out>,
+        peer: SocketAddr,
+        max_per_ip: usize,
+        now_ms: u64,
+    ) -> bool {
+        if self.role == Role::Down {
+            return false;
+        }
+        if max_per_ip > 0
+            && self
+                .conns
+                .values()
+                .filter(|c| c.peer.ip() == peer.ip())
+                .count()
+                >= max_per_ip
+        {
+            tracing::warn!(
+                node = self.id,
+                "Too many connections from {} - max is {max_per_ip}",
+                peer.ip()
+            );
+            return false;
+        }
+        let mut c = Conn::new(tx, peer);
+        c.opened_ms = now_ms;
+        // The notification ACL filter needs the connection's ids from the
+        // start (`ip:<peer>`).
+        self.watches.set_auth(conn, &c.auth);
+        self.conns.insert(conn, c);
+        true
+    }
+
+    /// Closes every connection that has not sent a ConnectRequest by its
+    /// deadline: `timeout_ms` after it opened, rounded up to a multiple of
+    /// `timeout_ms` as real ZooKeeper's connection expiry queue does.
+    pub(crate) fn close_sessionless(&mut self, now_ms: u64, timeout_ms: u64) {
+        let late: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.state == ConnState::Fresh
+                    && now_ms >= super::leader::bucket(c.opened_ms + timeout_ms, timeout_ms)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in late {
+            tracing::debug!(
+                node = self.id,
+                conn = id,
+                "closing a connection that never sent a ConnectRequest"
+            );
+            self.close_conn(id);
+        }
+    }
+
+    /// Queues an error reply in line behind the connection's pending
+    /// requests; with `close`, the connection closes after it.
+    pub(crate) fn push_error(&mut self, conn: ConnId, xid: i32, err: ErrorCode, close: bool) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.pending.push_back(Pending::Error { xid, err, close });
+        }
+    }
+
+    /// Forgets a connection whose socket is gone.
+    pub(crate) fn forget(&mut self, conn: ConnId) {
+        if self.conns.remove(&conn).is_some() {
+            self.watches.remove_connection(conn);
+        }
+        self.sync_waiters.retain(|c| *c != conn);
+    }
+
     /// Forgets all state (a restart with a wiped disk).
-    pub(crate) fn wipe(&mut self) {
+    fn wipe(&mut self) {
         self.tree = DataTree::new();
         self.watches = WatchManager::new();
         self.log.clear();
+        self.log_base = 0;
         self.applied = 0;
+        self.dropped_zxids.clear();
         self.sessions.clear();
         self.epoch = 0;
     }
@@ -321,15 +490,55 @@ impl Node {
         }
     }
 
+    /// One past the position of the last logged proposal.
+    pub(crate) fn log_end(&self) -> usize {
+        self.log_base + self.log.len()
+    }
+
+    /// The proposal at position `pos`, unless it was dropped.
+    pub(crate) fn log_entry(&self, pos: usize) -> Option<&Arc<LogEntry>> {
+        self.log.get(pos.checked_sub(self.log_base)?)
+    }
+
+    /// Every committed zxid this node still knows of (for the history
+    /// checker).
+    pub(crate) fn committed_zxids(&self) -> impl Iterator<Item = i64> + '_ {
+        let live = self.applied.saturating_sub(self.log_base);
+        self.dropped_zxids
+            .iter()
+            .copied()
+            .chain(self.log.iter().take(live).map(|e| e.zxid))
+    }
+
     /// Applies committed log entries up to and including `zxid`.
     pub(crate) fn apply_through(&mut self, zxid: i64, now_ms: i64) {
-        while let Some(entry) = self.log.get(self.applied).cloned() {
+        while let Some(entry) = self.log_entry(self.applied).cloned() {
             if entry.zxid > zxid {
                 break;
             }
             self.applied += 1;
             self.apply_entry(&entry, now_ms);
         }
+        self.trim_log();
+    }
+
+    /// Bounds the log as a real server's snapshots and purges bound its
+    /// disk, and its `commitLogCount` its memory: the tree is the snapshot,
+    /// so once more than twice `commit_log_count` committed proposals are
+    /// held, all but the last `commit_log_count` are dropped (amortised:
+    /// one drain per `commit_log_count` commits).
+    fn trim_log(&mut self) {
+        let keep = self.commit_log_count.max(1);
+        let committed = self.applied.saturating_sub(self.log_base);
+        if committed <= keep.saturating_mul(2) {
+            return;
+        }
+        let n = (committed - keep).min(self.log.len());
+        let gone = self.log.drain(..n);
+        if self.history.enabled {
+            self.dropped_zxids.extend(gone.map(|e| e.zxid));
+        }
+        self.log_base += n;
     }
 
     fn apply_entry(&mut self, entry: &LogEntry, now_ms: i64) {
@@ -578,7 +787,13 @@ impl Node {
                         None => {}
                     }
                 }
-                Pending::Error { xid, err } => self.reply(conn, xid, &Err(err), None),
+                Pending::Error { xid, err, close } => {
+                    self.reply(conn, xid, &Err(err), None);
+                    if close {
+                        self.close_conn(conn);
+                        return;
+                    }
+                }
                 Pending::Sync { xid, path, .. } => {
                     self.reply(conn, xid, &Ok(Response::Sync(SyncResponse { path })), None)
                 }

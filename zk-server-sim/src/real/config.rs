@@ -32,6 +32,7 @@ pub const KEEP_DIR_ENV: &str = "ZK_REAL_KEEP_DIR";
 /// | [`start_attempts`](Self::start_attempts) | 3 (fresh ports after a bind race) |
 /// | [`keep_dir`](Self::keep_dir) | false, or true when `ZK_REAL_KEEP_DIR` is set |
 /// | [`secure_client_port`](Self::secure_client_port) | false |
+/// | [`partitionable`](Self::partitionable) | false |
 ///
 /// Always set, whatever the builder says: `4lw.commands.whitelist=*`,
 /// `admin.enableServer=false`, and addresses on 127.0.0.1 only.
@@ -71,6 +72,7 @@ pub struct RealEnsembleBuilder {
     pub(crate) base_dir: Option<PathBuf>,
     pub(crate) keep_dir: bool,
     pub(crate) secure_client_port: bool,
+    pub(crate) partitionable: bool,
 }
 
 impl Default for RealEnsembleBuilder {
@@ -96,6 +98,7 @@ impl Default for RealEnsembleBuilder {
             base_dir: None,
             keep_dir: std::env::var_os(KEEP_DIR_ENV).is_some_and(|v| !v.is_empty() && v != "0"),
             secure_client_port: false,
+            partitionable: false,
         }
     }
 }
@@ -281,6 +284,17 @@ impl RealEnsembleBuilder {
         RealEnsemble::start_with(self)
     }
 
+    /// Routes every link between the servers through loopback proxies in this
+    /// process, so that [`RealEnsemble::partition`], [`RealEnsemble::isolate`] and
+    /// [`RealEnsemble::heal`] can cut and restore them (no root, no firewall). Each
+    /// node's `zoo.cfg` then names the proxies as its peers' quorum and election
+    /// addresses; clients still connect to the servers directly. Ignored by a
+    /// standalone server.
+    pub fn partitionable(mut self, enabled: bool) -> Self {
+        self.partitionable = enabled;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         let invalid = |msg: String| Err(RealZkError::InvalidConfig(msg));
         if !(1..=254).contains(&self.nodes) {
@@ -352,9 +366,16 @@ impl RealEnsembleBuilder {
             line("clientPortAddress=127.0.0.1".into());
         } else {
             for node in all {
+                // Peers through their proxies, when there are any; itself directly.
+                let (quorum, election) = me
+                    .peer_ports
+                    .get(node.index)
+                    .copied()
+                    .filter(|_| node.index != me.index)
+                    .unwrap_or((node.quorum_port, node.election_port));
                 line(format!(
-                    "server.{}=127.0.0.1:{}:{};127.0.0.1:{}",
-                    node.myid, node.quorum_port, node.election_port, node.client_port
+                    "server.{}=127.0.0.1:{quorum}:{election};127.0.0.1:{}",
+                    node.myid, node.client_port
                 ));
             }
         }

@@ -12,6 +12,7 @@ use super::error::{RealZkError, Result};
 use super::four_letter::{four_letter_word, ServerMode, SrvrInfo};
 use super::install::Installation;
 use super::node::{NodeLayout, TempRoot};
+use super::peer_links::PeerLinks;
 use super::ports::free_loopback_ports;
 use super::process::{NodeProcess, Signal};
 use super::shared::{unique_chroot, Chroot};
@@ -42,6 +43,9 @@ pub struct RealEnsemble {
     config: RealEnsembleBuilder,
     install: Installation,
     nodes: Vec<Node>,
+    /// The peer-link proxies of a partitionable ensemble. Declared after `nodes`:
+    /// the JVMs die before their links do.
+    links: Option<PeerLinks>,
     startup: Duration,
     root: TempRoot,
 }
@@ -141,11 +145,12 @@ impl RealEnsemble {
         let mut attempt = 1;
         loop {
             match Self::try_start(&config, &install, &root) {
-                Ok(nodes) => {
+                Ok((nodes, links)) => {
                     return Ok(Self {
                         config,
                         install,
                         nodes,
+                        links,
                         startup: began.elapsed(),
                         root,
                     })
@@ -162,7 +167,7 @@ impl RealEnsemble {
         config: &RealEnsembleBuilder,
         install: &Installation,
         root: &TempRoot,
-    ) -> Result<Vec<Node>> {
+    ) -> Result<(Vec<Node>, Option<PeerLinks>)> {
         let n = config.nodes;
         // A standalone server needs only its client port.
         let plain = if n == 1 { 1 } else { 3 };
@@ -171,7 +176,7 @@ impl RealEnsemble {
         let ports = free_loopback_ports(n * per_node)
             .map_err(|e| RealZkError::io("picking free loopback ports", e))?;
         let port = |i: usize, k: usize| ports.get(i * per_node + k).copied().unwrap_or(0);
-        let layouts: Vec<NodeLayout> = (0..n)
+        let mut layouts: Vec<NodeLayout> = (0..n)
             .map(|i| {
                 let mut layout =
                     NodeLayout::new(root.path(), i, [port(i, 0), port(i, 1), port(i, 2)]);
@@ -181,6 +186,22 @@ impl RealEnsemble {
                 layout
             })
             .collect();
+        let links = if config.partitionable && n > 1 {
+            let real: Vec<(u16, u16)> = layouts
+                .iter()
+                .map(|l| (l.quorum_port, l.election_port))
+                .collect();
+            let links = PeerLinks::start(&real)
+                .map_err(|e| RealZkError::io("starting the peer-link proxies", e))?;
+            for layout in &mut layouts {
+                layout.peer_ports = (0..n)
+                    .map(|j| links.ports(layout.index, j).unwrap_or_default())
+                    .collect();
+            }
+            Some(links)
+        } else {
+            None
+        };
         for layout in &layouts {
             layout.write_files(&config.render_zoo_cfg(&layouts, layout))?;
         }
@@ -197,7 +218,7 @@ impl RealEnsemble {
         let all: Vec<usize> = (0..n).collect();
         let what = format!("{} to serve ({})", plural_nodes(n), config.summary());
         wait_serving(&nodes, &all, config.startup_timeout, &what, true)?;
-        Ok(nodes)
+        Ok((nodes, links))
     }
 
     fn node(&self, index: usize) -> Result<&Node> {
@@ -214,7 +235,18 @@ impl RealEnsemble {
             .ok_or(RealZkError::NoSuchNode { index, len })
     }
 
-    /// Number of servers in the ensemble, running or not.
+    /// Number of servers in the ensemble, running or not (the simulator's
+    /// [`Ensemble::len`](crate::Ensemble::len)).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Always false: an ensemble has at least one server.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// The older name of [`len`](Self::len).
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
@@ -253,7 +285,18 @@ impl RealEnsemble {
         }
     }
 
-    /// Client address of node `index`.
+    /// Client address of node `index`, as the simulator's
+    /// [`Ensemble::addr`](crate::Ensemble::addr) gives it: an index past the end
+    /// gives `127.0.0.1:0` (nothing listens there).
+    pub fn addr(&self, index: usize) -> SocketAddr {
+        self.nodes.get(index).map_or_else(
+            || SocketAddr::from(([127, 0, 0, 1], 0)),
+            |n| n.layout.client_addr(),
+        )
+    }
+
+    /// Client address of node `index` ([`addr`](Self::addr) that reports a bad
+    /// index).
     ///
     /// # Errors
     ///
@@ -406,7 +449,8 @@ impl RealEnsemble {
     }
 
     /// Waits until the running, unpaused nodes agree: exactly one leads and every
-    /// other one serves as follower or observer. Returns the leader's index. Use it
+    /// other one serves as follower or observer (nodes that a
+    /// [`partition`](Self::partition) cut off from a majority are not waited for). Returns the leader's index. Use it
     /// after killing a leader to wait for the new one, or after restarting a node.
     ///
     /// # Errors
@@ -426,10 +470,16 @@ impl RealEnsemble {
     pub fn wait_for_leader_within(&self, timeout: Duration) -> Result<usize> {
         let began = Instant::now();
         loop {
+            let cut_off = self
+                .links
+                .as_ref()
+                .map(PeerLinks::cut_off)
+                .unwrap_or_default();
             let live: Vec<&Node> = self
                 .nodes
                 .iter()
                 .filter(|n| n.is_running() && !n.is_paused())
+                .filter(|n| !cut_off.contains(&n.layout.index))
                 .collect();
             if live.is_empty() {
                 return Err(RealZkError::NoNodeRunning);
@@ -553,6 +603,68 @@ impl RealEnsemble {
     /// [`RealZkError::NoSuchNode`], [`RealZkError::NodeNotRunning`].
     pub fn resume(&mut self, index: usize) -> Result<()> {
         self.freeze(index, false)
+    }
+
+    /// Cuts every link between the nodes in `side` and the others, as the
+    /// simulator's [`Ensemble::partition`](crate::Ensemble::partition) does: the
+    /// connections across the cut close and new ones are refused, so a side without
+    /// a quorum stops serving (its clients are disconnected and refused), and the
+    /// side with one elects a leader if it lacks one. Replaces any earlier
+    /// partition. Clients still reach every server; only the servers' links to each
+    /// other are cut. Needs an ensemble built
+    /// [`partitionable`](RealEnsembleBuilder::partitionable).
+    ///
+    /// # Errors
+    ///
+    /// [`RealZkError::NoSuchNode`] for an index in `side` past the end;
+    /// [`RealZkError::InvalidConfig`] for an ensemble that is not partitionable.
+    pub fn partition(&mut self, side: &[usize]) -> Result<()> {
+        if let Some(&index) = side.iter().find(|&&i| i >= self.nodes.len()) {
+            return Err(RealZkError::NoSuchNode {
+                index,
+                len: self.nodes.len(),
+            });
+        }
+        self.links()?.partition(side);
+        Ok(())
+    }
+
+    /// Cuts node `index` off from every peer: `partition(&[index])`.
+    ///
+    /// # Errors
+    ///
+    /// As [`partition`](Self::partition).
+    pub fn isolate(&mut self, index: usize) -> Result<()> {
+        self.partition(&[index])
+    }
+
+    /// Restores every link cut by [`partition`](Self::partition). The servers
+    /// reconnect on their own; [`wait_for_leader`](Self::wait_for_leader) waits
+    /// until they agree again.
+    ///
+    /// # Errors
+    ///
+    /// [`RealZkError::InvalidConfig`] for an ensemble that is not partitionable.
+    pub fn heal(&mut self) -> Result<()> {
+        self.links()?.heal();
+        Ok(())
+    }
+
+    /// True when the ensemble was built
+    /// [`partitionable`](RealEnsembleBuilder::partitionable) (and has more than one
+    /// node).
+    pub fn is_partitionable(&self) -> bool {
+        self.links.is_some()
+    }
+
+    fn links(&self) -> Result<&PeerLinks> {
+        self.links.as_ref().ok_or_else(|| {
+            RealZkError::InvalidConfig(
+                "partitions need a multi-node ensemble built with \
+                 RealEnsembleBuilder::partitionable(true)"
+                    .into(),
+            )
+        })
     }
 
     fn freeze(&mut self, index: usize, frozen: bool) -> Result<()> {

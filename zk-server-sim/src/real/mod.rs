@@ -71,6 +71,7 @@ mod error;
 mod four_letter;
 mod install;
 mod node;
+mod peer_links;
 mod ports;
 mod process;
 mod shared;

@@ -22,6 +22,9 @@ pub(crate) struct NodeLayout {
     pub(crate) election_port: u16,
     /// The TLS client port (`secureClientPort`), when the ensemble has one.
     pub(crate) secure_client_port: Option<u16>,
+    /// `peer_ports[j]`: the (quorum, election) ports this node uses to reach node
+    /// `j` (proxies of a partitionable ensemble); empty when it reaches them directly.
+    pub(crate) peer_ports: Vec<(u16, u16)>,
     /// `<root>/node<myid>`: holds `zoo.cfg` and `zookeeper.log`.
     pub(crate) dir: PathBuf,
     /// `<dir>/data`: holds `myid`, snapshots and transaction logs.
@@ -42,6 +45,7 @@ impl NodeLayout {
             quorum_port,
             election_port,
             secure_client_port: None,
+            peer_ports: Vec::new(),
             data_dir: dir.join("data"),
             cfg: dir.join("zoo.cfg"),
             log: dir.join("zookeeper.log"),

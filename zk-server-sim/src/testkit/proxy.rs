@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use zk_proto::FrameDecoder;
 
+use super::wire::{Direction, Frame, LinkState, WireLog};
+
 /// The largest frame the proxy parses; larger ones end the link.
 const MAX_FRAME: usize = 64 * 1024 * 1024;
 
@@ -35,9 +37,12 @@ const MAX_FRAME: usize = 64 * 1024 * 1024;
 ///   server's reply can come back (a request whose outcome the client
 ///   cannot know).
 ///
-/// Frames are forwarded whole (split with [`zk_proto::FrameDecoder`]), so
-/// request boundaries are known. Dropping the proxy stops it and closes
-/// every link.
+/// Frames are forwarded whole in both directions (split with
+/// [`zk_proto::FrameDecoder`]), so request boundaries are known. With
+/// [`record`](Self::record) on, every frame is also logged (direction, xid,
+/// opcode, size, bytes) and [`wire`](Self::wire) returns the log: what a
+/// client really sent, not what it says it sent. Dropping the proxy stops it
+/// and closes every link.
 ///
 /// ```no_run
 /// # async fn demo() -> std::io::Result<()> {
@@ -68,6 +73,8 @@ struct Controls {
     accepted: AtomicUsize,
     active: AtomicUsize,
     requests: AtomicU64,
+    recording: AtomicBool,
+    log: Mutex<Vec<Frame>>,
 }
 
 impl FaultProxy {
@@ -84,6 +91,8 @@ impl FaultProxy {
             accepted: AtomicUsize::new(0),
             active: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
+            recording: AtomicBool::new(false),
+            log: Mutex::new(Vec::new()),
         });
         let c = ctl.clone();
         let accept = tokio::spawn(async move {
@@ -92,8 +101,8 @@ impl FaultProxy {
                     drop(down);
                     continue;
                 }
-                c.accepted.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(link(down, upstream, c.clone()));
+                let id = c.accepted.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(link(down, upstream, id, c.clone()));
             }
         });
         Ok(FaultProxy {
@@ -154,6 +163,27 @@ impl FaultProxy {
     pub fn frames_forwarded(&self) -> u64 {
         self.ctl.requests.load(Ordering::SeqCst)
     }
+
+    /// Starts (or stops) logging every forwarded frame, both directions, on
+    /// every link. Off by default. Frames forwarded while off are not logged,
+    /// but links opened earlier are still parsed correctly.
+    pub fn record(&self, on: bool) {
+        self.ctl.recording.store(on, Ordering::SeqCst);
+    }
+
+    /// The frames logged so far (see [`record`](Self::record)).
+    pub fn wire(&self) -> WireLog {
+        WireLog::new(lock(&self.ctl.log).clone())
+    }
+
+    /// Empties the log (recording stays as it is).
+    pub fn clear_wire(&self) {
+        lock(&self.ctl.log).clear();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Drop for FaultProxy {
@@ -167,6 +197,22 @@ impl Controls {
     fn delay(&self) -> Duration {
         *self.delay.lock().unwrap_or_else(|p| p.into_inner())
     }
+
+    /// Parses one frame for the link state (always: handshakes must be seen)
+    /// and logs it when recording.
+    fn observe(&self, link: &Link, direction: Direction, frame: &bytes::Bytes) {
+        let parsed = lock(&link.state).parse(link.id, direction, frame.clone());
+        if self.recording.load(Ordering::SeqCst) {
+            lock(&self.log).push(parsed);
+        }
+    }
+}
+
+/// One client connection's identity and parsing state, shared by its two
+/// forwarding directions.
+struct Link {
+    id: usize,
+    state: Mutex<LinkState>,
 }
 
 /// Counts a link as active while alive.
@@ -178,7 +224,7 @@ impl Drop for ActiveGuard {
     }
 }
 
-async fn link(down: TcpStream, upstream: SocketAddr, ctl: Arc<Controls>) {
+async fn link(down: TcpStream, upstream: SocketAddr, id: usize, ctl: Arc<Controls>) {
     ctl.active.fetch_add(1, Ordering::SeqCst);
     let _guard = ActiveGuard(ctl.clone());
     let mut cut = ctl.cut.subscribe();
@@ -194,9 +240,13 @@ async fn link(down: TcpStream, upstream: SocketAddr, ctl: Arc<Controls>) {
     // server→client side must not forward anything more.
     let tripped = Arc::new(AtomicBool::new(false));
     let (trip_tx, mut trip_rx) = watch::channel(false);
+    let me = Arc::new(Link {
+        id,
+        state: Mutex::new(LinkState::default()),
+    });
     tokio::select! {
-        _ = requests(down_r, up_w, ctl.clone(), tripped.clone(), trip_tx) => {}
-        _ = replies(up_r, down_w, ctl.clone(), tripped) => {}
+        _ = requests(down_r, up_w, ctl.clone(), me.clone(), tripped.clone(), trip_tx) => {}
+        _ = replies(up_r, down_w, ctl.clone(), me, tripped) => {}
         _ = cut.changed() => {}
         _ = trip_rx.wait_for(|t| *t) => {}
     }
@@ -207,6 +257,7 @@ async fn requests(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     ctl: Arc<Controls>,
+    me: Arc<Link>,
     tripped: Arc<AtomicBool>,
     trip: watch::Sender<bool>,
 ) -> io::Result<()> {
@@ -235,6 +286,7 @@ async fn requests(
             out.put_u32(len);
             out.extend_from_slice(&frame);
             ctl.requests.fetch_add(1, Ordering::SeqCst);
+            ctl.observe(&me, Direction::ToServer, &frame);
             if ctl.drop_after_request.swap(false, Ordering::SeqCst) {
                 drop_now = true;
                 break;
@@ -253,20 +305,22 @@ async fn requests(
     }
 }
 
-/// Server → client, chunk by chunk.
+/// Server → client, frame by frame.
 async fn replies(
     mut from: OwnedReadHalf,
     mut to: OwnedWriteHalf,
     ctl: Arc<Controls>,
+    me: Arc<Link>,
     tripped: Arc<AtomicBool>,
 ) -> io::Result<()> {
-    let mut buf = vec![0u8; 64 * 1024];
+    let decoder = FrameDecoder::new(MAX_FRAME);
+    let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        let n = from.read(&mut buf).await?;
-        if n == 0 {
+        if from.read_buf(&mut buf).await? == 0 {
             return Ok(());
         }
         if ctl.blackholed.load(Ordering::SeqCst) || tripped.load(Ordering::SeqCst) {
+            buf.clear();
             continue;
         }
         let delay = ctl.delay();
@@ -274,10 +328,23 @@ async fn replies(
             tokio::time::sleep(delay).await;
         }
         if tripped.load(Ordering::SeqCst) {
+            buf.clear();
             continue;
         }
-        let chunk = buf.get(..n).unwrap_or_default();
-        to.write_all(chunk).await?;
+        let mut out = BytesMut::new();
+        while let Some(frame) = decoder
+            .decode(&mut buf)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
+        {
+            let len = u32::try_from(frame.len())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too large"))?;
+            out.put_u32(len);
+            out.extend_from_slice(&frame);
+            ctl.observe(&me, Direction::ToClient, &frame);
+        }
+        if !out.is_empty() {
+            to.write_all(&out).await?;
+        }
     }
 }
 
@@ -367,5 +434,67 @@ mod tests {
         assert_eq!(out, frame(b"slow"));
         assert!(start.elapsed() >= Duration::from_millis(200));
         assert_eq!(p.accepted(), 3);
+    }
+
+    fn request(xid: i32, op: zk_proto::OpCode, extra: &[u8]) -> Vec<u8> {
+        let mut body = xid.to_be_bytes().to_vec();
+        body.extend_from_slice(&i32::from(op).to_be_bytes());
+        body.extend_from_slice(extra);
+        frame(&body)
+    }
+
+    #[tokio::test]
+    async fn records_frames_both_ways_when_asked() {
+        use super::super::wire::Direction;
+        use zk_proto::OpCode;
+
+        let p = FaultProxy::start(echo().await).await.unwrap();
+        let mut s = TcpStream::connect(p.addr()).await.unwrap();
+        // Not recorded: recording is off. The handshake is still seen.
+        assert_eq!(
+            roundtrip(&mut s, b"connect!").await.unwrap(),
+            frame(b"connect!")
+        );
+        assert!(p.wire().frames().is_empty());
+
+        p.record(true);
+        // Two requests in one write: both are forwarded before either reply.
+        let mut both = request(1, OpCode::GetData, b"0123456789");
+        both.extend(request(2, OpCode::SetData, b""));
+        s.write_all(&both).await.unwrap();
+        let mut back = vec![0u8; both.len()];
+        s.read_exact(&mut back).await.unwrap();
+        assert_eq!(back, both);
+
+        let log = p.wire();
+        let f = log.frames();
+        assert_eq!(f.len(), 4, "{f:?}");
+        assert!(f.iter().all(|f| f.link == 0 && !f.handshake));
+        assert_eq!(
+            f.iter()
+                .map(|f| (f.direction, f.xid, f.op, f.size))
+                .collect::<Vec<_>>(),
+            vec![
+                (Direction::ToServer, Some(1), Some(OpCode::GetData), 18),
+                (Direction::ToServer, Some(2), Some(OpCode::SetData), 8),
+                (Direction::ToClient, Some(1), Some(OpCode::GetData), 18),
+                (Direction::ToClient, Some(2), Some(OpCode::SetData), 8),
+            ]
+        );
+        assert_eq!(log.max_in_flight(), 2);
+        assert_eq!(log.count(OpCode::GetData), 1);
+        assert_eq!(log.count(OpCode::Exists), 0);
+
+        // A second link gets its own id and its own handshake.
+        p.clear_wire();
+        let mut s2 = TcpStream::connect(p.addr()).await.unwrap();
+        assert_eq!(roundtrip(&mut s2, b"hello").await.unwrap(), frame(b"hello"));
+        let log = p.wire();
+        assert_eq!(log.frames().len(), 2);
+        assert!(log
+            .frames()
+            .iter()
+            .all(|f| f.link == 1 && f.handshake && f.xid.is_none()));
+        assert_eq!(log.max_in_flight(), 0);
     }
 }

@@ -238,7 +238,17 @@ impl DataTree {
 
     /// A multi: each op is checked against the state left by the ops before it;
     /// the first failure makes the whole multi a [`Txn::MultiError`].
+    ///
+    /// A read op (getData, getChildren) in a write multi fails the whole
+    /// request with MARSHALLINGERROR, as upstream's `MultiOperationRecord`
+    /// refuses to decode it (an error txn: it still takes a zxid).
     fn prep_multi(&self, ctx: &Ctx<'_>, ops: &[MultiOp]) -> Txn {
+        if ops
+            .iter()
+            .any(|op| matches!(op, MultiOp::GetData(_) | MultiOp::GetChildren(_)))
+        {
+            return Txn::Error(ErrorCode::MarshallingError);
+        }
         let mut scratch: Option<DataTree> = None;
         let mut txns = Vec::with_capacity(ops.len());
         for (i, op) in ops.iter().enumerate() {

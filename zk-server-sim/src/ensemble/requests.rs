@@ -1,11 +1,12 @@
-//! Dispatch of client requests on an established connection.
+//! Dispatch of the frames a client connection receives: the handshake
+//! first, then requests.
 
 use bytes::Bytes;
 use zk_proto::{decode_request, ErrorCode, ProtoError, Reader, Record, Request, RequestHeader};
 
-use crate::ensemble::core::{wall_ms, Core};
-use crate::ensemble::link::{Forwarded, Msg, Origin};
-use crate::ensemble::node::{ConnState, Node, Pending, Role};
+use super::core::{wall_ms, Core};
+use super::link::{Forwarded, Msg, Origin};
+use super::node::{ConnState, Node, Pending, Role};
 use crate::history::Event;
 use crate::tree::{auth, ConnId};
 
@@ -21,7 +22,19 @@ impl Core {
         };
         c.received += 1;
         match c.state {
-            ConnState::Fresh => self.handshake(node, conn, frame),
+            ConnState::Fresh => {
+                let leader = self.leader_of(node);
+                let limits = (
+                    self.cfg.min_session_timeout_ms,
+                    self.cfg.max_session_timeout_ms,
+                );
+                let Some(n) = self.nodes.get_mut(node) else {
+                    return;
+                };
+                if let Some((to, msg)) = n.handshake(conn, frame, leader, limits) {
+                    self.send(node, to, msg);
+                }
+            }
             ConnState::Handshaking(_) => {
                 // Held until the session exists, like ZooKeeper's disableRecv.
                 c.early.push(frame);
@@ -75,25 +88,31 @@ impl Core {
             return;
         };
         let (header, request) = match decode_request(frame.clone()) {
+            Ok((header, _)) if null_path(header.op_type, &frame) => {
+                // Real ZooKeeper reads a null path as Java null and fails
+                // the request with MARSHALLINGERROR (the connection stays).
+                n.push_error(conn, header.xid, ErrorCode::MarshallingError, false);
+                n.pump(conn, now);
+                return;
+            }
             Ok(ok) => ok,
-            Err(ProtoError::UnknownOpCode(_)) => {
+            Err(e) => {
                 let Ok(header) = RequestHeader::decode(&mut Reader::new(frame)) else {
                     n.close_conn(conn);
                     return;
                 };
-                push(
-                    n,
-                    conn,
-                    Pending::Error {
-                        xid: header.xid,
-                        err: ErrorCode::Unimplemented,
-                    },
-                );
+                // UnimplementedRequestProcessor answers an unknown opcode,
+                // then closes; a body that does not decode is a
+                // MARSHALLINGERROR and the connection stays.
+                let unknown = matches!(e, ProtoError::UnknownOpCode(_));
+                tracing::debug!(xid = header.xid, op = header.op_type, error = %e, "undecodable request");
+                let err = if unknown {
+                    ErrorCode::Unimplemented
+                } else {
+                    ErrorCode::MarshallingError
+                };
+                n.push_error(conn, header.xid, err, unknown);
                 n.pump(conn, now);
-                return;
-            }
-            Err(_) => {
-                n.close_conn(conn);
                 return;
             }
         };
@@ -160,16 +179,7 @@ impl Core {
                 }
                 return;
             }
-            Request::Sasl(_) => {
-                push(
-                    n,
-                    conn,
-                    Pending::Error {
-                        xid,
-                        err: ErrorCode::Unimplemented,
-                    },
-                );
-            }
+            Request::Sasl(_) => n.push_error(conn, xid, ErrorCode::Unimplemented, false),
             Request::CloseSession if read_only => {
                 n.reply(conn, xid, &Ok(zk_proto::Response::Empty), None);
                 n.close_conn(conn);
@@ -213,14 +223,7 @@ impl Core {
             }
             request if request.op_code().is_write() => {
                 if read_only {
-                    push(
-                        n,
-                        conn,
-                        Pending::Error {
-                            xid,
-                            err: ErrorCode::NotReadOnly,
-                        },
-                    );
+                    n.push_error(conn, xid, ErrorCode::NotReadOnly, false);
                 } else {
                     let Some(l) = leader else {
                         n.close_conn(conn);
@@ -283,6 +286,15 @@ fn push(n: &mut Node, conn: ConnId, p: Pending) {
     if let Some(c) = n.conns.get_mut(&conn) {
         c.pending.push_back(p);
     }
+}
+
+/// Whether a read request's path (the first field of its body) is a jute
+/// null string (length −1), which `decode_request` reads as `""`.
+fn null_path(op: i32, frame: &[u8]) -> bool {
+    // exists, getData, getACL, getChildren, getChildren2,
+    // getAllChildrenNumber: read in FinalRequestProcessor, where a null
+    // path fails the request.
+    matches!(op, 3 | 4 | 6 | 8 | 12 | 104) && frame.get(8..12) == Some(&[0xff; 4][..])
 }
 
 /// Auth replies carry zxid 0.

@@ -3,35 +3,36 @@
 use bytes::Bytes;
 use zk_proto::{ConnectRequest, Record};
 
-use crate::ensemble::core::Core;
-use crate::ensemble::link::{Forwarded, Msg, Origin};
-use crate::ensemble::node::{ConnState, Role};
-use crate::ensemble::session::password;
+use super::link::{Forwarded, Msg, Origin};
+use super::node::{ConnState, Node, Role};
+use super::session::password;
 use crate::history::Event;
 use crate::tree::ConnId;
 
-impl Core {
-    /// Handles the first frame of a connection: a ConnectRequest.
-    pub(crate) fn handshake(&mut self, node: usize, conn: ConnId, frame: Bytes) {
-        let (min, max) = (
-            self.cfg.min_session_timeout_ms,
-            self.cfg.max_session_timeout_ms,
-        );
+impl Node {
+    /// Handles the first frame of a connection: a ConnectRequest, with
+    /// timeouts clamped into `[min, max]` ms. `leader` is the node this one
+    /// forwards to; returns the message to send it, if any.
+    pub(crate) fn handshake(
+        &mut self,
+        conn: ConnId,
+        frame: Bytes,
+        leader: Option<usize>,
+        (min, max): (i32, i32),
+    ) -> Option<(usize, Msg)> {
+        let node = self.id;
         let secret = self.secret;
-        let leader = self.leader_of(node);
-        let Some(n) = self.nodes.get_mut(node) else {
-            return;
-        };
+        let n = self;
         let Ok(req) = ConnectRequest::from_bytes(frame) else {
             n.close_conn(conn);
-            return;
+            return None;
         };
         let read_only = n.role == Role::ReadOnly;
         let accept = n.serving() || (read_only && req.read_only == Some(true));
         if !accept {
             tracing::debug!(node, conn, "refusing client: not serving");
             n.close_conn(conn);
-            return;
+            return None;
         }
         if req.last_zxid_seen > n.last_zxid() {
             tracing::debug!(
@@ -42,13 +43,11 @@ impl Core {
                 "refusing client: zxid ahead, client must try another server"
             );
             n.close_conn(conn);
-            return;
+            return None;
         }
         let timeout_ms = req.timeout.clamp(min, max);
         let token = n.token();
-        let Some(c) = n.conns.get_mut(&conn) else {
-            return;
-        };
+        let c = n.conns.get_mut(&conn)?;
         c.ro_byte = req.read_only;
         c.timeout_ms = timeout_ms;
         c.state = ConnState::Handshaking(token);
@@ -67,14 +66,13 @@ impl Core {
             if read_only {
                 // A read-only server's sessions are local and never replicated.
                 n.finish_handshake(conn, token, session_id, timeout_ms);
-                return;
+                return None;
             }
             let Some(l) = leader else {
                 n.close_conn(conn);
-                return;
+                return None;
             };
-            self.send(
-                node,
+            return Some((
                 l,
                 Msg::Forward {
                     origin,
@@ -85,13 +83,12 @@ impl Core {
                         timeout_ms,
                     },
                 },
-            );
-            return;
+            ));
         }
         if req.passwd != password(secret, req.session_id) {
             tracing::debug!(node, conn, "wrong session password");
             n.expire_handshake(conn);
-            return;
+            return None;
         }
         let others: Vec<ConnId> = n
             .conns
@@ -108,19 +105,18 @@ impl Core {
             } else {
                 n.expire_handshake(conn);
             }
-            return;
+            return None;
         }
         let Some(l) = leader else {
             n.close_conn(conn);
-            return;
+            return None;
         };
-        self.send(
-            node,
+        Some((
             l,
             Msg::Revalidate {
                 origin,
                 session_id: req.session_id,
             },
-        );
+        ))
     }
 }

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs the lock workloads of examples/bench (lock_cycle, lock_contended_4) with zk-recipes'
+# mutex and with Apache Curator's InterProcessMutex (CuratorLockBench.java), interleaved,
+# in one sitting against one real standalone ZooKeeper 3.8, and prints every run's figures
+# and, per workload, the median of each side and their ratio.
+#
+# Usage: bash examples/bench-peers/lock-vs-curator.sh [HOST:PORT] [ROUNDS]
+#   Without HOST:PORT (or with "-") it starts its own standalone server (Debian's
+#   zookeeper, forceSync=no, on a free loopback port) and stops it at the end.
+#   The Rust side is target/release/bench (BENCH_BIN overrides); it is built here when
+#   missing.
+set -euo pipefail
+connect=${1:--}
+rounds=${2:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bench=${BENCH_BIN:-${CARGO_TARGET_DIR:-$root/target}/release/bench}
+[ -x "$bench" ] || cargo build --release -p examples --bin bench --manifest-path "$root/Cargo.toml" >&2
+cp=/usr/share/java/curator-recipes.jar:/usr/share/java/slf4j-nop.jar
+work=$(mktemp -d)
+zk_pid=
+cleanup() {
+    [ -n "$zk_pid" ] && kill "$zk_pid" 2>/dev/null && wait "$zk_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+javac -nowarn -cp "$cp" -d "$work" "$here/CuratorLockBench.java"
+
+if [ "$connect" = "-" ]; then
+    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    mkdir -p "$work/data"
+    cat >"$work/zoo.cfg" <<CFG
+tickTime=2000
+dataDir=$work/data
+clientPort=$port
+clientPortAddress=127.0.0.1
+forceSync=no
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=*
+CFG
+    java -Xmx512m -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar \
+        org.apache.zookeeper.server.quorum.QuorumPeerMain "$work/zoo.cfg" >"$work/zk.log" 2>&1 &
+    zk_pid=$!
+    for _ in $(seq 1 100); do
+        reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf srvr >&3 && cat <&3) 2>/dev/null || true)
+        if grep -q '^Mode:' <<<"$reply"; then
+            break
+        fi
+        sleep 0.2
+    done
+    grep -q '^Mode:' <<<"${reply:-}" || { echo "ZooKeeper did not start:" >&2; tail "$work/zk.log" >&2; exit 1; }
+    connect=127.0.0.1:$port
+    echo "# standalone ZooKeeper at $connect ($(grep '^Zookeeper version' <<<"$reply" | cut -d, -f1))"
+fi
+
+: >"$work/all"
+run() { # label, command...
+    local label=$1; shift
+    "$@" >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; return 1; }
+    grep -E '^lock_(cycle|contended_4) ' "$work/out" | sed "s/^/$label /" | tee -a "$work/all"
+}
+
+for r in $(seq 1 "$rounds"); do
+    echo "# round $r"
+    run zk-recipes "$bench" --connect "$connect"
+    run curator java -cp "$cp:$work" CuratorLockBench --connect "$connect"
+done
+
+echo "# medians over $rounds rounds (ops/sec) and zk-recipes/curator"
+for w in lock_cycle lock_contended_4; do
+    median() { grep "^$1 $w " "$work/all" | awk '{print $3}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+    ours=$(median zk-recipes)
+    theirs=$(median curator)
+    awk -v w="$w" -v o="$ours" -v t="$theirs" 'BEGIN {printf "%s zk-recipes %s curator %s ratio %.2fx\n", w, o, t, o/t}'
+done
