@@ -98,7 +98,7 @@ async fn run(nodes: usize, data_bytes: usize) -> Result<(), Box<dyn std::error::
         let mut creates = futures::stream::iter(
             chunk
                 .iter()
-                .map(|p| writer.create(p, &data, &CreateOptions::default())),
+                .map(|p| writer.create(p, &data, zk_client::CreateMode::Persistent)),
         )
         .buffer_unordered(500);
         while let Some(r) = creates.next().await {
