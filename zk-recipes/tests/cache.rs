@@ -477,3 +477,96 @@ async fn node_cache_follows_one_node() {
     }
     assert_eq!(cache.current(), None);
 }
+
+/// Reads the subtree at `root` with plain reads (for servers without a
+/// snapshot API).
+async fn read_tree(c: &Client, root: &str) -> Tree {
+    let mut out = Tree::new();
+    let mut todo = vec![root.to_string()];
+    while let Some(p) = todo.pop() {
+        let Ok((data, stat)) = c.get_data(&p).await else {
+            continue;
+        };
+        for child in c.get_children(&p).await.unwrap_or_default() {
+            todo.push(format!("{p}/{child}"));
+        }
+        out.insert(p, (data, stat));
+    }
+    out
+}
+
+/// The same cache on a real ZooKeeper 3.8: initial load, creates, a
+/// delete-and-recreate, a subtree delete; then it equals the server's tree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tree_cache_equals_real_zookeeper() {
+    if !std::path::Path::new("/usr/share/java/zookeeper.jar").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have ZooKeeper (.ci/install-deps.sh)"
+        );
+        eprintln!("skipped: ZooKeeper is not installed");
+        return;
+    }
+    let real = zk_server_sim::real::RealEnsemble::shared_standalone().unwrap();
+    let chroot = real.chroot("tree-cache");
+    let base = Client::connect(chroot.base_connect_string.as_str())
+        .await
+        .unwrap();
+    for p in ["/it", chroot.path.as_str()] {
+        match base.create(p, b"", &CreateOptions::default()).await {
+            Ok(_) | Err(zk_client::Error::NodeExists) => {}
+            Err(e) => panic!("{p}: {e}"),
+        }
+    }
+    let c = Client::connect(chroot.connect_string.as_str())
+        .await
+        .unwrap();
+    for p in ["/t", "/t/a", "/t/a/b", "/t/x", "/t/gone", "/t/gone/deep"] {
+        c.create(p, b"v", &CreateOptions::default()).await.unwrap();
+    }
+    let (cache, mut events) = TreeCache::builder("/t").start_with_events(&c);
+    cache.initialized().await.unwrap();
+    c.set_data("/t/a/b", b"w", None).await.unwrap();
+    c.delete("/t/x", None).await.unwrap();
+    c.create("/t/x", b"v", &CreateOptions::default())
+        .await
+        .unwrap();
+    c.delete_all_for_test("/t/gone").await;
+    c.create("/t/new", b"n", &CreateOptions::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let server = read_tree(&c, "/t").await;
+        if server == cache_tree(&cache) && cache.status().in_sync {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            diff(&cache_tree(&cache), &server)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut removed = Vec::new();
+    while let Ok(Some(ev)) = tokio::time::timeout(Duration::from_millis(200), events.recv()).await {
+        if let CacheEvent::Removed(n) = ev {
+            removed.push(n.path);
+        }
+    }
+    assert!(removed.contains(&"/t/x".to_string()), "{removed:?}");
+    assert!(removed.contains(&"/t/gone/deep".to_string()), "{removed:?}");
+}
+
+trait DeleteAll {
+    async fn delete_all_for_test(&self, path: &str);
+}
+
+impl DeleteAll for Client {
+    async fn delete_all_for_test(&self, path: &str) {
+        for child in self.get_children(path).await.unwrap() {
+            self.delete(&format!("{path}/{child}"), None).await.unwrap();
+        }
+        self.delete(path, None).await.unwrap();
+    }
+}

@@ -230,9 +230,14 @@ async fn curator_service_discovery_interop_on_real_zookeeper() {
     }
     let real = zk_server_sim::real::RealEnsemble::shared_standalone().unwrap();
     let chroot = real.chroot("discovery-interop");
-    let base = Client::connect(chroot.base_connect_string.as_str()).await.unwrap();
+    let base = Client::connect(chroot.base_connect_string.as_str())
+        .await
+        .unwrap();
     for p in ["/it", chroot.path.as_str()] {
-        match base.create(p, b"", &zk_client::CreateOptions::default()).await {
+        match base
+            .create(p, b"", &zk_client::CreateOptions::default())
+            .await
+        {
             Ok(_) | Err(zk_client::Error::NodeExists) => {}
             Err(e) => panic!("{p}: {e}"),
         }
