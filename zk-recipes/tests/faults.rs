@@ -337,32 +337,61 @@ async fn run_seed(seed: u64) -> SeedResult {
         .map_err(|e| format!("ensemble: {e}"))?;
     let hosts = ens.connect_string();
     let mut rng = StdRng::seed_from_u64(seed);
-    {
-        let admin = zk_client::Client::connect(hosts.as_str())
-            .await
-            .map_err(|e| e.to_string())?;
-        admin
-            .create("/campaign", b"", &Default::default())
-            .await
-            .map_err(|e| e.to_string())?;
-        for c in [LOCK_COUNTER, LATCH_COUNTER, LOCK_BELIEF, LATCH_BELIEF] {
-            admin
-                .create(c, b"0", &Default::default())
-                .await
-                .map_err(|e| e.to_string())?;
+    // Setup is retried: a loaded machine may time a connection out before
+    // any fault is injected, which says nothing about the recipes.
+    let policy = zk_client::retry::ExponentialBackoff::new(
+        Duration::from_millis(20),
+        Duration::from_millis(500),
+    )
+    .max_elapsed(Duration::from_secs(30));
+    let admin = zk_client::retry::retry(&policy, || {
+        zk_client::Client::builder(hosts.as_str())
+            .connect_timeout(Duration::from_secs(2))
+            .connect()
+    })
+    .await
+    .map_err(|e| format!("setup: {e}"))?;
+    for c in [
+        "/campaign",
+        LOCK_COUNTER,
+        LATCH_COUNTER,
+        LOCK_BELIEF,
+        LATCH_BELIEF,
+    ] {
+        let data: &[u8] = if c == "/campaign" { b"" } else { b"0" };
+        match zk_client::retry::retry_write(&policy, || {
+            admin.create(c, data, zk_client::CreateOptions::persistent())
+        })
+        .await
+        {
+            // NodeExists only after an unknown outcome, reported as ConnectionLoss.
+            Ok(_) => {}
+            Err(zk_client::Error::ConnectionLoss)
+                if admin.exists(c).await.ok().flatten().is_some() => {}
+            Err(e) => return Err(format!("setup: create {c}: {e}")),
         }
-        admin.close().await.map_err(|e| e.to_string())?;
     }
+    let _ = admin.close().await;
     let mut sessions = Vec::new();
     for _ in 0..CLIENTS {
-        let s = Session::builder(
-            zk_client::Client::builder(hosts.as_str())
-                .session_timeout(SESSION_TIMEOUT)
-                .connect_timeout(Duration::from_millis(300)),
-        )
-        .connect()
-        .await
-        .map_err(|e| format!("session: {e}"))?;
+        let mut attempt = 0;
+        let s = loop {
+            match Session::builder(
+                zk_client::Client::builder(hosts.as_str())
+                    .session_timeout(SESSION_TIMEOUT)
+                    .connect_timeout(Duration::from_secs(1)),
+            )
+            .connect()
+            .await
+            {
+                Ok(s) => break s,
+                Err(e) if attempt < 20 && e.is_retriable() => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(format!("setup: session: {e}")),
+            }
+        };
         sessions.push(s);
     }
     let obs = Arc::new(StdMutex::new(Observations::default()));
