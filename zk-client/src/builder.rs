@@ -26,6 +26,11 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
 /// ZooKeeper's default `jute.maxbuffer` (1,048,575 bytes): the largest frame
 /// either side accepts, and so the limit on a node's data.
 pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
+/// How much larger than [`max_buffer`](ClientBuilder::max_buffer) a reply
+/// may be (ZooKeeper's `zookeeper.jute.maxbuffer.extrasize` default): a
+/// getData reply adds 88 bytes of header and Stat to the largest data a
+/// request can carry.
+pub const REPLY_OVERHEAD: usize = 1024;
 
 /// Configures and connects a [`Client`].
 ///
@@ -241,8 +246,13 @@ impl ClientBuilder {
         Ok(Connector::Tcp)
     }
 
-    /// The largest frame to send or accept (ZooKeeper's `jute.maxbuffer`);
-    /// data larger than this fails with [`Error::DataTooLarge`] before sending.
+    /// The largest request to send (ZooKeeper's `jute.maxbuffer`, which the
+    /// server applies to what it reads): a request whose encoding (data,
+    /// path, ACL and headers) is larger fails with [`Error::DataTooLarge`]
+    /// before sending. Replies may be up to
+    /// [`REPLY_OVERHEAD`](crate::REPLY_OVERHEAD) bytes larger, so that the
+    /// data of every node this client can create can be read back (a
+    /// getData reply carries the data with a header and a Stat).
     pub fn max_buffer(mut self, bytes: usize) -> Self {
         self.max_buffer = bytes;
         self
@@ -285,6 +295,7 @@ impl ClientBuilder {
             read_only: self.read_only,
             follow_config: self.follow_config,
             max_frame: self.max_buffer,
+            max_reply: self.max_buffer.saturating_add(REPLY_OVERHEAD),
             chroot: chroot.clone(),
             auths: self.auths,
             connector,
@@ -298,7 +309,6 @@ impl ClientBuilder {
             inner: Arc::new(Inner {
                 shared,
                 chroot,
-                max_data: self.max_buffer,
                 max_frame: self.max_buffer,
                 request_timeout: self.request_timeout,
             }),

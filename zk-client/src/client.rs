@@ -62,7 +62,6 @@ pub struct ClientStats {
 pub(crate) struct Inner {
     pub(crate) shared: Arc<Shared>,
     pub(crate) chroot: Chroot,
-    pub(crate) max_data: usize,
     pub(crate) max_frame: usize,
     pub(crate) request_timeout: Option<Duration>,
 }
@@ -276,20 +275,19 @@ impl Client {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.inner.request_timeout.map(|t| Instant::now() + t)
+        // A timeout too long to add to now (Duration::MAX) is no deadline.
+        self.inner
+            .request_timeout
+            .and_then(|t| Instant::now().checked_add(t))
     }
 
     pub(crate) fn server_path(&self, path: &str) -> Result<String> {
         self.inner.chroot.to_server(path)
     }
 
+    /// The node data of a request. Its size is checked with the rest of the
+    /// request when it is encoded ([`Error::DataTooLarge`]).
     pub(crate) fn check_data(&self, data: &[u8]) -> Result<Bytes> {
-        if data.len() > self.inner.max_data {
-            return Err(Error::DataTooLarge {
-                len: data.len(),
-                max: self.inner.max_data,
-            });
-        }
         Ok(Bytes::copy_from_slice(data))
     }
 

@@ -135,9 +135,10 @@ pub enum Error {
     /// The request would exceed `jute.maxbuffer`; nothing was sent.
     #[error("request of {len} bytes exceeds the maximum of {max} bytes (jute.maxbuffer)")]
     DataTooLarge {
-        /// Size of the data or of the encoded request.
+        /// The size of the encoded request (data, path, ACL and headers; the
+        /// jute frame length, without its 4-byte prefix), always.
         len: usize,
-        /// The configured maximum.
+        /// The configured maximum ([`ClientBuilder::max_buffer`](crate::ClientBuilder::max_buffer)).
         max: usize,
     },
     /// A bad argument caught before sending (an out-of-range TTL, a TTL with a

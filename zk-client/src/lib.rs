@@ -190,8 +190,13 @@
 //!
 //! - **Hunting.** The server list is shuffled once and walked round-robin;
 //!   the host name is resolved again on every attempt. Attempts after the
-//!   first wait a random pause up to 50 ms × 2^attempt (capped at 1 s), and
-//!   each may take at most the connect timeout, or its share of the session
+//!   first wait a random pause up to 50 ms × 2^attempt (capped at 1 s). The
+//!   first attempt after losing a connection goes at once, unless that
+//!   connection (and those before it, in a row) broke within a second of
+//!   its handshake: then it waits such a pause too, indexed by how many in
+//!   a row, so a server that accepts sessions and breaks them is not
+//!   hammered while failing over from a server that served us stays
+//!   immediate. Each attempt may take at most the connect timeout, or its share of the session
 //!   timeout (the timeout divided by the number of servers, at least
 //!   2 s), or the time left before local expiry, whichever is least.
 //! - **Single system image.** Every attempt sends the last zxid this client
@@ -314,7 +319,7 @@ mod watch;
 
 pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BUFFER, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_SESSION_TIMEOUT,
+    DEFAULT_SESSION_TIMEOUT, REPLY_OVERHEAD,
 };
 pub use client::{Client, ClientStats, CONFIG_NODE};
 pub use config::{ConnectString, HostPort, DEFAULT_PORT};
