@@ -325,6 +325,7 @@ impl Client {
             );
             let (tx, rx) = oneshot::channel();
             self.inner.shared.submit(Work::Request(Req {
+                op,
                 frame,
                 watch,
                 persistent,

@@ -909,20 +909,16 @@ impl Live<'_> {
         match work {
             Work::Request(mut req) => {
                 let xid = self.task.alloc_xid();
-                if let Some(slot) = req.frame.get_mut(4..8) {
-                    slot.copy_from_slice(&xid.to_be_bytes());
-                }
+                zk_proto::set_request_xid(&mut req.frame, xid);
                 // A one-shot watch on a path this client watches persistently
                 // is served by the persistent watch's events: it is not set
                 // on the server, where (3.8, ZOOKEEPER-4466) it would turn
-                // the persistent watch into a one-shot one. The watch flag is
-                // the last byte of exists/getData/getChildren(2).
+                // the persistent watch into a one-shot one.
                 if let Some(w) = &mut req.watch {
-                    if self.task.persistents.covers(&w.server_path, w.kind) {
-                        if let Some(flag) = req.frame.last_mut() {
-                            *flag = 0;
-                            w.covered = true;
-                        }
+                    if self.task.persistents.covers(&w.server_path, w.kind)
+                        && zk_proto::set_request_watch(&mut req.frame, req.op, false)
+                    {
+                        w.covered = true;
                     }
                 }
                 let persistent = req.persistent.take().map(|reg| {
