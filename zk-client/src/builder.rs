@@ -8,14 +8,14 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::chroot::Chroot;
-use crate::client::{Client, Inner};
+use crate::client::Client;
 use crate::config::ConnectString;
 use crate::error::{Error, Result};
-use crate::sasl::SaslCredentials;
-use crate::session::conn::{BoxTransport, Transport};
-use crate::session::connect::Connector;
 use crate::session::submit::Shared;
 use crate::session::{SessionConfig, Task};
+use crate::transport::conn::{BoxTransport, Transport};
+use crate::transport::connect::Connector;
+use crate::transport::sasl::SaslCredentials;
 
 /// Default requested session timeout: 30 s.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,6 +31,18 @@ pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
 /// getData reply adds 88 bytes of header and Stat to the largest data a
 /// request can carry.
 pub const REPLY_OVERHEAD: usize = 1024;
+
+impl Client {
+    /// A builder for a client of `connect_string` (`host:port,host:port/chroot`).
+    pub fn builder(connect_string: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(connect_string)
+    }
+
+    /// Connects with default settings; see [`ClientBuilder`] for them.
+    pub async fn connect(connect_string: impl Into<String>) -> Result<Client> {
+        ClientBuilder::new(connect_string).connect().await
+    }
+}
 
 /// Configures and connects a [`Client`].
 ///
@@ -74,7 +86,7 @@ pub struct ClientBuilder {
     sasl: Option<SaslCredentials>,
     create_chroot: bool,
     #[cfg(feature = "tls")]
-    tls: Option<crate::tls::TlsConfig>,
+    tls: Option<crate::transport::tls::TlsConfig>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -218,7 +230,7 @@ impl ClientBuilder {
     /// string must then name the servers' `secureClientPort`s. See
     /// [`TlsConfig`](crate::TlsConfig).
     #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: crate::tls::TlsConfig) -> Self {
+    pub fn tls(mut self, config: crate::transport::tls::TlsConfig) -> Self {
         self.tls = Some(config);
         self
     }
@@ -305,14 +317,7 @@ impl ClientBuilder {
         let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(task.run(ready_tx));
         ready_rx.await.unwrap_or(Err(Error::Closed))?;
-        let client = Client {
-            inner: Arc::new(Inner {
-                shared,
-                chroot,
-                max_frame: self.max_buffer,
-                request_timeout: self.request_timeout,
-            }),
-        };
+        let client = Client::new(shared, chroot, self.max_buffer, self.request_timeout);
         if let Err(e) = client.check_chroot(self.create_chroot).await {
             let _ = client.close().await;
             return Err(e);

@@ -16,8 +16,8 @@ use zk_proto::{ErrorCode, OpCode};
 use super::state::StateInfo;
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::persistent::PersistentSender;
-use crate::watch::{WatchKind, WatchSender, WatcherKind};
+use crate::event::PersistentSender;
+use crate::event::{WatchKind, WatchSender, WatcherKind};
 
 /// A successful or failed reply, body still encoded (the caller decodes it).
 #[derive(Debug)]

@@ -25,8 +25,6 @@ use zk_proto::{
     ErrorCode, EventType, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
 };
 
-use super::conn::{framed, BoxTransport, Conn, ConnError};
-use super::connect::Connector;
 use super::pending::{Awaiting, DoneSender, Matched, Pending, PendingQueue};
 use super::persistent::Persistents;
 use super::probe;
@@ -36,8 +34,10 @@ use super::watches::Watches;
 use crate::chroot::Chroot;
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::sasl::{self, SaslCredentials, SaslError};
-use crate::watch::{WatchKind, WatchedEvent, WatcherKind};
+use crate::event::{WatchKind, WatchedEvent, WatcherKind};
+use crate::transport::conn::{framed, BoxTransport, Conn, ConnError};
+use crate::transport::connect::Connector;
+use crate::transport::sasl::{self, SaslCredentials, SaslError};
 
 /// Everything the task needs to know from the builder.
 pub(crate) struct SessionConfig {
@@ -1148,7 +1148,7 @@ impl Live<'_> {
     fn read_config(&mut self, conn: &mut Conn) {
         let xid = self.task.alloc_xid();
         let req = Request::GetData(zk_proto::GetDataRequest {
-            path: crate::client::CONFIG_NODE.to_owned(),
+            path: crate::config::CONFIG_NODE.to_owned(),
             watch: true,
         });
         if encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req).is_ok() {
@@ -1157,7 +1157,7 @@ impl Live<'_> {
                 span: debug_span!(
                     "zk.request",
                     op = "getData",
-                    path = crate::client::CONFIG_NODE,
+                    path = crate::config::CONFIG_NODE,
                     xid
                 ),
                 awaiting: Awaiting::Config,
@@ -1392,7 +1392,7 @@ impl Live<'_> {
         self.followups
             .extend(dead.into_iter().map(Followup::Remove));
         if self.task.cfg.follow_config
-            && ev.path == crate::client::CONFIG_NODE
+            && ev.path == crate::config::CONFIG_NODE
             && event_type == EventType::NodeDataChanged
         {
             self.followups.push(Followup::ReadConfig);
