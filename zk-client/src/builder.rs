@@ -8,14 +8,14 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 
 use crate::chroot::Chroot;
-use crate::client::{Client, Inner};
+use crate::client::Client;
 use crate::config::ConnectString;
 use crate::error::{Error, Result};
-use crate::sasl::SaslCredentials;
-use crate::session::conn::{BoxTransport, Transport};
-use crate::session::connect::Connector;
 use crate::session::submit::Shared;
 use crate::session::{SessionConfig, Task};
+use crate::transport::conn::{BoxTransport, Transport};
+use crate::transport::connect::Connector;
+use crate::transport::sasl::SaslCredentials;
 
 /// Default requested session timeout: 30 s.
 pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,6 +26,23 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1000;
 /// ZooKeeper's default `jute.maxbuffer` (1,048,575 bytes): the largest frame
 /// either side accepts, and so the limit on a node's data.
 pub const DEFAULT_MAX_BUFFER: usize = zk_proto::DEFAULT_MAX_FRAME;
+/// How much larger than [`max_buffer`](ClientBuilder::max_buffer) a reply
+/// may be (ZooKeeper's `zookeeper.jute.maxbuffer.extrasize` default): a
+/// getData reply adds 88 bytes of header and Stat to the largest data a
+/// request can carry.
+pub const REPLY_OVERHEAD: usize = 1024;
+
+impl Client {
+    /// A builder for a client of `connect_string` (`host:port,host:port/chroot`).
+    pub fn builder(connect_string: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(connect_string)
+    }
+
+    /// Connects with default settings; see [`ClientBuilder`] for them.
+    pub async fn connect(connect_string: impl Into<String>) -> Result<Client> {
+        ClientBuilder::new(connect_string).connect().await
+    }
+}
 
 /// Configures and connects a [`Client`].
 ///
@@ -69,7 +86,7 @@ pub struct ClientBuilder {
     sasl: Option<SaslCredentials>,
     create_chroot: bool,
     #[cfg(feature = "tls")]
-    tls: Option<crate::tls::TlsConfig>,
+    tls: Option<crate::transport::tls::TlsConfig>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -213,7 +230,7 @@ impl ClientBuilder {
     /// string must then name the servers' `secureClientPort`s. See
     /// [`TlsConfig`](crate::TlsConfig).
     #[cfg(feature = "tls")]
-    pub fn tls(mut self, config: crate::tls::TlsConfig) -> Self {
+    pub fn tls(mut self, config: crate::transport::tls::TlsConfig) -> Self {
         self.tls = Some(config);
         self
     }
@@ -241,8 +258,13 @@ impl ClientBuilder {
         Ok(Connector::Tcp)
     }
 
-    /// The largest frame to send or accept (ZooKeeper's `jute.maxbuffer`);
-    /// data larger than this fails with [`Error::DataTooLarge`] before sending.
+    /// The largest request to send (ZooKeeper's `jute.maxbuffer`, which the
+    /// server applies to what it reads): a request whose encoding (data,
+    /// path, ACL and headers) is larger fails with [`Error::DataTooLarge`]
+    /// before sending. Replies may be up to
+    /// [`REPLY_OVERHEAD`](crate::REPLY_OVERHEAD) bytes larger, so that the
+    /// data of every node this client can create can be read back (a
+    /// getData reply carries the data with a header and a Stat).
     pub fn max_buffer(mut self, bytes: usize) -> Self {
         self.max_buffer = bytes;
         self
@@ -285,6 +307,7 @@ impl ClientBuilder {
             read_only: self.read_only,
             follow_config: self.follow_config,
             max_frame: self.max_buffer,
+            max_reply: self.max_buffer.saturating_add(REPLY_OVERHEAD),
             chroot: chroot.clone(),
             auths: self.auths,
             connector,
@@ -294,15 +317,7 @@ impl ClientBuilder {
         let (ready_tx, ready_rx) = oneshot::channel();
         tokio::spawn(task.run(ready_tx));
         ready_rx.await.unwrap_or(Err(Error::Closed))?;
-        let client = Client {
-            inner: Arc::new(Inner {
-                shared,
-                chroot,
-                max_data: self.max_buffer,
-                max_frame: self.max_buffer,
-                request_timeout: self.request_timeout,
-            }),
-        };
+        let client = Client::new(shared, chroot, self.max_buffer, self.request_timeout);
         if let Err(e) = client.check_chroot(self.create_chroot).await {
             let _ = client.close().await;
             return Err(e);

@@ -6,30 +6,27 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use zk_proto::{
     Acl, ClientInfo, Create2Response, DeleteRequest, ErrorCode, ExistsRequest, GetAclRequest,
     GetAclResponse, GetAllChildrenNumberRequest, GetAllChildrenNumberResponse,
     GetChildren2Response, GetChildrenRequest, GetChildrenResponse, GetDataRequest, GetDataResponse,
-    GetEphemeralsRequest, GetEphemeralsResponse, ProtoError, Reader, ReconfigRequest, Record,
-    Request, SetAclRequest, SetDataRequest, Stat, StatResponse, SyncRequest, WhoAmIResponse,
+    GetEphemeralsRequest, GetEphemeralsResponse, Reader, ReconfigRequest, Request, SetAclRequest,
+    SetDataRequest, Stat, StatResponse, SyncRequest, WhoAmIResponse,
 };
 
-use crate::builder::ClientBuilder;
 use crate::chroot::Chroot;
-use crate::config::{ConnectString, HostPort};
+use crate::config::{ConnectString, HostPort, CONFIG_NODE};
 use crate::create::{ancestors, CreateBody, CreateOptions};
 use crate::error::{Error, Result};
+use crate::event::{WatchKind, WatcherKind};
 use crate::persistent::PersistentWatch;
+use crate::request::{self, decode, with_deadline, Call};
 use crate::session::state::{SessionState, StateStream};
-use crate::session::submit::{PersistentReg, Reply, Req, Shared, WatchReg, Work};
-use crate::txn::{MultiRead, Transaction};
-use crate::watch::{OneshotWatch, WatchKind, WatcherKind};
-
-/// The path of the ensemble configuration node (never chroot-relative).
-pub const CONFIG_NODE: &str = "/zookeeper/config";
+use crate::session::submit::{PersistentReg, Shared, WatchReg, Work};
+use crate::watch::OneshotWatch;
 
 /// Counters describing the client's request pipeline.
 ///
@@ -62,9 +59,27 @@ pub struct ClientStats {
 pub(crate) struct Inner {
     pub(crate) shared: Arc<Shared>,
     pub(crate) chroot: Chroot,
-    pub(crate) max_data: usize,
     pub(crate) max_frame: usize,
     pub(crate) request_timeout: Option<Duration>,
+}
+
+impl Client {
+    /// A handle on the session whose task shares `shared`.
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        chroot: Chroot,
+        max_frame: usize,
+        request_timeout: Option<Duration>,
+    ) -> Client {
+        Client {
+            inner: Arc::new(Inner {
+                shared,
+                chroot,
+                max_frame,
+                request_timeout,
+            }),
+        }
+    }
 }
 
 impl Drop for Inner {
@@ -101,58 +116,7 @@ impl fmt::Debug for Client {
     }
 }
 
-/// A request that has been put in line, or refused before it was.
-pub(crate) struct Call {
-    rx: Result<oneshot::Receiver<Result<Reply>>>,
-    deadline: Option<Instant>,
-}
-
-impl Call {
-    /// Waits for the reply (or the per-request timeout) and turns a non-OK code into an error.
-    pub(crate) async fn reply(self) -> Result<Reply> {
-        let rx = self.rx?;
-        let wait = async {
-            match rx.await {
-                Ok(r) => r,
-                // The task ended without answering: it is gone, so the client is closed.
-                Err(_) => Err(Error::Closed),
-            }
-        };
-        match self.deadline {
-            Some(d) => match tokio::time::timeout_at(d, wait).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::RequestTimeout),
-            },
-            None => wait.await,
-        }
-    }
-
-    /// Like [`Call::reply`], and reads the body of a successful reply.
-    pub(crate) async fn ok(self) -> Result<Reader> {
-        let reply = self.reply().await?;
-        match Error::from_code(reply.err) {
-            None => Ok(Reader::new(reply.body)),
-            Some(e) => Err(e),
-        }
-    }
-}
-
-/// Decodes a reply body, turning a malformed one into [`Error::Protocol`].
-pub(crate) fn decode<R: Record>(mut r: Reader) -> Result<R> {
-    R::decode(&mut r).map_err(Error::Protocol)
-}
-
 impl Client {
-    /// A builder for a client of `connect_string` (`host:port,host:port/chroot`).
-    pub fn builder(connect_string: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(connect_string)
-    }
-
-    /// Connects with default settings; see [`ClientBuilder`] for them.
-    pub async fn connect(connect_string: impl Into<String>) -> Result<Client> {
-        ClientBuilder::new(connect_string).connect().await
-    }
-
     /// The current session state.
     pub fn state(&self) -> SessionState {
         self.inner.shared.state.borrow().state
@@ -250,11 +214,20 @@ impl Client {
         let Some(root) = self.inner.chroot.prefix_str().map(str::to_owned) else {
             return Ok(());
         };
-        let exists = Request::Exists(ExistsRequest {
-            path: root.clone(),
-            watch: false,
-        });
-        if exists_reply(self.send(Ok(exists), None)).await?.is_some() {
+        // The session lives on across a connection loss (follow_config may
+        // move to another server right after connecting): ask again.
+        let mut tries = 0;
+        let found = loop {
+            let exists = Request::Exists(ExistsRequest {
+                path: root.clone(),
+                watch: false,
+            });
+            match exists_reply(self.send(Ok(exists), None)).await {
+                Err(Error::ConnectionLoss) if tries < CHROOT_CHECK_TRIES => tries += 1,
+                other => break other?,
+            }
+        };
+        if found.is_some() {
             return Ok(());
         }
         if !create {
@@ -276,20 +249,19 @@ impl Client {
     }
 
     fn deadline(&self) -> Option<Instant> {
-        self.inner.request_timeout.map(|t| Instant::now() + t)
+        // A timeout too long to add to now (Duration::MAX) is no deadline.
+        self.inner
+            .request_timeout
+            .and_then(|t| Instant::now().checked_add(t))
     }
 
     pub(crate) fn server_path(&self, path: &str) -> Result<String> {
         self.inner.chroot.to_server(path)
     }
 
+    /// The node data of a request. Its size is checked with the rest of the
+    /// request when it is encoded ([`Error::DataTooLarge`]).
     pub(crate) fn check_data(&self, data: &[u8]) -> Result<Bytes> {
-        if data.len() > self.inner.max_data {
-            return Err(Error::DataTooLarge {
-                len: data.len(),
-                max: self.inner.max_data,
-            });
-        }
         Ok(Bytes::copy_from_slice(data))
     }
 
@@ -305,37 +277,15 @@ impl Client {
         watch: Option<WatchReg>,
         persistent: Option<PersistentReg>,
     ) -> Call {
-        let deadline = self.deadline();
-        let rx = request.and_then(|request| {
-            let op = request.op_code();
-            let mut frame = BytesMut::new();
-            zk_proto::encode_request(&mut frame, self.inner.max_frame, 0, &request).map_err(
-                |e| match e {
-                    ProtoError::FrameTooLarge { len, max } => Error::DataTooLarge {
-                        len: usize::try_from(len).unwrap_or(usize::MAX),
-                        max,
-                    },
-                    other => Error::Protocol(other),
-                },
-            )?;
-            let span = tracing::debug_span!(
-                "zk.request",
-                op = op.name(),
-                path = request.path().unwrap_or(""),
-                xid = tracing::field::Empty,
-                session_id = self.session_id(),
-            );
-            let (tx, rx) = oneshot::channel();
-            self.inner.shared.submit(Work::Request(Req {
-                frame,
-                watch,
-                persistent,
-                reply: tx,
-                span,
-            }));
-            Ok(rx)
-        });
-        Call { rx, deadline }
+        request::submit(
+            &self.inner.shared,
+            self.inner.max_frame,
+            self.deadline(),
+            self.session_id(),
+            request,
+            watch,
+            persistent,
+        )
     }
 
     /// Encodes `request` and puts it in line (see [`Client::send_with`]).
@@ -852,20 +802,6 @@ impl Client {
         }
     }
 
-    // ----- transactions -----
-
-    /// Starts an atomic transaction (multi): create, delete, set_data and
-    /// check ops, all applied or none.
-    pub fn transaction(&self) -> Transaction {
-        Transaction::new(self.clone())
-    }
-
-    /// Starts a batch of reads (multiRead, ZooKeeper 3.6+): get_data and
-    /// get_children ops, each succeeding or failing on its own.
-    pub fn multi_read(&self) -> MultiRead {
-        MultiRead::new(self.clone())
-    }
-
     // ----- auth -----
 
     /// Adds credentials to the session (for example `("digest", b"user:password")`).
@@ -963,18 +899,8 @@ impl Client {
     }
 }
 
-/// Waits for `wait`, or fails with [`Error::RequestTimeout`] at `deadline`.
-async fn with_deadline<T>(
-    deadline: Option<Instant>,
-    wait: impl Future<Output = Result<T>>,
-) -> Result<T> {
-    match deadline {
-        Some(d) => tokio::time::timeout_at(d, wait)
-            .await
-            .unwrap_or(Err(Error::RequestTimeout)),
-        None => wait.await,
-    }
-}
+/// How many connection losses the chroot check at connect rides out.
+const CHROOT_CHECK_TRIES: usize = 5;
 
 /// How many times a create with parents creates them and tries again.
 const MAX_PARENT_ROUNDS: usize = 5;

@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use crate::error::Error;
 
+/// The path of the ensemble configuration node (never chroot-relative).
+pub const CONFIG_NODE: &str = "/zookeeper/config";
+
 /// ZooKeeper's default client port.
 pub const DEFAULT_PORT: u16 = 2181;
 

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use zk_proto::{ErrorCode, PathError, ProtoError};
 
-use crate::txn::OpResult;
+use bytes::Bytes;
+use zk_proto::Stat;
 
 /// Everything a [`Client`](crate::Client) operation can fail with.
 ///
@@ -135,9 +136,10 @@ pub enum Error {
     /// The request would exceed `jute.maxbuffer`; nothing was sent.
     #[error("request of {len} bytes exceeds the maximum of {max} bytes (jute.maxbuffer)")]
     DataTooLarge {
-        /// Size of the data or of the encoded request.
+        /// The size of the encoded request (data, path, ACL and headers; the
+        /// jute frame length, without its 4-byte prefix), always.
         len: usize,
-        /// The configured maximum.
+        /// The configured maximum ([`ClientBuilder::max_buffer`](crate::ClientBuilder::max_buffer)).
         max: usize,
     },
     /// A bad argument caught before sending (an out-of-range TTL, a TTL with a
@@ -224,6 +226,58 @@ pub enum Error {
         /// One result per op.
         results: Vec<OpResult>,
     },
+}
+
+/// The result of one op of a transaction or a multiRead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OpResult {
+    /// A create: the created path (relative to the chroot) and its Stat.
+    Create {
+        /// The created path, with its sequence suffix for sequential modes.
+        path: String,
+        /// The new node's Stat. ZooKeeper 3.8 reports it for container and
+        /// TTL creates inside a transaction but not for the other modes
+        /// (it answers those with a plain create result), so it may be `None`.
+        stat: Option<Stat>,
+    },
+    /// A delete.
+    Delete,
+    /// A set_data: the node's new Stat.
+    SetData {
+        /// The node's Stat after the write.
+        stat: Stat,
+    },
+    /// A check.
+    Check,
+    /// A get_data (multiRead).
+    GetData {
+        /// The node's data.
+        data: Bytes,
+        /// The node's Stat.
+        stat: Stat,
+    },
+    /// A get_children (multiRead).
+    GetChildren {
+        /// The child names.
+        children: Vec<String>,
+    },
+    /// The op failed. In a failed transaction the failing op carries its
+    /// own error and the ops after it [`Error::RuntimeInconsistency`].
+    Error(Error),
+    /// In a failed transaction, an op before the failing one (it would have
+    /// succeeded, but nothing was applied).
+    RolledBack,
+}
+
+impl OpResult {
+    /// The error of a failed op, if it failed.
+    pub fn error(&self) -> Option<&Error> {
+        match self {
+            OpResult::Error(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// A shorthand for `Result<T, zk_client::Error>`.
@@ -361,11 +415,10 @@ impl Error {
     }
 
     pub(crate) fn io(e: std::io::Error) -> Error {
-        // A TLS failure after the handshake (see tls::Stream) keeps its type.
-        #[cfg(feature = "tls")]
+        // A TLS failure after the handshake (see transport::tls) keeps its type.
         if let Some(tls) = e
             .get_ref()
-            .and_then(|inner| inner.downcast_ref::<crate::tls::TlsFailure>())
+            .and_then(|inner| inner.downcast_ref::<TlsFailure>())
         {
             return tls.0.clone();
         }
@@ -383,6 +436,21 @@ impl Error {
         }
     }
 }
+
+/// An [`Error::Tls`] carried inside an `io::Error` (a TLS stream's reads and
+/// writes can only fail with `io::Error`), so that the error can be taken
+/// back out with its type.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "tls"), allow(dead_code))]
+pub(crate) struct TlsFailure(pub(crate) Error);
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for TlsFailure {}
 
 /// The underlying error of an [`Error::Io`] or [`Error::Tls`], returned by
 /// their `source()`. Shared (an `Arc`), so that [`Error`] stays `Clone`;

@@ -81,6 +81,25 @@
 //!   [`Error::UnexpectedReply`], or `ConnectionLoss` for requests caught on a
 //!   connection dropped because of it) and never a panic.
 //!
+//! # Layers
+//!
+//! The crate reads bottom-up; no module imports from a layer above its own
+//! (tokio-postgres's shape: codec, connect, connection, client):
+//!
+//! ```text
+//!  handles    builder ─► client ◄─ txn      watch   persistent
+//!                 │        │  └──► request ◄─┘ │        │
+//!  ───────────────┼────────┼─────────┼─────────┼────────┼──────────────
+//!  session        task (hunting, handshake, live loop) ─► pending, watches,
+//!                 persistent, probe, state, submit (the line the handles feed)
+//!  ──────────────────────────────────────────────────────────────────────
+//!  transport      connect (TCP, TLS) ─► conn (framing)   sasl (on a conn)
+//!  ──────────────────────────────────────────────────────────────────────
+//!  base           error   event   config   chroot   create
+//!  ──────────────────────────────────────────────────────────────────────
+//!  codec          zk_proto (records, frames, the byte layout of requests)
+//! ```
+//!
 //! # Versions
 //!
 //! Every expected-version argument ([`Client::delete`],
@@ -190,8 +209,13 @@
 //!
 //! - **Hunting.** The server list is shuffled once and walked round-robin;
 //!   the host name is resolved again on every attempt. Attempts after the
-//!   first wait a random pause up to 50 ms × 2^attempt (capped at 1 s), and
-//!   each may take at most the connect timeout, or its share of the session
+//!   first wait a random pause up to 50 ms × 2^attempt (capped at 1 s). The
+//!   first attempt after losing a connection goes at once, unless that
+//!   connection (and those before it, in a row) broke within a second of
+//!   its handshake: then it waits such a pause too, indexed by how many in
+//!   a row, so a server that accepts sessions and breaks them is not
+//!   hammered while failing over from a server that served us stays
+//!   immediate. Each attempt may take at most the connect timeout, or its share of the session
 //!   timeout (the timeout divided by the number of servers, at least
 //!   2 s), or the time left before local expiry, whichever is least.
 //! - **Single system image.** Every attempt sends the last zxid this client
@@ -304,30 +328,31 @@ mod client;
 mod config;
 mod create;
 mod error;
+mod event;
 mod persistent;
+mod request;
 pub mod retry;
-mod sasl;
 mod session;
-#[cfg(feature = "tls")]
-mod tls;
+mod transport;
 mod txn;
 mod watch;
 
 pub use builder::{
     ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_BUFFER, DEFAULT_MAX_IN_FLIGHT,
-    DEFAULT_SESSION_TIMEOUT,
+    DEFAULT_SESSION_TIMEOUT, REPLY_OVERHEAD,
 };
-pub use client::{Client, ClientStats, CONFIG_NODE};
-pub use config::{ConnectString, HostPort, DEFAULT_PORT};
+pub use client::{Client, ClientStats};
+pub use config::{ConnectString, HostPort, CONFIG_NODE, DEFAULT_PORT};
 pub use create::{parse_sequence, CreateOptions};
-pub use error::{Error, ErrorSource, Result};
-pub use persistent::{PersistentEvent, PersistentWatch};
-pub use session::conn::Transport;
+pub use error::{Error, ErrorSource, OpResult, Result};
+pub use event::{PersistentEvent, WatchedEvent, WatcherKind};
+pub use persistent::PersistentWatch;
 pub use session::state::{SessionState, StateStream};
+pub use transport::conn::Transport;
 #[cfg(feature = "tls")]
-pub use tls::TlsConfig;
-pub use txn::{MultiRead, OpResult, Transaction};
-pub use watch::{OneshotWatch, WatchedEvent, WatcherKind};
+pub use transport::tls::TlsConfig;
+pub use txn::{MultiRead, Transaction};
+pub use watch::OneshotWatch;
 
 /// The byte buffer type of node data (re-exported from [`bytes`]).
 pub use bytes::Bytes;

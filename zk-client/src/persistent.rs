@@ -10,28 +10,8 @@ use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::Error;
+use crate::event::PersistentEvent;
 use crate::session::submit::{Shared, Work};
-use crate::watch::WatchedEvent;
-
-/// What a [`PersistentWatch`] yields.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum PersistentEvent {
-    /// A change on the watched node (or, for a recursive watch, anywhere in
-    /// its subtree).
-    Node(WatchedEvent),
-    /// The client reconnected after a connection loss. The server cannot
-    /// replay what a persistent watch missed while the client was away
-    /// (ZOOKEEPER-4698), so **events may have been missed: re-read the state
-    /// you derive from this watch.** The watch itself is active again; this
-    /// item comes before any event from the new connection.
-    Resync,
-    /// The watch is over: the session ended (`SessionExpired`, `AuthFailed`,
-    /// `Closed`) or the server refused the watch. The stream ends after it.
-    Closed(Error),
-}
-
-pub(crate) type PersistentSender = mpsc::UnboundedSender<PersistentEvent>;
 
 /// A persistent (or persistent-recursive) watch: a [`Stream`] of
 /// [`PersistentEvent`]s, from

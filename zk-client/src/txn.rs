@@ -2,65 +2,27 @@
 
 use std::future::Future;
 
-use bytes::Bytes;
 use zk_proto::{
     CheckVersionRequest, DeleteRequest, ErrorCode, GetChildrenRequest, GetDataRequest, MultiOp,
-    MultiRequest, MultiResponse, MultiResult, Request, SetDataRequest, Stat,
+    MultiRequest, MultiResponse, MultiResult, Request, SetDataRequest,
 };
 
-use crate::client::{decode, Client};
+use crate::client::Client;
 use crate::create::{CreateBody, CreateOptions};
-use crate::error::{Error, Result};
+use crate::error::{Error, OpResult, Result};
+use crate::request::decode;
 
-/// The result of one op of a transaction or a multiRead.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OpResult {
-    /// A create: the created path (relative to the chroot) and its Stat.
-    Create {
-        /// The created path, with its sequence suffix for sequential modes.
-        path: String,
-        /// The new node's Stat. ZooKeeper 3.8 reports it for container and
-        /// TTL creates inside a transaction but not for the other modes
-        /// (it answers those with a plain create result), so it may be `None`.
-        stat: Option<Stat>,
-    },
-    /// A delete.
-    Delete,
-    /// A set_data: the node's new Stat.
-    SetData {
-        /// The node's Stat after the write.
-        stat: Stat,
-    },
-    /// A check.
-    Check,
-    /// A get_data (multiRead).
-    GetData {
-        /// The node's data.
-        data: Bytes,
-        /// The node's Stat.
-        stat: Stat,
-    },
-    /// A get_children (multiRead).
-    GetChildren {
-        /// The child names.
-        children: Vec<String>,
-    },
-    /// The op failed. In a failed transaction the failing op carries its
-    /// own error and the ops after it [`Error::RuntimeInconsistency`].
-    Error(Error),
-    /// In a failed transaction, an op before the failing one (it would have
-    /// succeeded, but nothing was applied).
-    RolledBack,
-}
+impl Client {
+    /// Starts an atomic transaction (multi): create, delete, set_data and
+    /// check ops, all applied or none.
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.clone())
+    }
 
-impl OpResult {
-    /// The error of a failed op, if it failed.
-    pub fn error(&self) -> Option<&Error> {
-        match self {
-            OpResult::Error(e) => Some(e),
-            _ => None,
-        }
+    /// Starts a batch of reads (multiRead, ZooKeeper 3.6+): get_data and
+    /// get_children ops, each succeeding or failing on its own.
+    pub fn multi_read(&self) -> MultiRead {
+        MultiRead::new(self.clone())
     }
 }
 

@@ -7,96 +7,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::sync::oneshot;
-use zk_proto::EventType;
 
 use crate::error::Error;
+use crate::event::{WatchKind, WatchedEvent, WatcherKind};
 use crate::session::submit::{Shared, Work};
-
-/// A node event delivered to a watch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct WatchedEvent {
-    /// What happened.
-    pub event_type: EventType,
-    /// The node's path, relative to the client's chroot.
-    pub path: String,
-    /// The zxid of the change (ZooKeeper 3.9+); −1 from older servers.
-    pub zxid: i64,
-}
-
-/// The kind of a one-shot watch, which decides the events that trigger it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum WatchKind {
-    /// Left by getData, or by exists on an existing node: fires on data
-    /// change, delete (and create, for symmetry with Java).
-    Data,
-    /// Left by exists on a missing node: fires on create (and data change / delete).
-    Exist,
-    /// Left by getChildren: fires on child change and delete.
-    Child,
-}
-
-impl WatchKind {
-    /// The server's watch table this kind lives in: getData and exists
-    /// watches share the data table, getChildren watches have their own.
-    pub(crate) fn table(self) -> WatcherKind {
-        match self {
-            WatchKind::Data | WatchKind::Exist => WatcherKind::Data,
-            WatchKind::Child => WatcherKind::Children,
-        }
-    }
-
-    /// Whether removing watches of `kind` removes this one.
-    pub(crate) fn removed_by(self, kind: WatcherKind) -> bool {
-        kind == WatcherKind::Any || self.table() == kind
-    }
-
-    /// The event a watcher of this kind gets when it is removed.
-    pub(crate) fn removed_event(self) -> EventType {
-        match self.table() {
-            WatcherKind::Children => EventType::ChildWatchRemoved,
-            _ => EventType::DataWatchRemoved,
-        }
-    }
-
-    /// The kinds an event of `event_type` triggers (as Java's `ZKWatchManager` does).
-    pub(crate) fn triggered_by(event_type: EventType) -> &'static [WatchKind] {
-        match event_type {
-            EventType::NodeCreated | EventType::NodeDataChanged => {
-                &[WatchKind::Data, WatchKind::Exist]
-            }
-            EventType::NodeDeleted => &[WatchKind::Data, WatchKind::Exist, WatchKind::Child],
-            EventType::NodeChildrenChanged => &[WatchKind::Child],
-            _ => &[],
-        }
-    }
-}
-
-/// Which one-shot watches [`Client::remove_watches`](crate::Client::remove_watches)
-/// removes (ZooKeeper's `WatcherType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum WatcherKind {
-    /// Watches left by `get_data_watch` and `exists_watch`.
-    Data,
-    /// Watches left by `get_children_watch` and `get_children_with_stat_watch`.
-    Children,
-    /// Both.
-    Any,
-}
-
-impl WatcherKind {
-    /// The wire code (removeWatches' `type`).
-    pub(crate) fn code(self) -> i32 {
-        match self {
-            WatcherKind::Children => zk_proto::WatcherType::Children.code(),
-            WatcherKind::Data => zk_proto::WatcherType::Data.code(),
-            WatcherKind::Any => zk_proto::WatcherType::Any.code(),
-        }
-    }
-}
-
-pub(crate) type WatchSender = oneshot::Sender<Result<WatchedEvent, Error>>;
 
 /// A one-shot watch: a future that resolves to the next event on the node.
 ///

@@ -59,6 +59,7 @@ mod frame;
 mod header;
 mod int_enum;
 pub mod jute;
+mod layout;
 mod message;
 mod multi;
 mod opcode;
@@ -80,6 +81,7 @@ pub use four_letter::{four_letter_word, FOUR_LETTER_WORDS};
 pub use frame::{encode_frame, FrameDecoder, DEFAULT_MAX_FRAME};
 pub use header::{xid, MultiHeader, ReplyHeader, RequestHeader};
 pub use jute::{Reader, Record};
+pub use layout::{has_watch_flag, set_request_watch, set_request_xid};
 pub use message::{
     decode_request, encode_notification, encode_record_frame, encode_reply, encode_request,
     Request, Response,

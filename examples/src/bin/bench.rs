@@ -4,9 +4,12 @@
 //! cargo run --release -p examples --bin bench -- --connect 127.0.0.1:2181
 //! ```
 //!
-//! Prints one line per workload, `NAME OPS_PER_SEC`, and nothing else on
-//! stdout (progress and errors go to stderr). All work happens on one
-//! 100-byte node under a unique path, removed at the end:
+//! Prints one line per workload, `NAME OPS_PER_SEC CPU_US_PER_OP`, and
+//! nothing else on stdout (progress and errors go to stderr). The second
+//! figure is this process's CPU time (user + system, `getrusage`) over the
+//! timed part, in microseconds per op: the client's cost, which the server
+//! does not bound (throughput mostly measures the server). All work happens
+//! on one 100-byte node under a unique path, removed at the end:
 //!
 //! | name | what is timed |
 //! |---|---|
@@ -27,8 +30,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use futures::StreamExt;
-use zk_client::{Client, CreateOptions, Error};
-use zk_proto::CreateMode;
+use zk_client::{Client, CreateMode, CreateOptions, Error};
 
 const IN_FLIGHT: usize = 1000;
 
@@ -71,9 +73,39 @@ fn main() -> ExitCode {
     }
 }
 
-fn report(name: &str, ops: usize, start: Instant) {
-    let secs = start.elapsed().as_secs_f64();
-    println!("{name} {:.0}", ops as f64 / secs);
+/// A point in wall-clock and process CPU time.
+#[derive(Clone, Copy)]
+struct Mark {
+    wall: Instant,
+    cpu_us: f64,
+}
+
+impl Mark {
+    fn now() -> Mark {
+        Mark {
+            wall: Instant::now(),
+            cpu_us: cpu_us(),
+        }
+    }
+}
+
+/// This process's CPU time so far (user + system), in microseconds.
+fn cpu_us() -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    match getrusage(UsageWho::RUSAGE_SELF) {
+        Ok(u) => {
+            let t = |tv: nix::sys::time::TimeVal| tv.tv_sec() as f64 * 1e6 + tv.tv_usec() as f64;
+            t(u.user_time()) + t(u.system_time())
+        }
+        Err(_) => f64::NAN,
+    }
+}
+
+fn report(name: &str, ops: usize, start: Mark) {
+    let end = Mark::now();
+    let secs = end.wall.duration_since(start.wall).as_secs_f64();
+    let cpu = (end.cpu_us - start.cpu_us) / ops as f64;
+    println!("{name} {:.0} {cpu:.2}", ops as f64 / secs);
 }
 
 async fn run(connect: &str) -> Result<(), Error> {
@@ -110,14 +142,14 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
     for _ in 0..2_000 {
         client.get_data(node).await?;
     }
-    let start = Instant::now();
+    let start = Mark::now();
     for _ in 0..10_000 {
         client.get_data(node).await?;
     }
     report("get_sequential", 10_000, start);
 
     // set_sequential
-    let start = Instant::now();
+    let start = Mark::now();
     for _ in 0..2_000 {
         client.set_data(node, data, None).await?;
     }
@@ -125,7 +157,7 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
 
     // get_pipelined
     let n = 200_000;
-    let start = Instant::now();
+    let start = Mark::now();
     let mut replies = futures::stream::iter(0..n)
         .map(|_| client.get_data(node))
         .buffer_unordered(IN_FLIGHT);
@@ -136,7 +168,7 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
 
     // set_pipelined
     let n = 50_000;
-    let start = Instant::now();
+    let start = Mark::now();
     let mut replies = futures::stream::iter(0..n)
         .map(|_| client.set_data(node, data, None))
         .buffer_unordered(IN_FLIGHT);
@@ -148,7 +180,7 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
     // create_delete_ephemeral_seq_pairs
     let prefix = format!("{parent}/e-");
     let opts = CreateOptions::new(CreateMode::EphemeralSequential);
-    let start = Instant::now();
+    let start = Mark::now();
     for _ in 0..5_000 {
         let (path, _) = client.create(&prefix, data, &opts).await?;
         client.delete(&path, None).await?;

@@ -1,7 +1,5 @@
 //! The session: the background task that owns the socket, and what it shares with the handles.
 
-pub(crate) mod conn;
-pub(crate) mod connect;
 mod pending;
 mod persistent;
 mod probe;

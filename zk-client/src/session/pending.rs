@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 
 use super::submit::{ReplySender, WatchReg};
 use crate::error::Error;
-use crate::watch::WatcherKind;
+use crate::event::WatcherKind;
 
 /// The caller of an operation that answers only "done" (close, watch removal).
 pub(crate) type DoneSender = oneshot::Sender<Result<(), Error>>;

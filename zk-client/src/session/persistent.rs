@@ -13,8 +13,8 @@ use zk_proto::EventType;
 use super::submit::PersistentReg;
 use crate::chroot::Chroot;
 use crate::error::Error;
-use crate::persistent::{PersistentEvent, PersistentSender};
-use crate::watch::{WatchKind, WatchedEvent};
+use crate::event::{PersistentEvent, PersistentSender};
+use crate::event::{WatchKind, WatchedEvent};
 
 struct Entry {
     path: String,

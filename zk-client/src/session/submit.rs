@@ -11,13 +11,13 @@ use std::sync::Mutex;
 use bytes::{Bytes, BytesMut};
 use futures::task::AtomicWaker;
 use tokio::sync::{oneshot, watch};
-use zk_proto::ErrorCode;
+use zk_proto::{ErrorCode, OpCode};
 
 use super::state::StateInfo;
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::persistent::PersistentSender;
-use crate::watch::{WatchKind, WatchSender, WatcherKind};
+use crate::event::PersistentSender;
+use crate::event::{WatchKind, WatchSender, WatcherKind};
 
 /// A successful or failed reply, body still encoded (the caller decodes it).
 #[derive(Debug)]
@@ -55,6 +55,8 @@ pub(crate) struct PersistentReg {
 
 /// An encoded request waiting for its xid.
 pub(crate) struct Req {
+    /// What the request is (for its watch flag).
+    pub(crate) op: OpCode,
     /// The whole frame, encoded at call time with xid 0; the task patches in the xid.
     pub(crate) frame: BytesMut,
     pub(crate) watch: Option<WatchReg>,
@@ -354,6 +356,7 @@ mod tests {
     fn req(tag: u8) -> (Work, oneshot::Receiver<Result<Reply, Error>>) {
         let (tx, rx) = oneshot::channel();
         let work = Work::Request(Req {
+            op: OpCode::GetData,
             frame: BytesMut::from(&[tag][..]),
             watch: None,
             persistent: None,

@@ -25,8 +25,6 @@ use zk_proto::{
     ErrorCode, EventType, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
 };
 
-use super::conn::{framed, BoxTransport, Conn, ConnError};
-use super::connect::Connector;
 use super::pending::{Awaiting, DoneSender, Matched, Pending, PendingQueue};
 use super::persistent::Persistents;
 use super::probe;
@@ -36,8 +34,10 @@ use super::watches::Watches;
 use crate::chroot::Chroot;
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::sasl::{self, SaslCredentials, SaslError};
-use crate::watch::{WatchKind, WatchedEvent, WatcherKind};
+use crate::event::{WatchKind, WatchedEvent, WatcherKind};
+use crate::transport::conn::{framed, BoxTransport, Conn, ConnError};
+use crate::transport::connect::Connector;
+use crate::transport::sasl::{self, SaslCredentials, SaslError};
 
 /// Everything the task needs to know from the builder.
 pub(crate) struct SessionConfig {
@@ -48,6 +48,8 @@ pub(crate) struct SessionConfig {
     /// Follow `/zookeeper/config` for the server list.
     pub(crate) follow_config: bool,
     pub(crate) max_frame: usize,
+    /// The largest reply frame accepted (`max_frame` plus the reply overhead).
+    pub(crate) max_reply: usize,
     pub(crate) chroot: Chroot,
     pub(crate) auths: Vec<(String, Bytes)>,
     /// Plain TCP or TLS, for every host.
@@ -106,6 +108,23 @@ pub(crate) struct Task {
     read_only_now: bool,
     /// A read-write server found while on a read-only one: the next attempt goes there.
     preferred_host: Option<HostPort>,
+    /// Connections in a row that ended within [`CHURN_WINDOW`] of being
+    /// established: the pause before reconnecting grows with it.
+    churn: u32,
+}
+
+/// A connection that ends sooner than this after its handshake counts as
+/// churn (a server that accepts sessions and then breaks them).
+const CHURN_WINDOW: Duration = Duration::from_secs(1);
+
+/// The pause before a reconnect attempt: random (full jitter) up to
+/// 50 ms × 2^`n`, capped at 1 s; none for `n` = 0.
+fn jittered_backoff(n: u32) -> Duration {
+    if n == 0 {
+        return Duration::ZERO;
+    }
+    let cap = 1000u64.min(50u64.saturating_mul(1 << n.min(10)));
+    Duration::from_millis(rand::rng().random_range(0..=cap))
 }
 
 impl Task {
@@ -134,6 +153,7 @@ impl Task {
             current_host: None,
             read_only_now: false,
             preferred_host: None,
+            churn: 0,
         };
         task.cfg.auths = auths;
         // Spread clients over the ensemble: the list is shuffled once and
@@ -184,8 +204,18 @@ impl Task {
             }
         };
         loop {
+            let established = Instant::now();
             let end = self.serve(&mut conn).await;
             drop(conn);
+            // A connection that broke right after its handshake: pause
+            // before the next one, more each time in a row. A connection
+            // that lived resets it, so failing over from a server that
+            // served us (or dies) goes to the next one at once.
+            self.churn = if established.elapsed() < CHURN_WINDOW {
+                self.churn.saturating_add(1)
+            } else {
+                0
+            };
             match end {
                 End::Closed => {
                     self.terminate(SessionState::Closed, Error::Closed);
@@ -306,7 +336,15 @@ impl Task {
     async fn reconnect(&mut self) -> Result<Conn, (SessionState, Error)> {
         let expiry = self.last_heard + self.negotiated * 4 / 3;
         let mut attempt: u32 = 0;
-        let mut backoff = Duration::ZERO;
+        let mut backoff = jittered_backoff(self.churn);
+        if !backoff.is_zero() {
+            debug!(
+                churn = self.churn,
+                backoff_ms = backoff.as_millis() as u64,
+                "pausing before reconnecting"
+            );
+            tokio::time::sleep_until((Instant::now() + backoff).min(expiry)).await;
+        }
         loop {
             // Java fails queued requests on every failed attempt; so do we, and
             // a close() waiting in the line ends the session here.
@@ -338,8 +376,7 @@ impl Task {
                 }
                 // Exponential backoff with full jitter: a random pause up to
                 // 50 ms × 2^attempt, capped at 1 s (Java pauses up to 1 s).
-                let cap = 1000u64.min(50u64.saturating_mul(1 << attempt.min(10)));
-                backoff = Duration::from_millis(rand::rng().random_range(0..=cap));
+                backoff = jittered_backoff(attempt.saturating_add(self.churn));
                 // Never sleep past the local expiry deadline.
                 let until = (Instant::now() + backoff).min(expiry);
                 tokio::time::sleep_until(until).await;
@@ -439,7 +476,9 @@ impl Task {
                     .map_err(AttemptError::Retry)?
             }
         };
-        let mut conn = framed(io, self.cfg.max_frame);
+        // Replies may exceed the request limit by the reply overhead, so
+        // that the largest data a request can carry can be read back.
+        let mut conn = framed(io, self.cfg.max_reply);
         let resume = self.seen_rw && self.session_id != 0;
         let req = ConnectRequest {
             protocol_version: 0,
@@ -870,20 +909,16 @@ impl Live<'_> {
         match work {
             Work::Request(mut req) => {
                 let xid = self.task.alloc_xid();
-                if let Some(slot) = req.frame.get_mut(4..8) {
-                    slot.copy_from_slice(&xid.to_be_bytes());
-                }
+                zk_proto::set_request_xid(&mut req.frame, xid);
                 // A one-shot watch on a path this client watches persistently
                 // is served by the persistent watch's events: it is not set
                 // on the server, where (3.8, ZOOKEEPER-4466) it would turn
-                // the persistent watch into a one-shot one. The watch flag is
-                // the last byte of exists/getData/getChildren(2).
+                // the persistent watch into a one-shot one.
                 if let Some(w) = &mut req.watch {
-                    if self.task.persistents.covers(&w.server_path, w.kind) {
-                        if let Some(flag) = req.frame.last_mut() {
-                            *flag = 0;
-                            w.covered = true;
-                        }
+                    if self.task.persistents.covers(&w.server_path, w.kind)
+                        && zk_proto::set_request_watch(&mut req.frame, req.op, false)
+                    {
+                        w.covered = true;
                     }
                 }
                 let persistent = req.persistent.take().map(|reg| {
@@ -1113,7 +1148,7 @@ impl Live<'_> {
     fn read_config(&mut self, conn: &mut Conn) {
         let xid = self.task.alloc_xid();
         let req = Request::GetData(zk_proto::GetDataRequest {
-            path: crate::client::CONFIG_NODE.to_owned(),
+            path: crate::config::CONFIG_NODE.to_owned(),
             watch: true,
         });
         if encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req).is_ok() {
@@ -1122,7 +1157,7 @@ impl Live<'_> {
                 span: debug_span!(
                     "zk.request",
                     op = "getData",
-                    path = crate::client::CONFIG_NODE,
+                    path = crate::config::CONFIG_NODE,
                     xid
                 ),
                 awaiting: Awaiting::Config,
@@ -1357,7 +1392,7 @@ impl Live<'_> {
         self.followups
             .extend(dead.into_iter().map(Followup::Remove));
         if self.task.cfg.follow_config
-            && ev.path == crate::client::CONFIG_NODE
+            && ev.path == crate::config::CONFIG_NODE
             && event_type == EventType::NodeDataChanged
         {
             self.followups.push(Followup::ReadConfig);
@@ -1382,6 +1417,7 @@ mod tests {
             read_only: false,
             follow_config: false,
             max_frame: zk_proto::DEFAULT_MAX_FRAME,
+            max_reply: zk_proto::DEFAULT_MAX_FRAME + 1024,
             chroot: Chroot::default(),
             auths: Vec::new(),
             connector: Connector::default(),

@@ -6,7 +6,7 @@ use zk_proto::{EventType, Request, SetWatches, SetWatches2};
 
 use crate::chroot::Chroot;
 use crate::error::Error;
-use crate::watch::{WatchKind, WatchSender, WatchedEvent, WatcherKind};
+use crate::event::{WatchKind, WatchSender, WatchedEvent, WatcherKind};
 
 /// Java's `SET_WATCHES_MAX_LENGTH`: path bytes per SetWatches batch.
 const SET_WATCHES_MAX_LENGTH: usize = 128 * 1024;

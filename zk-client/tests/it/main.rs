@@ -18,6 +18,7 @@ mod chroot;
 mod errors;
 mod expiry;
 mod fake_server;
+mod limits;
 mod ops;
 mod ordering;
 mod persistent;

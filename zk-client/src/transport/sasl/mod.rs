@@ -18,7 +18,7 @@ use tracing::debug;
 use zk_proto::{encode_request, xid, ErrorCode, Reader, Record, ReplyHeader, Request, SaslRequest};
 
 use crate::error::Error;
-use crate::session::conn::Conn;
+use crate::transport::conn::Conn;
 use digest_md5::{DigestMd5, Step};
 
 /// The SASL service name ZooKeeper servers use (Java: `"zookeeper"`).

@@ -2,7 +2,7 @@
 
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::session::conn::BoxTransport;
+use crate::transport::conn::BoxTransport;
 
 /// How the session task reaches a server. Chosen once by the builder; every
 /// (re)connection to every host goes through it.
@@ -13,7 +13,7 @@ pub(crate) enum Connector {
     Tcp,
     /// TLS to the `secureClientPort`.
     #[cfg(feature = "tls")]
-    Tls(crate::tls::TlsConnector),
+    Tls(crate::transport::tls::TlsConnector),
 }
 
 impl Connector {

@@ -15,8 +15,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
 use crate::config::HostPort;
-use crate::error::{Error, Result};
-use crate::session::conn::BoxTransport;
+use crate::error::{Error, Result, TlsFailure};
+use crate::transport::conn::BoxTransport;
 
 /// TLS settings for [`ClientBuilder::tls`](crate::ClientBuilder::tls): the
 /// certificate authorities to trust, an optional client certificate, and the
@@ -297,19 +297,6 @@ impl TlsConnector {
         }
     }
 }
-
-/// An [`Error::Tls`] carried inside an `io::Error`, so that
-/// [`Error::io`](crate::error::Error) can take it back out.
-#[derive(Debug)]
-pub(crate) struct TlsFailure(pub(crate) Error);
-
-impl fmt::Display for TlsFailure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for TlsFailure {}
 
 /// A client TLS stream whose TLS-level I/O errors become [`Error::Tls`].
 ///
