@@ -322,6 +322,38 @@ fn children_on(ens: &Ensemble, server: usize, dir: &str) -> Vec<String> {
         .collect()
 }
 
+/// Creates the campaign's nodes (each create idempotent on a retry).
+async fn create_nodes(
+    hosts: &str,
+    policy: &zk_client::retry::ExponentialBackoff,
+) -> Result<(), zk_client::Error> {
+    let admin = zk_client::retry::retry(policy, || {
+        zk_client::Client::builder(hosts)
+            .connect_timeout(Duration::from_secs(2))
+            .connect()
+    })
+    .await?;
+    for c in [
+        "/campaign",
+        LOCK_COUNTER,
+        LATCH_COUNTER,
+        LOCK_BELIEF,
+        LATCH_BELIEF,
+    ] {
+        let data: &[u8] = if c == "/campaign" { b"" } else { b"0" };
+        match admin
+            .create(c, data, zk_client::CreateOptions::persistent())
+            .await
+        {
+            // An earlier attempt made it (its reply or its session was lost).
+            Ok(_) | Err(zk_client::Error::NodeExists) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let _ = admin.close().await;
+    Ok(())
+}
+
 /// The number of checked writes (mutex, latch), or what went wrong.
 type SeedResult = Result<(usize, usize), String>;
 
@@ -344,34 +376,19 @@ async fn run_seed(seed: u64) -> SeedResult {
         Duration::from_millis(500),
     )
     .max_elapsed(Duration::from_secs(30));
-    let admin = zk_client::retry::retry(&policy, || {
-        zk_client::Client::builder(hosts.as_str())
-            .connect_timeout(Duration::from_secs(2))
-            .connect()
-    })
-    .await
-    .map_err(|e| format!("setup: {e}"))?;
-    for c in [
-        "/campaign",
-        LOCK_COUNTER,
-        LATCH_COUNTER,
-        LOCK_BELIEF,
-        LATCH_BELIEF,
-    ] {
-        let data: &[u8] = if c == "/campaign" { b"" } else { b"0" };
-        match zk_client::retry::retry_write(&policy, || {
-            admin.create(c, data, zk_client::CreateOptions::persistent())
-        })
-        .await
-        {
-            // NodeExists only after an unknown outcome, reported as ConnectionLoss.
-            Ok(_) => {}
-            Err(zk_client::Error::ConnectionLoss)
-                if admin.exists(c).await.ok().flatten().is_some() => {}
-            Err(e) => return Err(format!("setup: create {c}: {e}")),
+    // The admin client's session may even expire under load (the
+    // simulator's 20 ms ticks cap timeouts at 400 ms): then start over.
+    let mut attempt = 0;
+    loop {
+        match create_nodes(&hosts, &policy).await {
+            Ok(()) => break,
+            Err(e) if attempt < 20 && (e.is_retriable() || e.is_terminal()) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(format!("setup: {e}")),
         }
     }
-    let _ = admin.close().await;
     let mut sessions = Vec::new();
     for _ in 0..CLIENTS {
         let mut attempt = 0;
