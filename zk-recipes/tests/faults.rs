@@ -88,7 +88,11 @@ fn schedule(seed: u64) -> Vec<(u64, Fault)> {
             let fault = match rng.random_range(0..6) {
                 0 => Fault::KillLeader {
                     down_ms: rng.random_range(50..900),
-                    wipe: rng.random_bool(0.3),
+                    // Never wiped: a wiped disk voids Zab's durability
+                    // assumption (two wipes in a row can lose an acknowledged
+                    // write on any ZooKeeper), so a double write seen after one
+                    // would blame the recipe for the storage's fault.
+                    wipe: false,
                 },
                 1 => Fault::Isolate {
                     server,
