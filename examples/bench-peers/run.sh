@@ -17,7 +17,7 @@ rounds=${2:-1}
 work=$(mktemp -d)
 zk_pid=
 cleanup() {
-    [ -n "$zk_pid" ] && kill "$zk_pid" 2>/dev/null && wait "$zk_pid" 2>/dev/null
+    if [ -n "$zk_pid" ]; then kill "$zk_pid" 2>/dev/null; wait "$zk_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -38,8 +38,9 @@ if [ -z "$connect" ]; then
         org.apache.zookeeper.server.quorum.QuorumPeerMain "$work/zoo.cfg" >"$work/zk.log" 2>&1 &
     zk_pid=$!
     for _ in $(seq 1 120); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf ruok >&3 && timeout 1 cat <&3) 2>/dev/null \
-            | grep -q imok; then break; fi
+        # Serving, not just running: `srvr` names the mode only then.
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf srvr >&3 && timeout 1 cat <&3) 2>/dev/null \
+            | grep -q '^Mode:'; then break; fi
         sleep 0.5
     done
     connect=127.0.0.1:$port
