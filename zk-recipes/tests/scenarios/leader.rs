@@ -62,12 +62,17 @@ async fn one_leader_close_hands_over_and_participants_name_it() {
     lb.close().await.unwrap();
     lc.wait_leader().await.unwrap();
     lc.close().await.unwrap();
-    assert!(a
-        .client()
-        .get_children("/svc/leader")
-        .await
-        .unwrap()
-        .is_empty());
+    // Close relinquishes at once; the node goes with a guaranteed delete,
+    // which may still be under way when close returns.
+    let mut left = Vec::new();
+    for _ in 0..250 {
+        left = a.client().get_children("/svc/leader").await.unwrap();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(left.is_empty(), "latch nodes left behind: {left:?}");
 }
 
 /// Scenario 7 for the latch: the leader's node is deleted behind its back.
@@ -80,6 +85,14 @@ async fn leader_whose_node_is_deleted_steps_down_and_rejoins() {
     let la = LeaderLatch::start(&a, "/l", "a").unwrap();
     la.wait_leader().await.unwrap();
     let lb = LeaderLatch::start(&b, "/l", "b").unwrap();
+    // b's node must exist before a's goes (start returns before it is
+    // created): otherwise a may rightly rejoin first and lead again.
+    for _ in 0..250 {
+        if lb.participants().await.unwrap().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let node = match &*la.leadership().borrow() {
         Leadership::Leader { node, .. } => node.clone(),
         other => panic!("not leader: {other:?}"),
@@ -348,12 +361,16 @@ async fn s10_latch_directory_deleted_recreates_and_leads() {
         txn = txn.delete(&format!("/s10l/latch/{c}"), None);
     }
     txn.delete("/s10l/latch", None).commit().await.unwrap();
-    crate::support::wait_state(&mut rx, Duration::from_secs(5), |l| !l.is_leader()).await;
-    let t2 = tokio::time::timeout(Duration::from_secs(10), la.wait_leader())
-        .await
-        .unwrap()
-        .unwrap();
+    // Alone in the election, the latch steps down and leads again at once on
+    // a new node, so a receiver may only see the new leadership (a watch
+    // channel keeps the latest value): wait for the new token.
+    let again = crate::support::wait_state(&mut rx, Duration::from_secs(10), |l| {
+        l.fencing_token().is_some_and(|t| t != t1)
+    })
+    .await;
+    let t2 = again.fencing_token().unwrap();
     assert!(t2 > t1);
+    assert_eq!(la.wait_leader().await.unwrap(), t2);
     la.close().await.unwrap();
 }
 

@@ -10,6 +10,12 @@ use zk_server_sim::Ensemble;
 /// A 3-node simulated ensemble with a short tick, seeded from `ZK_SIM_SEED`
 /// or `seed`; prints the seed so a failure can be replayed.
 pub async fn ensemble(seed: u64) -> Ensemble {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
     let seed = std::env::var("ZK_SIM_SEED")
         .ok()
         .and_then(|s| zk_server_sim::parse_seed(&s))
