@@ -348,6 +348,16 @@ async fn mutex_across_a_leader_kill(ensemble: &TestEnsemble, connect_string: Str
     );
 
     until_recipe_ok(|| guard.fenced(|t| t.set_data("/guarded", b"holder", None))).await;
+    // A holder whose server died is Uncertain until its session says it is
+    // back (Reconnected, published by the session's monitor a moment after
+    // the client reconnects): wait for that, not for the first fenced write.
+    if let Some(mut states) = guard.states() {
+        let _ = tokio::time::timeout(
+            Duration::from_secs(30),
+            states.wait_for(|s| *s == HoldState::Held),
+        )
+        .await;
+    }
     assert_eq!(
         guard.state(),
         HoldState::Held,
