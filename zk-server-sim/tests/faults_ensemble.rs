@@ -451,9 +451,16 @@ async fn a_client_cut_off_with_a_minority_loses_its_session_on_the_majority() {
     ens.isolate(minority);
     assert!(c.closed().await);
     // Nobody touches the session on the majority side: it expires there.
+    // The watcher pings meanwhile: its own session (clamped to the same short
+    // maximum) must outlive the one it watches, and since an expired session's
+    // connection is now closed at once, a closed watcher fails the test
+    // instead of looping on `None`.
     let ev = loop {
-        if let Some(Frame::Event(e)) = watcher.recv().await {
-            break e;
+        watcher.send(&Request::Ping).await;
+        match watcher.recv().await {
+            Some(Frame::Event(e)) => break e,
+            Some(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            None => panic!("the watcher's connection closed before the event came"),
         }
     };
     assert_eq!(
