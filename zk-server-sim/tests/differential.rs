@@ -272,14 +272,19 @@ async fn differential_tree_against_address() {
 }
 
 /// A write pipelined behind a setACL, both ways (revoking WRITE, granting
-/// it): the write is checked against the ACL the setACL set, on ZooKeeper
-/// 3.8 (standalone, measured here) as on the simulator. An earlier reading
-/// of 3.8's PrepRequestProcessor (setACL's ChangeRecord keeps the old ACL)
-/// predicted the opposite for the pipelined write; this pins what 3.8
-/// really answers, so a change on either side shows, and setACL is back in
-/// the generator's pipelines.
+/// it). On ZooKeeper 3.8 the answer is a race: PrepRequestProcessor checks a
+/// write against the node's outstanding ChangeRecord, and setACL's record is
+/// a duplicate that keeps the *old* ACL (only the aversion changes), so a
+/// write that reaches the prep stage while the setACL is still outstanding is
+/// checked against the old ACL, and one that arrives after it was applied,
+/// against the new ACL. CI has seen both on one standalone server. This pins
+/// that: the real server gives one of the two, the simulator (which applies
+/// a write before preparing the next) always the new-ACL one, and a write
+/// sent after the setACL's reply sees the new ACL on both. The differential
+/// generator therefore puts setACL in a pipeline only as its last request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_write_pipelined_behind_a_set_acl_is_checked_against_the_new_acl() {
+async fn a_write_pipelined_behind_a_set_acl_sees_the_old_or_new_acl_on_3_8_and_the_new_on_the_simulator(
+) {
     use bytes::Bytes;
     use zk_proto::{
         Acl, CreateMode, CreateRequest, ErrorCode, Id, Perms, Request, SetAclRequest,
@@ -337,9 +342,17 @@ async fn a_write_pipelined_behind_a_set_acl_is_checked_against_the_new_acl() {
 
     let revoke = (Perms::ALL, Perms::READ | Perms::ADMIN);
     let grant = (Perms::READ | Perms::ADMIN, Perms::ALL);
+    // Checked against the new ACL: what the simulator answers, and what 3.8
+    // answers when the setACL was applied before the write was prepared.
     let expect = [
         (ErrorCode::Ok, ErrorCode::NoAuth, ErrorCode::NoAuth),
         (ErrorCode::Ok, ErrorCode::Ok, ErrorCode::Ok),
+    ];
+    // Checked against the old ACL: what 3.8 answers when the setACL was
+    // still outstanding (its ChangeRecord keeps the old ACL).
+    let old_acl = [
+        (ErrorCode::Ok, ErrorCode::Ok, ErrorCode::NoAuth),
+        (ErrorCode::Ok, ErrorCode::NoAuth, ErrorCode::Ok),
     ];
     let sim = zk_server_sim::Ensemble::builder()
         .nodes(1)
@@ -359,14 +372,17 @@ async fn a_write_pipelined_behind_a_set_acl_is_checked_against_the_new_acl() {
     }
     let Some(real) = real(1).await else { return };
     let addr = real.node_addr(0).unwrap();
-    for ((path, (before, after)), want) in [("/revoke", revoke), ("/grant", grant)]
+    for (((path, (before, after)), want), old) in [("/revoke", revoke), ("/grant", grant)]
         .into_iter()
         .zip(expect)
+        .zip(old_acl)
     {
-        assert_eq!(
-            run(addr, path, before, after).await,
-            want,
-            "ZooKeeper 3.8, {path}"
+        let got = run(addr, path, before, after).await;
+        assert!(
+            got == want || got == old,
+            "ZooKeeper 3.8, {path}: {got:?} is neither the new-ACL answer {want:?} \
+             nor the old-ACL answer {old:?}"
         );
+        println!("ZooKeeper 3.8, {path}: {got:?}");
     }
 }

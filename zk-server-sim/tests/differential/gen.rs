@@ -457,12 +457,17 @@ impl Generator {
                 while reqs.len() < n {
                     // Auth is answered out of line, a successful standalone
                     // check not at all: neither goes in a pipeline. setACL
-                    // does: writes pipelined behind it are checked against
-                    // the new ACL on 3.8 as on the simulator (pinned by
-                    // a_write_pipelined_behind_a_set_acl_is_checked_against_the_new_acl).
+                    // goes in only as the last request: what 3.8 answers to
+                    // a request pipelined behind it is a race between its
+                    // apply and the next request's prep (pinned by
+                    // a_write_pipelined_behind_a_set_acl_sees_the_old_or_new_acl_on_3_8_and_the_new_on_the_simulator).
                     if let Step::Req { req, .. } = self.next() {
                         if !matches!(req, Request::Auth(_) | Request::Check(_)) {
+                            let last = matches!(req, Request::SetAcl(_));
                             reqs.push(req);
+                            if last {
+                                break;
+                            }
                         }
                     }
                 }
