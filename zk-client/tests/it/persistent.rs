@@ -228,6 +228,9 @@ async fn a_recursive_watch_resyncs_after_an_outage_and_never_goes_silent() {
         .create("/t/gone", b"", &CreateOptions::default())
         .await
         .unwrap();
+    // `c` may be on another server than `writer`: catch its server up first,
+    // or the creates above can reach it after the watches and fire them.
+    c.sync("/t").await.unwrap();
     let mut w = c.watch_persistent_recursive("/t").await.unwrap();
     let mut exact = c.watch_persistent("/t").await.unwrap();
     let mut states = c.state_stream();
