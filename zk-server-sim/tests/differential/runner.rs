@@ -15,7 +15,14 @@ use std::fmt::Write as _;
 use zk_proto::{MultiOp, MultiResult, Request, Response, SetWatches2, Stat, WatcherEvent};
 
 use super::gen::{Generator, Step, SLOTS, USERS};
-use super::target::{Outcome, Target};
+use super::target::{Handshake, Outcome, Target};
+
+/// The session timeouts the runner asks for, in turn (per session opened or
+/// resumed): one inside the servers' bounds and one above the maximum, which
+/// every target must clamp the same way. (One below the minimum, 4 s, is
+/// left to the reaping test: a session that short could expire while a
+/// loaded real server stalls a step.)
+const REQUESTED_TIMEOUTS_MS: [i32; 2] = [30_000, 600_000];
 
 /// One side of the comparison, with what is needed to normalise its answers.
 struct Side {
@@ -227,6 +234,8 @@ pub struct Run {
     log: Vec<String>,
     /// How many sessions have been opened (normalised session numbers).
     opened: usize,
+    /// Handshakes made (picks the requested timeout).
+    handshakes: usize,
     /// Steps executed.
     pub steps: usize,
     /// Notifications compared (counted on the reference).
@@ -248,6 +257,7 @@ impl Run {
             seed,
             log: Vec::new(),
             opened: 0,
+            handshakes: 0,
             steps: 0,
             notifications: 0,
         }
@@ -256,6 +266,60 @@ impl Run {
     /// The targets' names, reference first.
     pub fn names(&self) -> Vec<String> {
         self.sides.iter().map(|s| s.target.name()).collect()
+    }
+
+    /// The names of the targets whose server left a request unanswered
+    /// within its timeout (a hang, not a different answer).
+    pub fn timed_out(&self) -> Vec<String> {
+        self.sides
+            .iter()
+            .filter(|s| s.target.timed_out())
+            .map(|s| s.target.name())
+            .collect()
+    }
+
+    /// The timeout to ask for in the next handshake.
+    fn next_timeout(&mut self) -> i32 {
+        let t = REQUESTED_TIMEOUTS_MS[self.handshakes % REQUESTED_TIMEOUTS_MS.len()];
+        self.handshakes += 1;
+        t
+    }
+
+    /// Compares the targets' handshake answers (session ids as "the n-th
+    /// session of the run"), after `what` asked for `requested` ms.
+    fn compare_handshakes(
+        &mut self,
+        what: &str,
+        requested: i32,
+        hs: &[Handshake],
+    ) -> Result<(), Mismatch> {
+        let norms: Vec<String> = self
+            .sides
+            .iter()
+            .zip(hs)
+            .map(|(side, h)| {
+                let session = match side.sessions.get(&h.session_id) {
+                    Some(n) => format!("session #{n}"),
+                    None => format!("unknown session {:#x}", h.session_id),
+                };
+                format!(
+                    "{session}, protocol {}, timeout {} ms, password of {} bytes, read-only {:?}",
+                    h.protocol_version, h.timeout, h.passwd_len, h.read_only
+                )
+            })
+            .collect();
+        self.log
+            .push(format!("  {what} (asked for {requested} ms): {}", norms[0]));
+        let names = self.names();
+        for (i, n) in norms.iter().enumerate().skip(1) {
+            if *n != norms[0] {
+                return Err(self.fail(format!(
+                    "different ConnectResponses to {what} asking for {requested} ms\n  {}: {}\n  {}: {n}",
+                    names[0], norms[0], names[i]
+                )));
+            }
+        }
+        Ok(())
     }
 
     fn fail(&self, what: String) -> Mismatch {
@@ -325,18 +389,22 @@ impl Run {
     }
 
     async fn open(&mut self, slot: usize) -> Result<(), Mismatch> {
+        let requested = self.next_timeout();
+        let mut hs = Vec::with_capacity(self.sides.len());
         for i in 0..self.sides.len() {
-            let id = match self.sides[i].target.open(slot).await {
-                Ok(id) => id,
+            let h = match self.sides[i].target.open(slot, requested).await {
+                Ok(h) => h,
                 Err(e) => {
                     let name = self.sides[i].target.name();
                     return Err(self.fail(format!("open on {name}: {e}")));
                 }
             };
-            self.sides[i].sessions.insert(id, self.opened);
+            self.sides[i].sessions.insert(h.session_id, self.opened);
+            hs.push(h);
         }
         self.opened += 1;
         self.log.push(format!("open slot {slot}"));
+        self.compare_handshakes(&format!("opening slot {slot}"), requested, &hs)?;
         // Learn the createSession zxid from a ping's header.
         self.exec(slot, &Request::Ping, true).await?;
         if slot == 1 {
@@ -590,12 +658,22 @@ impl Run {
                 Step::Reconnect { slot } => {
                     self.log
                         .push(format!("#{i} slot {slot}: reconnect to the next server"));
+                    let requested = self.next_timeout();
+                    let mut hs = Vec::with_capacity(self.sides.len());
                     for k in 0..self.sides.len() {
                         let name = self.sides[k].target.name();
-                        if let Err(e) = self.sides[k].target.reconnect(slot).await {
-                            return Err(self.fail(format!("reconnect on {name} failed: {e}")));
+                        match self.sides[k].target.reconnect(slot, requested).await {
+                            Ok(h) => hs.push(h),
+                            Err(e) => {
+                                return Err(self.fail(format!("reconnect on {name} failed: {e}")))
+                            }
                         }
                     }
+                    self.compare_handshakes(
+                        &format!("resuming slot {slot} on the next server"),
+                        requested,
+                        &hs,
+                    )?;
                     // The new server may not have applied everything yet.
                     lagging[slot] = true;
                 }

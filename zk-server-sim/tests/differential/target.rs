@@ -26,6 +26,49 @@ pub struct Outcome {
     pub body: Option<Response>,
 }
 
+/// What a handshake answered: the runner compares every field (the
+/// session id once normalised to "the n-th session").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    pub session_id: i64,
+    pub protocol_version: i32,
+    /// The negotiated timeout, ms (the request's, clamped into the
+    /// server's bounds).
+    pub timeout: i32,
+    pub passwd_len: usize,
+    pub read_only: Option<bool>,
+}
+
+impl Handshake {
+    /// What a real 3.8 server answers a client that sends the read-only
+    /// byte: protocol 0, a 16-byte password, not read-only.
+    fn tree(session_id: i64, timeout: i32) -> Self {
+        Handshake {
+            session_id,
+            protocol_version: 0,
+            timeout,
+            passwd_len: 16,
+            read_only: Some(false),
+        }
+    }
+
+    fn of(r: &zk_proto::ConnectResponse) -> Self {
+        Handshake {
+            session_id: r.session_id,
+            protocol_version: r.protocol_version,
+            timeout: r.timeout,
+            passwd_len: r.passwd.len(),
+            read_only: r.read_only,
+        }
+    }
+}
+
+/// The session timeout bounds of the reference servers: a real 3.8 server's
+/// defaults (`minSessionTimeout` 2 × and `maxSessionTimeout` 20 × tickTime,
+/// tickTime 2000 ms). The tree clamps to them, the simulator is configured
+/// with them.
+pub const TIMEOUT_BOUNDS_MS: (i32, i32) = (4_000, 40_000);
+
 /// A system under test.
 pub enum Target {
     /// DataTree + WatchManager driven in-process as a server would drive them.
@@ -83,7 +126,27 @@ impl Target {
             opened: 0,
             clients: (0..slots).map(|_| None).collect(),
             at: vec![None; slots],
+            request_timeout: std::time::Duration::from_secs(120),
+            timed_out: false,
         })
+    }
+
+    /// Bounds each request of a wire target (default 120 s, only a hang
+    /// detector); see [`Target::timed_out`].
+    pub fn with_request_timeout(mut self, timeout: std::time::Duration) -> Self {
+        if let Target::Wire(w) = &mut self {
+            w.request_timeout = timeout;
+        }
+        self
+    }
+
+    /// Whether a request (or handshake) of this target ever went unanswered
+    /// within its timeout: the server hung rather than answered differently.
+    pub fn timed_out(&self) -> bool {
+        match self {
+            Target::Tree(_) => false,
+            Target::Wire(w) => w.timed_out,
+        }
     }
 
     /// How many servers the target has (sessions spread over them).
@@ -104,29 +167,14 @@ impl Target {
         }
     }
 
-    /// Opens a new session in `slot`; returns its id.
-    pub async fn open(&mut self, slot: usize) -> io::Result<i64> {
+    /// Opens a new session in `slot`, asking for `timeout_ms`; returns what
+    /// the handshake answered.
+    pub async fn open(&mut self, slot: usize, timeout_ms: i32) -> io::Result<Handshake> {
         match self {
-            Target::Tree(t) => Ok(t.open(slot)),
+            Target::Tree(t) => Ok(t.open(slot, timeout_ms)),
             Target::Wire(w) => {
-                let addr = *w
-                    .addrs
-                    .get(w.opened % w.addrs.len().max(1))
-                    .ok_or_else(|| io::Error::other("no server address"))?;
-                w.opened += 1;
-                let mut c = RawClient::connect(addr, 30_000).await?;
-                // Only a hang detector: a real server on a loaded machine
-                // may stall for many seconds (seen at load 9 on 2 cores)
-                // and still answer.
-                c.set_request_timeout(std::time::Duration::from_secs(120));
-                if let Some(a) = w.at.get_mut(slot) {
-                    *a = Some((addr, c.session_id()));
-                }
-                let id = c.session_id();
-                if let Some(s) = w.clients.get_mut(slot) {
-                    *s = Some(c);
-                }
-                Ok(id)
+                let r = w.open(slot, timeout_ms).await;
+                w.note(r)
             }
         }
     }
@@ -137,94 +185,140 @@ impl Target {
         match self {
             Target::Tree(t) => Ok(reqs.iter().map(|r| t.request(slot, r)).collect()),
             Target::Wire(w) => {
-                let c = w
-                    .clients
-                    .get_mut(slot)
-                    .and_then(Option::as_mut)
-                    .ok_or_else(|| io::Error::other("no session in slot"))?;
-                let replies = c.pipeline(reqs).await?;
-                Ok(replies
-                    .into_iter()
-                    .map(|r| match r {
-                        Some((h, body)) => Outcome {
-                            answered: true,
-                            zxid: h.zxid,
-                            err: h.err,
-                            body,
-                        },
-                        None => Outcome {
-                            answered: false,
-                            zxid: 0,
-                            err: ErrorCode::Ok,
-                            body: None,
-                        },
-                    })
-                    .collect())
+                let r = w.pipeline(slot, reqs).await;
+                w.note(r)
             }
         }
     }
 
-    /// Moves the session in `slot` to a new connection on the next server:
-    /// the old connection is dropped without closeSession and the session
-    /// resumed with its id, password and last zxid seen. Returns the
-    /// session id the handshake answered.
-    pub async fn reconnect(&mut self, slot: usize) -> io::Result<i64> {
+    /// Moves the session in `slot` to a new connection on the next server,
+    /// asking for `timeout_ms`: the old connection is dropped without
+    /// closeSession and the session resumed with its id, password and last
+    /// zxid seen. Returns what the handshake answered.
+    pub async fn reconnect(&mut self, slot: usize, timeout_ms: i32) -> io::Result<Handshake> {
         match self {
             Target::Tree(t) => t
-                .reconnect(slot)
+                .reconnect(slot, timeout_ms)
                 .ok_or_else(|| io::Error::other("no session in slot")),
             Target::Wire(w) => {
-                let Some(old) = w.clients.get_mut(slot).and_then(Option::take) else {
-                    return Err(io::Error::other("no session in slot"));
-                };
-                let req = ConnectRequest {
-                    protocol_version: 0,
-                    last_zxid_seen: old.last_zxid(),
-                    timeout: 30_000,
-                    session_id: old.session_id(),
-                    passwd: old.connect_response().passwd.clone(),
-                    read_only: Some(false),
-                };
-                old.disconnect();
-                let addr = *w
-                    .addrs
-                    .get(w.opened % w.addrs.len().max(1))
-                    .ok_or_else(|| io::Error::other("no server address"))?;
-                w.opened += 1;
-                // A server behind the client's last zxid closes the
-                // connection without an answer (the client must try again,
-                // or elsewhere); it catches up soon.
-                let mut tries = 0;
-                let mut c = loop {
-                    tries += 1;
-                    match RawClient::connect_with(addr, &req).await {
-                        Ok(c) => break c,
-                        Err(_) if tries < 1000 => {
-                            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-                        }
-                        Err(e) => return Err(e),
-                    }
-                };
-                if c.session_id() != req.session_id {
-                    return Err(io::Error::other(format!(
-                        "resuming session {:#x} answered session {:#x}",
-                        req.session_id,
-                        c.session_id()
-                    )));
-                }
-                c.set_request_timeout(std::time::Duration::from_secs(120));
-                let id = c.session_id();
-                if let Some(a) = w.at.get_mut(slot) {
-                    *a = Some((addr, id));
-                }
-                if let Some(s) = w.clients.get_mut(slot) {
-                    *s = Some(c);
-                }
-                Ok(id)
+                let r = w.reconnect(slot, timeout_ms).await;
+                w.note(r)
             }
         }
     }
+}
 
+impl WireTarget {
+    /// Records a timeout (see [`Target::timed_out`]).
+    fn note<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        if matches!(&r, Err(e) if e.kind() == io::ErrorKind::TimedOut) {
+            self.timed_out = true;
+        }
+        r
+    }
+
+    async fn open(&mut self, slot: usize, timeout_ms: i32) -> io::Result<Handshake> {
+        let w = self;
+        let addr = *w
+            .addrs
+            .get(w.opened % w.addrs.len().max(1))
+            .ok_or_else(|| io::Error::other("no server address"))?;
+        w.opened += 1;
+        let mut c = RawClient::connect(addr, timeout_ms).await?;
+        // Only a hang detector by default: a real server on a
+        // loaded machine may stall for many seconds (seen at load 9
+        // on 2 cores) and still answer.
+        c.set_request_timeout(w.request_timeout);
+        if let Some(a) = w.at.get_mut(slot) {
+            *a = Some((addr, c.session_id()));
+        }
+        let hs = Handshake::of(c.connect_response());
+        if let Some(s) = w.clients.get_mut(slot) {
+            *s = Some(c);
+        }
+        Ok(hs)
+    }
+
+    async fn pipeline(&mut self, slot: usize, reqs: &[Request]) -> io::Result<Vec<Outcome>> {
+        let w = self;
+        let c = w
+            .clients
+            .get_mut(slot)
+            .and_then(Option::as_mut)
+            .ok_or_else(|| io::Error::other("no session in slot"))?;
+        let replies = c.pipeline(reqs).await?;
+        Ok(replies
+            .into_iter()
+            .map(|r| match r {
+                Some((h, body)) => Outcome {
+                    answered: true,
+                    zxid: h.zxid,
+                    err: h.err,
+                    body,
+                },
+                None => Outcome {
+                    answered: false,
+                    zxid: 0,
+                    err: ErrorCode::Ok,
+                    body: None,
+                },
+            })
+            .collect())
+    }
+
+    async fn reconnect(&mut self, slot: usize, timeout_ms: i32) -> io::Result<Handshake> {
+        let w = self;
+        let Some(old) = w.clients.get_mut(slot).and_then(Option::take) else {
+            return Err(io::Error::other("no session in slot"));
+        };
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: old.last_zxid(),
+            timeout: timeout_ms,
+            session_id: old.session_id(),
+            passwd: old.connect_response().passwd.clone(),
+            read_only: Some(false),
+        };
+        old.disconnect();
+        let addr = *w
+            .addrs
+            .get(w.opened % w.addrs.len().max(1))
+            .ok_or_else(|| io::Error::other("no server address"))?;
+        w.opened += 1;
+        // A server behind the client's last zxid closes the
+        // connection without an answer (the client must try again,
+        // or elsewhere); it catches up soon.
+        let mut tries = 0;
+        let mut c = loop {
+            tries += 1;
+            match RawClient::connect_with(addr, &req).await {
+                Ok(c) => break c,
+                Err(e) if tries < 1000 && e.kind() != io::ErrorKind::TimedOut => {
+                    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        if c.session_id() != req.session_id {
+            return Err(io::Error::other(format!(
+                "resuming session {:#x} answered session {:#x}",
+                req.session_id,
+                c.session_id()
+            )));
+        }
+        c.set_request_timeout(w.request_timeout);
+        let hs = Handshake::of(c.connect_response());
+        if let Some(a) = w.at.get_mut(slot) {
+            *a = Some((addr, hs.session_id));
+        }
+        if let Some(s) = w.clients.get_mut(slot) {
+            *s = Some(c);
+        }
+        Ok(hs)
+    }
+}
+
+impl Target {
     /// Closes the session in `slot` (closeSession, then the connection goes).
     pub async fn close(&mut self, slot: usize) -> io::Result<Outcome> {
         match self {
@@ -233,8 +327,9 @@ impl Target {
                 let Some(mut c) = w.clients.get_mut(slot).and_then(Option::take) else {
                     return Err(io::Error::other("no session in slot"));
                 };
-                let (h, body) = c.request(&Request::CloseSession).await?;
+                let r = c.request(&Request::CloseSession).await;
                 c.disconnect();
+                let (h, body) = w.note(r)?;
                 Ok(Outcome {
                     answered: true,
                     zxid: h.zxid,
@@ -250,7 +345,8 @@ impl Target {
             Target::Tree(t) => Ok(t.request(slot, req)),
             Target::Wire(w) => {
                 let at = w.at.get(slot).copied().flatten();
-                w.request(slot, req).await.map_err(|e| match at {
+                let r = w.request(slot, req).await;
+                w.note(r).map_err(|e| match at {
                     Some((addr, session)) => io::Error::new(
                         e.kind(),
                         format!("{e} (server {addr}, session {session:#x})"),
@@ -274,8 +370,8 @@ impl Target {
                 let Some(c) = w.clients.get_mut(slot).and_then(Option::as_mut) else {
                     return Ok(Vec::new());
                 };
-                c.request(&Request::Ping).await?;
-                Ok(c.notifications())
+                let r = c.request(&Request::Ping).await.map(|_| c.notifications());
+                w.note(r)
             }
         }
     }
@@ -328,6 +424,10 @@ pub struct WireTarget {
     clients: Vec<Option<RawClient>>,
     /// Each slot's server and session, for error reports.
     at: Vec<Option<(SocketAddr, i64)>>,
+    /// Bounds each request.
+    request_timeout: std::time::Duration,
+    /// Whether a request ever timed out.
+    timed_out: bool,
 }
 
 /// One session of the tree target.
@@ -422,11 +522,12 @@ impl TreeTarget {
         &mut self.notes[slot]
     }
 
-    fn open(&mut self, slot: usize) -> i64 {
+    fn open(&mut self, slot: usize, timeout_ms: i32) -> Handshake {
         let id = 0x0100_0000_0000_0000 + self.tree.last_zxid() + 1;
+        let timeout_ms = timeout_ms.clamp(TIMEOUT_BOUNDS_MS.0, TIMEOUT_BOUNDS_MS.1);
         let txn = zk_server_sim::tree::Txn::CreateSession {
             session_id: id,
-            timeout_ms: 30_000,
+            timeout_ms,
         };
         let zxid = self.tree.last_zxid() + 1;
         let now = self.now();
@@ -449,12 +550,12 @@ impl TreeTarget {
             },
         );
         self.queue(slot).clear();
-        id
+        Handshake::tree(id, timeout_ms)
     }
 
     /// A new connection for the session in `slot`, on the next server:
     /// the old connection's watches and auth are gone.
-    fn reconnect(&mut self, slot: usize) -> Option<i64> {
+    fn reconnect(&mut self, slot: usize, timeout_ms: i32) -> Option<Handshake> {
         if self.servers.is_empty() {
             self.servers.push(WatchManager::default());
         }
@@ -474,7 +575,8 @@ impl TreeTarget {
         }
         self.servers[server].set_auth(conn, &auth);
         self.queue(slot).clear();
-        Some(id)
+        let timeout_ms = timeout_ms.clamp(TIMEOUT_BOUNDS_MS.0, TIMEOUT_BOUNDS_MS.1);
+        Some(Handshake::tree(id, timeout_ms))
     }
 
     fn close(&mut self, slot: usize) -> Outcome {
