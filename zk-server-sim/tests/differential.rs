@@ -11,18 +11,12 @@
 //! and a quorum member's `/zookeeper/config` membership text (addresses and
 //! ports) becomes a placeholder after a shape check.
 //!
-//! Per CI run (`cargo test`, about 5–10 s on 2 cores):
+//! Per CI run (`cargo test`, about 20 s on 2 cores):
 //! - real ZooKeeper (standalone) vs tree vs 1-node simulator: 2,500 steps;
 //! - tree vs 1-node simulator, and tree (3 watch tables) vs 3-node
 //!   simulator with the sessions on different servers: 2,500 steps each
 //!   (another seed; no ZooKeeper needed);
-//! - tree vs tree: 2,500 steps (the runner's own consistency).
-//!
-//! - `ZK_SIM_SEED` (decimal or `0x` hex) replays a sequence (the simulated
-//!   ensembles get the same seed); otherwise a seed is drawn. Every run
-//!   prints its seed; a failure prints it with the last steps (`ZK_SIM_LOG`
-//!   of them, default 25) and, for a real server, its log tail and `cons`.
-//!   `ZK_SIM_OPS` sets the number of steps.
+//! - tree vs tree: 2,500 steps (the runner's own consistency);
 //! - real 3-server ensemble (sessions on different servers) vs tree (3
 //!   watch tables) vs 3-node simulator: 1,000 steps, an attempt where the
 //!   real ensemble hangs is inconclusive and reseeded (see that test);
@@ -32,6 +26,12 @@
 //!   password length, read-only flag, the n-th session);
 //! - reaping (containers, TTL nodes) and session expiry/close, real
 //!   standalone vs 1-node simulator, compared once both have reaped.
+//!
+//! - `ZK_SIM_SEED` (decimal or `0x` hex) replays a sequence (the simulated
+//!   ensembles get the same seed); otherwise a seed is drawn. Every run
+//!   prints its seed; a failure prints it with the last steps (`ZK_SIM_LOG`
+//!   of them, default 25) and, for a real server, its log tail and `cons`.
+//!   `ZK_SIM_OPS` sets the number of steps.
 //! - `ZK_SIM_DIFF_ADDR=host:port` also runs the tree against that server
 //!   (anything speaking the wire protocol). It must be fresh: the sequence
 //!   expects an empty tree.
