@@ -332,6 +332,7 @@ async fn replies(
             continue;
         }
         let mut out = BytesMut::new();
+        let mut frames = Vec::new();
         while let Some(frame) = decoder
             .decode(&mut buf)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?
@@ -340,10 +341,15 @@ async fn replies(
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too large"))?;
             out.put_u32(len);
             out.extend_from_slice(&frame);
-            ctl.observe(&me, Direction::ToClient, &frame);
+            frames.push(frame);
         }
         if !out.is_empty() {
             to.write_all(&out).await?;
+            // Logged once handed to the client's socket, so the log never
+            // counts a reply that a closed link swallowed.
+            for frame in &frames {
+                ctl.observe(&me, Direction::ToClient, frame);
+            }
         }
     }
 }
