@@ -5,7 +5,13 @@
 //!   workloads of [`lock_bench`]);
 //! - `lock`: takes a lock K times, printing timestamped events ([`event`]);
 //! - `leader`: joins a leader latch, printing timestamped leadership changes;
-//! - `sim_startup`: how fast a simulated 3-node ensemble serves its first request.
+//! - `discovery`: watches (and with `--register` joins) a service in a
+//!   Curator-compatible registry, printing the instances as they change;
+//! - `config_watch`: follows a JSON config node, printing each value;
+//! - `sim_startup`: how fast a simulated 3-node ensemble serves its first request;
+//! - `sim_soak`: whether the simulator's memory stays flat over a long write run;
+//! - `tree_cache_bench`: how long a tree cache of many nodes takes to
+//!   initialize and resync, and its memory per node.
 
 pub mod lock_bench;
 pub mod quickstart;

@@ -8,6 +8,7 @@
 //! | [`Ensemble::partition`] / [`Ensemble::isolate`] / [`Ensemble::heal`] | cut or restore peer links; a side without quorum stops serving |
 //! | [`Ensemble::hold`] / [`Ensemble::release`] | delay one direction of a peer link: a held follower lags (stale reads, slow syncs) |
 //! | [`Ensemble::drop_client_connections`] | close every client connection of a node |
+//! | [`Ensemble::drop_session_connection`] | close one session's client connection |
 //! | [`Ensemble::delay_replies`] | hold every write to a node's clients for a while |
 //! | [`Ensemble::apply_then_drop`] | perform the node's next client write, then drop the connection instead of replying |
 //! | [`Ensemble::expire_session`] | a real server-side expiry, now |
@@ -130,6 +131,34 @@ impl Ensemble {
                 n.close_all();
             }
         });
+    }
+
+    /// Closes the client connection of session `id`, on whichever server it
+    /// is (the session lives on; its client reconnects). False when no server
+    /// has an established connection of that session.
+    pub fn drop_session_connection(&self, id: i64) -> bool {
+        tracing::info!(
+            session = format_args!("{id:#x}"),
+            "fault: drop session connection"
+        );
+        self.with_core(|c| {
+            let mut found = false;
+            for n in &mut c.nodes {
+                let ids: Vec<_> = n
+                    .conns
+                    .iter()
+                    .filter(|(_, conn)| {
+                        conn.session == id && conn.state == crate::ensemble::node::ConnState::Open
+                    })
+                    .map(|(conn_id, _)| *conn_id)
+                    .collect();
+                for conn_id in ids {
+                    n.close_conn(conn_id);
+                    found = true;
+                }
+            }
+            found
+        })
     }
 
     /// Delays every write to server `i`'s clients by `d` (zero to stop).

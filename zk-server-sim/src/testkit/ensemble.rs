@@ -226,7 +226,8 @@ pub fn skips_are_failures() -> bool {
 /// for its faults ([`kill`](Self::kill), [`restart`](Self::restart),
 /// [`partition`](Self::partition), [`heal`](Self::heal),
 /// [`expire_session`](Self::expire_session),
-/// [`drop_client_connections`](Self::drop_client_connections)) so that one test
+/// [`drop_client_connections`](Self::drop_client_connections),
+/// [`drop_session_connection`](Self::drop_session_connection)) so that one test
 /// runs unchanged on each.
 ///
 /// Nodes are numbered from 0. Every method takes `&self`; faults are `async` and
@@ -560,6 +561,38 @@ impl TestEnsemble {
             }
         }
         Ok(())
+    }
+
+    /// Closes the client connection of session `session_id` alone, wherever it
+    /// is (the server keeps running and keeps the session; its client
+    /// reconnects in it; other clients of the same server keep their links).
+    /// The simulator closes the session's connection itself; on real servers
+    /// and containers the client proxies know each link's session from the
+    /// server's ConnectResponse and close that link. A client that connected
+    /// to the servers directly, not through [`addr`](Self::addr), is out of
+    /// reach there.
+    ///
+    /// # Errors
+    ///
+    /// [`TestkitError::NoSuchSession`] when no server (through its proxy)
+    /// holds a connection of that session: unknown, expired, or its client
+    /// is between connections.
+    pub async fn drop_session_connection(&self, session_id: i64) -> Result<(), TestkitError> {
+        let dropped = match &self.kind {
+            Kind::Sim(sim) => sim.drop_session_connection(session_id),
+            Kind::Real(_) | Kind::Container(_) => {
+                self.proxies
+                    .iter()
+                    .map(|p| p.drop_session(session_id))
+                    .sum::<usize>()
+                    > 0
+            }
+        };
+        if dropped {
+            Ok(())
+        } else {
+            Err(TestkitError::NoSuchSession { session_id })
+        }
     }
 
     /// The simulator behind a [`Backend::Sim`] ensemble, for what only it can do

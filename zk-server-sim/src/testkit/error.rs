@@ -42,7 +42,8 @@ pub enum TestkitError {
     },
 
     /// The session to expire is unknown to the servers (already expired, or the
-    /// password is wrong).
+    /// password is wrong); or, for a dropped link, no server holds a
+    /// connection of it.
     #[error("session {session_id:#x} is unknown to the ensemble (already expired?)")]
     NoSuchSession {
         /// The session id.

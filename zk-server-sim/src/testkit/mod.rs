@@ -21,6 +21,7 @@
 //! | [`partition`](TestEnsemble::partition), [`isolate`](TestEnsemble::isolate), [`heal`](TestEnsemble::heal) | cut and restore links between servers |
 //! | [`expire_session`](TestEnsemble::expire_session) | a real server-side expiry, now |
 //! | [`drop_client_connections`](TestEnsemble::drop_client_connections) | close a node's client links |
+//! | [`drop_session_connection`](TestEnsemble::drop_session_connection) | close one session's client link |
 //!
 //! A backend that cannot run on the machine is
 //! [`TestkitError::Unavailable`]; [`TestEnsembleBuilder::start_or_skip`] reports it

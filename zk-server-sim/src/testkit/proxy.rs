@@ -1,5 +1,6 @@
 //! A fault-injecting TCP proxy to put between a client and one server.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -10,7 +11,7 @@ use bytes::{BufMut, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use zk_proto::FrameDecoder;
 
@@ -27,6 +28,8 @@ const MAX_FRAME: usize = 64 * 1024 * 1024;
 /// at once, current and future:
 ///
 /// - [`drop_links`](Self::drop_links): close every current link (both sockets).
+/// - [`drop_session`](Self::drop_session): close the links of one session
+///   (known from the server's ConnectResponse on each link).
 /// - [`refuse`](Self::refuse): close new connections at once.
 /// - [`blackhole`](Self::blackhole): stop forwarding in both directions
 ///   without closing anything; bytes that arrive meanwhile are discarded,
@@ -75,6 +78,8 @@ struct Controls {
     requests: AtomicU64,
     recording: AtomicBool,
     log: Mutex<Vec<Frame>>,
+    /// The open links, by id.
+    links: Mutex<HashMap<usize, Arc<Link>>>,
 }
 
 impl FaultProxy {
@@ -93,6 +98,7 @@ impl FaultProxy {
             requests: AtomicU64::new(0),
             recording: AtomicBool::new(false),
             log: Mutex::new(Vec::new()),
+            links: Mutex::new(HashMap::new()),
         });
         let c = ctl.clone();
         let accept = tokio::spawn(async move {
@@ -126,6 +132,21 @@ impl FaultProxy {
     /// Closes every current link.
     pub fn drop_links(&self) {
         self.ctl.cut.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Closes every current link that carries session `session_id` (as the
+    /// server's ConnectResponse on the link named it); returns how many. The
+    /// other links, and links opened later, are untouched.
+    pub fn drop_session(&self, session_id: i64) -> usize {
+        let links = lock(&self.ctl.links);
+        let mut dropped = 0;
+        for link in links.values() {
+            if lock(&link.state).session() == Some(session_id) {
+                link.cut.notify_one();
+                dropped += 1;
+            }
+        }
+        dropped
     }
 
     /// While on, new connections are accepted and closed at once.
@@ -210,9 +231,21 @@ impl Controls {
 
 /// One client connection's identity and parsing state, shared by its two
 /// forwarding directions.
+#[derive(Debug)]
 struct Link {
     id: usize,
     state: Mutex<LinkState>,
+    /// Notified to close this link alone.
+    cut: Notify,
+}
+
+/// Keeps a link in the proxy's table while it is open.
+struct Registered(Arc<Controls>, usize);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(&self.0.links).remove(&self.1);
+    }
 }
 
 /// Counts a link as active while alive.
@@ -243,11 +276,16 @@ async fn link(down: TcpStream, upstream: SocketAddr, id: usize, ctl: Arc<Control
     let me = Arc::new(Link {
         id,
         state: Mutex::new(LinkState::default()),
+        cut: Notify::new(),
     });
+    lock(&ctl.links).insert(id, me.clone());
+    let _registered = Registered(ctl.clone(), id);
+    let own_cut = me.clone();
     tokio::select! {
         _ = requests(down_r, up_w, ctl.clone(), me.clone(), tripped.clone(), trip_tx) => {}
         _ = replies(up_r, down_w, ctl.clone(), me, tripped) => {}
         _ = cut.changed() => {}
+        () = own_cut.cut.notified() => {}
         _ = trip_rx.wait_for(|t| *t) => {}
     }
 }
@@ -440,6 +478,31 @@ mod tests {
         assert_eq!(out, frame(b"slow"));
         assert!(start.elapsed() >= Duration::from_millis(200));
         assert_eq!(p.accepted(), 3);
+    }
+
+    /// A handshake frame with `session` where a ConnectResponse has it (the
+    /// echo server sends it back as the link's first server frame).
+    fn handshake(session: i64) -> Vec<u8> {
+        let mut body = vec![0u8; 8];
+        body.extend_from_slice(&session.to_be_bytes());
+        body.extend_from_slice(&[0u8; 4]);
+        body
+    }
+
+    #[tokio::test]
+    async fn drops_the_links_of_one_session_only() {
+        let p = FaultProxy::start(echo().await).await.unwrap();
+        let mut a = TcpStream::connect(p.addr()).await.unwrap();
+        let mut b = TcpStream::connect(p.addr()).await.unwrap();
+        roundtrip(&mut a, &handshake(0x11)).await.unwrap();
+        roundtrip(&mut b, &handshake(0x22)).await.unwrap();
+
+        assert_eq!(p.drop_session(0x33), 0, "no link of an unknown session");
+        assert_eq!(p.drop_session(0x11), 1);
+        let mut rest = Vec::new();
+        assert_eq!(a.read_to_end(&mut rest).await.unwrap_or(0), 0, "a closed");
+        assert_eq!(roundtrip(&mut b, b"still").await.unwrap(), frame(b"still"));
+        assert_eq!(p.drop_session(0x11), 0, "a's link is gone");
     }
 
     fn request(xid: i32, op: zk_proto::OpCode, extra: &[u8]) -> Vec<u8> {

@@ -147,6 +147,8 @@ pub(crate) struct LinkState {
     seen_request: bool,
     seen_reply: bool,
     ops: HashMap<i32, OpCode>,
+    /// The session id the server's ConnectResponse granted (0: expired).
+    session: Option<i64>,
 }
 
 fn be_i32(b: &[u8], at: usize) -> Option<i32> {
@@ -160,6 +162,12 @@ fn be_i64(b: &[u8], at: usize) -> Option<i64> {
 }
 
 impl LinkState {
+    /// The session this link carries, once the server's ConnectResponse
+    /// went through (a session id of 0 means the server refused it).
+    pub(crate) fn session(&self) -> Option<i64> {
+        self.session.filter(|&id| id != 0)
+    }
+
     /// Describes one frame of this link (`body` without its length prefix).
     pub(crate) fn parse(&mut self, link: usize, direction: Direction, body: Bytes) -> Frame {
         let mut frame = Frame {
@@ -183,6 +191,8 @@ impl LinkState {
             Direction::ToClient if !self.seen_reply => {
                 self.seen_reply = true;
                 frame.handshake = true;
+                // ConnectResponse: protocolVersion, timeOut, sessionId, ...
+                self.session = be_i64(&b, 8);
             }
             Direction::ToServer => {
                 frame.xid = be_i32(&b, 0);
