@@ -133,7 +133,8 @@ impl TreeCacheBuilder {
 
     /// Events held per subscriber (the most that ever wait for one)
     /// before a slow one gets [`CacheEvent::Lagged`] and a
-    /// [`CacheEvent::Snapshot`] (default 4096).
+    /// [`CacheEvent::Snapshot`] (default 4096; rounded up to a power of
+    /// two, as tokio's broadcast channel does).
     pub fn event_buffer(mut self, n: usize) -> Self {
         self.event_buffer = n.max(1);
         self
