@@ -219,7 +219,10 @@ async fn follow<T: DeserializeOwned + Send + Sync + 'static>(
                 }
                 missing()
             }
-            CacheEvent::Initialized => {
+            // Initialized, or a lag's snapshot that skipped over it.
+            CacheEvent::Initialized | CacheEvent::Snapshot(_)
+                if !*ready.borrow() && cache.status().initialized =>
+            {
                 // The state first, then `ready`: whoever awaited `initialized()`
                 // must find the first value in `current()`.
                 let first = match cache.current() {
@@ -232,7 +235,8 @@ async fn follow<T: DeserializeOwned + Send + Sync + 'static>(
                 let _ = ready.send(true);
                 first
             }
-            CacheEvent::Lagged { .. } | CacheEvent::Resynced => {
+            CacheEvent::Initialized => continue,
+            CacheEvent::Lagged { .. } | CacheEvent::Resynced | CacheEvent::Snapshot(_) => {
                 let now = cache.current().map(|n| n.data);
                 if now == last_data || !*ready.borrow() {
                     continue;

@@ -570,3 +570,93 @@ impl DeleteAll for Client {
         self.delete(path, None).await.unwrap();
     }
 }
+
+/// Bounded memory under an event flood: a subscriber that does not read
+/// while hundreds of events pass never has more than the event buffer
+/// waiting for it; when it reads again it gets `Lagged`, then a fresh
+/// `Snapshot`, then the events after it, and its own model (the snapshot,
+/// then each event applied) converges to the server's tree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_consumer_is_resynced_with_bounded_memory() {
+    const BUFFER: usize = 16;
+    let ens = small_ensemble(31).await;
+    let c = connect(&ens.connect_string()).await;
+    c.create("/flood", b"", &CreateOptions::default())
+        .await
+        .unwrap();
+    let cache = TreeCache::builder("/flood").event_buffer(BUFFER).start(&c);
+    cache.initialized().await.unwrap();
+    let mut events = cache.events();
+    // The flood, pipelined: 200 creates, then 200 updates.
+    let opts = CreateOptions::default();
+    let creates: Vec<_> = (0..200)
+        .map(|i| c.create(&format!("/flood/n{i}"), b"0", &opts))
+        .collect();
+    for r in futures::future::join_all(creates).await {
+        r.unwrap();
+    }
+    let sets: Vec<_> = (0..200)
+        .map(|i| c.set_data(&format!("/flood/n{i}"), b"1", None))
+        .collect();
+    for r in futures::future::join_all(sets).await {
+        r.unwrap();
+    }
+    // The cache takes it all in while the subscriber reads nothing.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !(cache_tree(&cache) == server_tree(&ens, "/flood") && cache.status().in_sync) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the cache never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Of the events sent meanwhile, only the buffer's worth was held for
+    // the subscriber: the rest are reported missed, not queued.
+    let sent = events.behind();
+    assert!(sent > BUFFER, "a flood: {sent} events");
+    match events.recv().await {
+        Some(CacheEvent::Lagged { missed }) => assert_eq!(
+            missed as usize + BUFFER,
+            sent,
+            "{sent} events sent, {missed} missed: more than {BUFFER} were held"
+        ),
+        other => panic!("expected Lagged, got {other:?}"),
+    }
+    let mut model = match events.recv().await {
+        Some(CacheEvent::Snapshot(nodes)) => nodes,
+        other => panic!("expected a Snapshot after Lagged, got {other:?}"),
+    };
+    // Changes after the snapshot arrive as events.
+    c.set_data("/flood/n7", b"last", None).await.unwrap();
+    c.delete("/flood/n8", None).await.unwrap();
+    let tree = |m: &BTreeMap<String, zk_recipes::cache::ChildData>| -> Tree {
+        m.iter()
+            .map(|(p, n)| (p.clone(), (n.data.clone(), n.stat.clone())))
+            .collect()
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tree(&model) != server_tree(&ens, "/flood") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the subscriber's model never converged:\n{}",
+            diff(&tree(&model), &server_tree(&ens, "/flood"))
+        );
+        match tokio::time::timeout(Duration::from_millis(100), events.recv()).await {
+            Ok(Some(CacheEvent::Added(n))) | Ok(Some(CacheEvent::Updated { new: n, .. })) => {
+                model.insert(n.path.clone(), n);
+            }
+            Ok(Some(CacheEvent::Removed(n))) => {
+                model.remove(&n.path);
+            }
+            Ok(Some(CacheEvent::Snapshot(nodes))) => model = nodes,
+            Ok(Some(CacheEvent::Lagged { .. })) => panic!("lagged again without a flood"),
+            Ok(None) => panic!("the cache closed"),
+            _ => {}
+        }
+    }
+    assert_eq!(
+        model.get("/flood/n7").map(|n| &n.data[..]),
+        Some(&b"last"[..])
+    );
+    assert!(!model.contains_key("/flood/n8"));
+}

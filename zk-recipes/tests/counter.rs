@@ -7,7 +7,7 @@
     clippy::panic
 )]
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,9 +37,15 @@ async fn connect(hosts: &str) -> Client {
 }
 
 /// Acceptance: the final value is exactly the successful increments plus
-/// those unknown outcomes that were in fact applied; every applied write
-/// added exactly one to the value it read (value == version + 1: no double
-/// apply, no lost update), and no more unknowns were applied than reported.
+/// the unknown outcomes that were in fact applied, each unknown accounted
+/// for afterwards. Every write adds one to what it read (value == version +
+/// 1), so each value 1..=final was written by exactly one increment: one
+/// reported Applied with that `post`, or else one of the Unknowns that
+/// attempted it (several may have attempted the same value: exactly one of
+/// them applied). An Unknown whose value a reported success wrote, or
+/// beyond the final value, did not apply. So: no reported success is
+/// missing or duplicated, no value was written by an increment nobody
+/// reported (a silent double apply), and final == applied + unknowns applied.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eight_clients_under_lost_replies_count_exactly() {
     let seed = std::env::var("ZK_RECIPES_SEED")
@@ -50,8 +56,7 @@ async fn eight_clients_under_lost_replies_count_exactly() {
     let ens = Arc::new(ensemble(seed).await);
     let hosts = ens.connect_string();
     let per_client = 30;
-    let applied = Arc::new(AtomicU64::new(0));
-    let unknown = Arc::new(AtomicU64::new(0));
+    let outcomes: Arc<std::sync::Mutex<Vec<Outcome<i64>>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
 
     let faults = {
@@ -78,19 +83,19 @@ async fn eight_clients_under_lost_replies_count_exactly() {
     let mut workers = Vec::new();
     for _ in 0..8 {
         let hosts = hosts.clone();
-        let applied = applied.clone();
-        let unknown = unknown.clone();
+        let outcomes = outcomes.clone();
         workers.push(tokio::spawn(async move {
             let client = connect(&hosts).await;
             let counter = AtomicLong::new(&client, "/counters/c");
             for _ in 0..per_client {
                 match counter.increment().await {
-                    Ok(Outcome::Applied { pre, post }) => {
+                    Ok(o @ Outcome::Applied { pre, post }) => {
                         assert_eq!(post, pre + 1);
-                        applied.fetch_add(1, Ordering::SeqCst);
+                        outcomes.lock().unwrap().push(o);
                     }
-                    Ok(Outcome::Unknown { .. }) => {
-                        unknown.fetch_add(1, Ordering::SeqCst);
+                    Ok(o @ Outcome::Unknown { pre, attempted }) => {
+                        assert_eq!(attempted, pre + 1);
+                        outcomes.lock().unwrap().push(o);
                     }
                     Ok(other) => panic!("unexpected outcome {other:?}"),
                     Err(e) => panic!("increment failed: {e}"),
@@ -108,10 +113,43 @@ async fn eight_clients_under_lost_replies_count_exactly() {
     client.sync("/counters/c").await.unwrap();
     let (data, stat) = client.get_data("/counters/c").await.unwrap();
     let value = i64::from_be_bytes(data[..].try_into().unwrap());
-    let applied = applied.load(Ordering::SeqCst) as i64;
-    let unknown = unknown.load(Ordering::SeqCst) as i64;
+    let outcomes = outcomes.lock().unwrap().clone();
+    // The value each reported success wrote, and how many unknowns attempted each value.
+    let mut applied_posts = std::collections::BTreeSet::new();
+    let mut attempts: std::collections::BTreeMap<i64, usize> = Default::default();
+    for o in &outcomes {
+        match *o {
+            Outcome::Applied { post, .. } => assert!(
+                applied_posts.insert(post),
+                "two successes wrote {post} (seed {seed})"
+            ),
+            Outcome::Unknown { attempted, .. } => *attempts.entry(attempted).or_default() += 1,
+            _ => unreachable!(),
+        }
+    }
+    let applied = applied_posts.len() as i64;
+    let unknown = attempts.values().sum::<usize>() as i64;
+    // Values no reported success wrote: each was written by one of the
+    // unknowns that attempted it.
+    let mut unknowns_applied = 0i64;
+    let mut ambiguous = 0usize;
+    for x in 1..=value {
+        if applied_posts.contains(&x) {
+            continue;
+        }
+        let n = attempts.get(&x).copied().unwrap_or(0);
+        assert!(
+            n > 0,
+            "value {x} was written by an increment nobody reported (seed {seed})"
+        );
+        unknowns_applied += 1;
+        if n > 1 {
+            ambiguous += 1;
+        }
+    }
+    let unknowns_not_applied = unknown - unknowns_applied;
     eprintln!(
-        "value {value}, applied {applied}, unknown {unknown}, version {}, injected {dropped_replies} apply-then-drop and {dropped_links} link drops",
+        "value {value}, version {}: applied {applied}, unknown {unknown} (applied {unknowns_applied}, not applied {unknowns_not_applied}; {ambiguous} values attempted by several unknowns, one of which applied); injected {dropped_replies} apply-then-drop and {dropped_links} link drops",
         stat.version
     );
     assert!(
@@ -121,15 +159,20 @@ async fn eight_clients_under_lost_replies_count_exactly() {
     assert_eq!(
         value,
         i64::from(stat.version) + 1,
-        "every applied write added one to what it read"
+        "every applied write added one to what it read (seed {seed})"
     );
     assert!(
-        value >= applied,
-        "a reported success is missing: value {value} < applied {applied}"
+        applied_posts.iter().all(|&p| p <= value),
+        "a reported success is missing from the final value {value} (seed {seed})"
+    );
+    assert_eq!(
+        value,
+        applied + unknowns_applied,
+        "final value == successes + unknowns applied (seed {seed})"
     );
     assert!(
-        value <= applied + unknown,
-        "double apply: value {value} > applied {applied} + unknown {unknown}"
+        (applied..=applied + unknown).contains(&value),
+        "applied {applied} <= value {value} <= applied + unknown {unknown} (seed {seed})"
     );
     assert_eq!(
         applied + unknown,

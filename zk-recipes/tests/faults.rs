@@ -8,14 +8,28 @@
 //! - `ZK_RECIPES_JOBS` — seeds run at once (default 16; the runs mostly wait).
 //!
 //! Holders increment a shared counter with fenced writes (a multi: a check
-//! on the holder's node, then a versioned setData) and record the value
-//! they wrote and their fencing token. The checker asserts, per counter:
-//! every value was written once; ordered by value (the server's order),
-//! fencing tokens never decrease, so no two holds' fenced writes
-//! interleave (no overlapping holders, never two leaders in the server's
-//! order). After the schedule, every client releases or closes its recipes
-//! (some mid-acquire, by cancellation) and the lock and latch directories
-//! must empty while the sessions are still open: no orphan node.
+//! on the holder's node, then a versioned setData) and record, from what
+//! they observe only, each hold (client, fencing token, when the acquire
+//! returned, when they released it or saw it lost) and each successful
+//! write (token, the zxid of the reply's stat, when it was sent and when
+//! its reply came). The checker asserts, per counter:
+//!
+//! - for any two holds by different clients that overlap in real time, not
+//!   both have a successful write inside the overlap (sound whatever the
+//!   delays: a hold starts only once its holder saw it first, so a write
+//!   sent after that by an older holder must fail its check);
+//! - ordered by zxid (the server's order), the successful writes' fencing
+//!   tokens never go back: never two holders or leaders interleaved in the
+//!   server's order.
+//!
+//! Fenced writes are checked, and so are plain versioned writes made while
+//! the recipe said Held / Leader (these test the recipe's belief). Once the
+//! faults heal, the mutex and the latch must each make `AFTER_HEAL` more
+//! fenced writes in every seed (progress, and a minimum per seed of what is
+//! checked). After that,
+//! every client releases or closes its recipes (some mid-acquire, by
+//! cancellation) and the lock and latch directories must empty while the
+//! sessions are still open: no orphan node.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,14 +38,14 @@
     clippy::panic
 )]
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use zk_client::OpResult;
 use zk_recipes::{HoldState, LeaderLatch, Leadership, Mutex, Session};
 use zk_server_sim::Ensemble;
 
@@ -43,19 +57,44 @@ const LOCK_COUNTER: &str = "/campaign/lock-counter";
 const LATCH_COUNTER: &str = "/campaign/latch-counter";
 const LOCK_BELIEF: &str = "/campaign/lock-belief";
 const LATCH_BELIEF: &str = "/campaign/latch-belief";
+/// Successful fenced writes each of the mutex and the latch must make
+/// after the faults heal, in every seed (the minimum a seed checks).
+const AFTER_HEAL: usize = 3;
 
-/// One successful fenced write: the value written and the token it was made under.
+/// One successful write, as its client saw it.
 #[derive(Debug, Clone, Copy)]
 struct Write {
-    /// Which client wrote (for the failure message).
+    client: usize,
+    /// The fencing token it was made under.
+    token: i64,
+    /// The zxid that wrote it (the mzxid of the reply's stat).
+    zxid: i64,
+    /// The counter value written (for the failure message).
     #[allow(dead_code)]
+    value: u64,
+    /// Sent (just before the request) and answered (just after the reply).
+    sent: Instant,
+    answered: Instant,
+}
+
+/// One hold of the lock or of leadership, as its client saw it.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
     client: usize,
     token: i64,
-    value: u64,
+    /// When the acquire returned (the latch said Leader with this token).
+    start: Instant,
+    /// When the holder released it or saw it lost; `None` if it never did
+    /// (cancelled while holding): open to the end of the run.
+    end: Option<Instant>,
 }
 
 #[derive(Default)]
 struct Observations {
+    /// The mutex's holds.
+    lock_holds: Vec<Hold>,
+    /// The latch's leaderships.
+    latch_holds: Vec<Hold>,
     /// Fenced writes of mutex holders.
     lock: Vec<Write>,
     /// Fenced writes of leaders.
@@ -140,19 +179,39 @@ async fn apply(ens: &Ensemble, sessions: &[Session], fault: Fault) {
     }
 }
 
-/// Reads the counter and writes value + 1 under `fenced`; the value if it
-/// succeeded.
-async fn increment<F, Fut>(session: &Session, counter: &str, fenced: F) -> Option<u64>
+/// Reads the counter and writes value + 1 with `write`, which returns the
+/// token it wrote under and the write's zxid if it succeeded.
+async fn increment<F, Fut>(
+    session: &Session,
+    client: usize,
+    counter: &str,
+    write: F,
+) -> Option<Write>
 where
     F: FnOnce(Vec<u8>, i32) -> Fut,
-    Fut: std::future::Future<Output = bool>,
+    Fut: std::future::Future<Output = Option<(i64, i64)>>,
 {
     let (data, stat) = session.client().get_data(counter).await.ok()?;
     let v: u64 = std::str::from_utf8(&data).ok()?.parse().ok()?;
-    let next = v + 1;
-    fenced(next.to_string().into_bytes(), stat.version)
-        .await
-        .then_some(next)
+    let value = v + 1;
+    let sent = Instant::now();
+    let (token, zxid) = write(value.to_string().into_bytes(), stat.version).await?;
+    Some(Write {
+        client,
+        token,
+        zxid,
+        value,
+        sent,
+        answered: Instant::now(),
+    })
+}
+
+/// The zxid of a fenced setData's result.
+fn set_data_zxid(results: &[OpResult]) -> Option<i64> {
+    match results.first() {
+        Some(OpResult::SetData { stat }) => Some(stat.mzxid),
+        _ => None,
+    }
 }
 
 async fn mutex_client(
@@ -165,50 +224,93 @@ async fn mutex_client(
     while !stop.load(Ordering::SeqCst) {
         match m.try_acquire(Duration::from_millis(400)).await {
             Ok(Some(g)) => {
+                let token = g.fencing_token();
+                let hold = {
+                    let mut o = obs.lock().unwrap();
+                    o.lock_holds.push(Hold {
+                        client: i,
+                        token,
+                        start: Instant::now(),
+                        end: None,
+                    });
+                    o.lock_holds.len() - 1
+                };
                 for _ in 0..3 {
-                    let token = g.fencing_token();
-                    let written = increment(&session, LOCK_COUNTER, |data, version| {
+                    if matches!(g.state(), HoldState::Lost(_)) {
+                        break;
+                    }
+                    let written = increment(&session, i, LOCK_COUNTER, |data, version| {
                         let g = &g;
                         async move {
-                            g.fenced(|t| t.set_data(LOCK_COUNTER, &data, Some(version)))
+                            let r = g
+                                .fenced(|t| t.set_data(LOCK_COUNTER, &data, Some(version)))
                                 .await
-                                .is_ok()
+                                .ok()?;
+                            Some((token, set_data_zxid(&r)?))
                         }
                     })
                     .await;
-                    if let Some(value) = written {
-                        obs.lock().unwrap().lock.push(Write {
-                            client: i,
-                            token,
-                            value,
-                        });
+                    if let Some(w) = written {
+                        obs.lock().unwrap().lock.push(w);
                     }
                     let client = g.client().cloned();
-                    let written = increment(&session, LOCK_BELIEF, |data, version| {
+                    let written = increment(&session, i, LOCK_BELIEF, |data, version| {
                         let g = &g;
                         async move {
-                            let Some(client) = client else { return false };
-                            g.state() == HoldState::Held
-                                && client
-                                    .set_data(LOCK_BELIEF, &data, Some(version))
-                                    .await
-                                    .is_ok()
+                            let client = client?;
+                            if g.state() != HoldState::Held {
+                                return None;
+                            }
+                            let stat = client
+                                .set_data(LOCK_BELIEF, &data, Some(version))
+                                .await
+                                .ok()?;
+                            Some((token, stat.mzxid))
                         }
                     })
                     .await;
-                    if let Some(value) = written {
-                        obs.lock().unwrap().lock_belief.push(Write {
-                            client: i,
-                            token,
-                            value,
-                        });
+                    if let Some(w) = written {
+                        obs.lock().unwrap().lock_belief.push(w);
                     }
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                obs.lock().unwrap().lock_holds[hold].end = Some(Instant::now());
                 let _ = g.release().await;
             }
             Ok(None) => {}
             Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    }
+}
+
+/// Records the latch's leaderships as its client sees them (a hold per
+/// token, from when Leader is seen to when it is seen to change).
+async fn record_leadership(
+    i: usize,
+    mut leadership: tokio::sync::watch::Receiver<Leadership>,
+    obs: Arc<StdMutex<Observations>>,
+) {
+    let mut open: Option<(i64, usize)> = None;
+    loop {
+        let token = leadership.borrow_and_update().fencing_token();
+        let now = Instant::now();
+        if open.map(|(t, _)| t) != token {
+            let mut o = obs.lock().unwrap();
+            if let Some((_, h)) = open.take() {
+                o.latch_holds[h].end = Some(now);
+            }
+            if let Some(token) = token {
+                o.latch_holds.push(Hold {
+                    client: i,
+                    token,
+                    start: now,
+                    end: None,
+                });
+                open = Some((token, o.latch_holds.len() - 1));
+            }
+        }
+        if leadership.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -224,95 +326,108 @@ async fn latch_client(
         .unwrap()
         .step_down_on_suspended(step_down_on_suspended)
         .start();
+    let recorder = tokio::spawn(record_leadership(i, latch.leadership(), obs.clone()));
     let mut leadership = latch.leadership();
     while !stop.load(Ordering::SeqCst) {
         if !leadership.borrow_and_update().is_leader() {
             let _ = tokio::time::timeout(Duration::from_millis(100), leadership.changed()).await;
             continue;
         }
-        let mut token = None;
-        let written = increment(&session, LATCH_COUNTER, |data, version| {
-            let (latch, token) = (&latch, &mut token);
+        let written = increment(&session, i, LATCH_COUNTER, |data, version| {
+            let latch = &latch;
             async move {
-                match latch
+                let f = latch
                     .fenced(|t| t.set_data(LATCH_COUNTER, &data, Some(version)))
                     .await
-                {
-                    Ok(f) => {
-                        *token = Some(f.fencing_token);
-                        true
-                    }
-                    Err(_) => false,
-                }
+                    .ok()?;
+                Some((f.fencing_token, set_data_zxid(&f.results)?))
             }
         })
         .await;
-        if let (Some(value), Some(token)) = (written, token) {
-            obs.lock().unwrap().latch.push(Write {
-                client: i,
-                token,
-                value,
-            });
+        if let Some(w) = written {
+            obs.lock().unwrap().latch.push(w);
         }
         // A plain write, made only while the latch says Leader, through
         // the client of the session that owns the leader's node.
-        let mut token = None;
-        let written = increment(&session, LATCH_BELIEF, |data, version| {
-            let (session, leadership, token) = (&session, &leadership, &mut token);
+        let written = increment(&session, i, LATCH_BELIEF, |data, version| {
+            let (session, leadership) = (&session, &leadership);
             async move {
-                let (t, sid) = match &*leadership.borrow() {
+                let (token, sid) = match &*leadership.borrow() {
                     Leadership::Leader {
                         fencing_token,
                         session_id,
                         ..
                     } => (*fencing_token, *session_id),
-                    _ => return false,
+                    _ => return None,
                 };
                 let client = session.client();
                 if client.session_id() != sid {
-                    return false;
+                    return None;
                 }
-                *token = Some(t);
-                client
+                let stat = client
                     .set_data(LATCH_BELIEF, &data, Some(version))
                     .await
-                    .is_ok()
+                    .ok()?;
+                Some((token, stat.mzxid))
             }
         })
         .await;
-        if let (Some(value), Some(token)) = (written, token) {
-            obs.lock().unwrap().latch_belief.push(Write {
-                client: i,
-                token,
-                value,
-            });
+        if let Some(w) = written {
+            obs.lock().unwrap().latch_belief.push(w);
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     latch.close().await.unwrap();
+    recorder.abort();
 }
 
-/// Ordered by value, tokens never decrease, and no value is written twice.
-fn check(kind: &str, writes: &[Write]) -> Result<(), String> {
-    let mut by_value: BTreeMap<u64, Write> = BTreeMap::new();
-    for w in writes {
-        if let Some(prev) = by_value.insert(w.value, *w) {
-            return Err(format!(
-                "{kind}: value {} written twice: {prev:?} and {w:?}",
-                w.value
-            ));
-        }
-    }
-    let mut last: Option<Write> = None;
-    for w in by_value.values() {
-        if let Some(p) = last {
-            if w.token < p.token {
+/// The checker, from the clients' observations only: no two overlapping
+/// holds of different clients both wrote inside their overlap; ordered by
+/// zxid, the writes' tokens never go back.
+fn check(kind: &str, holds: &[Hold], writes: &[Write]) -> Result<(), String> {
+    // Writes of a hold that lie wholly inside [lo, hi).
+    let inside = |h: &Hold, lo: Instant, hi: Option<Instant>| -> Vec<Write> {
+        writes
+            .iter()
+            .filter(|w| {
+                w.client == h.client
+                    && w.token == h.token
+                    && w.sent >= lo
+                    && hi.is_none_or(|hi| w.answered <= hi)
+            })
+            .copied()
+            .collect()
+    };
+    for (n, a) in holds.iter().enumerate() {
+        for b in &holds[n + 1..] {
+            if a.client == b.client {
+                continue;
+            }
+            let lo = a.start.max(b.start);
+            let hi = match (a.end, b.end) {
+                (Some(x), Some(y)) => Some(x.min(y)),
+                (x, y) => x.or(y),
+            };
+            if hi.is_some_and(|hi| hi <= lo) {
+                continue;
+            }
+            let (wa, wb) = (inside(a, lo, hi), inside(b, lo, hi));
+            if let (Some(x), Some(y)) = (wa.first(), wb.first()) {
                 return Err(format!(
-                    "{kind}: overlapping holds: {p:?} then {w:?} (an older holder wrote after a newer one)"
+                    "{kind}: overlapping holds both wrote inside their overlap: {a:?} wrote {x:?}, {b:?} wrote {y:?}"
                 ));
             }
         }
-        last = Some(*w);
+    }
+    let mut by_zxid: Vec<Write> = writes.to_vec();
+    by_zxid.sort_by_key(|w| w.zxid);
+    for pair in by_zxid.windows(2) {
+        let (p, w) = (pair[0], pair[1]);
+        if w.token < p.token {
+            return Err(format!(
+                "{kind}: in the server's order an older holder wrote after a newer one: {p:?} then {w:?}"
+            ));
+        }
     }
     Ok(())
 }
@@ -358,7 +473,7 @@ async fn create_nodes(
     Ok(())
 }
 
-/// The number of checked writes (mutex, latch), or what went wrong.
+/// The number of successful fenced writes (mutex, latch), or what went wrong.
 type SeedResult = Result<(usize, usize), String>;
 
 async fn run_seed(seed: u64) -> SeedResult {
@@ -445,7 +560,27 @@ async fn run_seed(seed: u64) -> SeedResult {
     for i in 0..ens.len() {
         ens.resume(i);
     }
-    tokio::time::sleep(Duration::from_millis(rng.random_range(100..400))).await;
+    // Once healed, both recipes must make progress again: every seed then
+    // checks at least AFTER_HEAL fenced writes of each (this waits for
+    // events; the deadline only stops a hang).
+    let counts = |o: &Observations| (o.lock.len(), o.latch.len());
+    let (l0, t0) = counts(&obs.lock().unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (l, t) = counts(&obs.lock().unwrap());
+        if l >= l0 + AFTER_HEAL && t >= t0 + AFTER_HEAL {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!(
+                "no progress once healed: {} mutex and {} latch fenced writes in 30 s",
+                l - l0,
+                t - t0
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(rng.random_range(0..200))).await;
     stop.store(true, Ordering::SeqCst);
     for m in &mutexes {
         m.abort();
@@ -477,14 +612,15 @@ async fn run_seed(seed: u64) -> SeedResult {
         let _ = s.close().await;
     }
     let obs = obs.lock().unwrap();
-    check("mutex", &obs.lock)?;
-    check("latch", &obs.latch)?;
-    check("mutex (holder's belief)", &obs.lock_belief)?;
-    check("latch (leader's belief)", &obs.latch_belief)?;
-    Ok((
-        obs.lock.len() + obs.lock_belief.len(),
-        obs.latch.len() + obs.latch_belief.len(),
-    ))
+    check("mutex", &obs.lock_holds, &obs.lock)?;
+    check("latch", &obs.latch_holds, &obs.latch)?;
+    check("mutex (holder's belief)", &obs.lock_holds, &obs.lock_belief)?;
+    check(
+        "latch (leader's belief)",
+        &obs.latch_holds,
+        &obs.latch_belief,
+    )?;
+    Ok((obs.lock.len(), obs.latch.len()))
 }
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -524,30 +660,30 @@ fn fault_campaign() {
             .collect()
             .await
     });
-    let (mut lock_writes, mut latch_writes) = (0, 0);
+    let mut per_seed: Vec<(usize, usize)> = Vec::new();
     let mut failures = Vec::new();
     for (seed, r) in &results {
         match r {
-            Ok((l, t)) => {
-                lock_writes += l;
-                latch_writes += t;
-            }
+            Ok(counts) => per_seed.push(*counts),
             Err(e) => failures.push(format!("seed {seed}: {e} (replay: ZK_RECIPES_SEED={seed})")),
         }
     }
+    let lock_writes: usize = per_seed.iter().map(|c| c.0).sum();
+    let latch_writes: usize = per_seed.iter().map(|c| c.1).sum();
+    let mut totals: Vec<usize> = per_seed.iter().map(|c| c.0 + c.1).collect();
+    totals.sort_unstable();
     eprintln!(
-        "fault campaign: {} seeds in {:.1} s; {lock_writes} lock-holder writes, {latch_writes} leader writes checked",
+        "fault campaign: {} seeds in {:.1} s; {lock_writes} fenced lock-holder writes, {latch_writes} fenced leader writes checked; per seed min {} median {} max {}",
         results.len(),
-        start.elapsed().as_secs_f64()
+        start.elapsed().as_secs_f64(),
+        totals.first().copied().unwrap_or(0),
+        totals.get(totals.len() / 2).copied().unwrap_or(0),
+        totals.last().copied().unwrap_or(0),
     );
     assert!(
         failures.is_empty(),
         "{} failing seeds:\n{}",
         failures.len(),
         failures.join("\n")
-    );
-    assert!(
-        lock_writes > 0 && latch_writes > 0,
-        "the campaign made no fenced writes"
     );
 }

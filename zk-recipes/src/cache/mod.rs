@@ -13,9 +13,9 @@
 //! - keep memory bounded under event floods: pending changes are merged per
 //!   path, and past [`TreeCacheBuilder::max_pending`] of them the cache
 //!   reads the tree again instead; a subscriber that falls behind the event
-//!   buffer gets [`CacheEvent::Lagged`] (and should take a
-//!   [`snapshot`](TreeCache::snapshot)), never an unbounded queue or a
-//!   silent gap;
+//!   buffer (no more than that is ever held for it) gets
+//!   [`CacheEvent::Lagged`] then a fresh [`CacheEvent::Snapshot`] (see
+//!   [`CacheEvents`]), never an unbounded queue or a silent gap;
 //! - started on a plain [`Client`], end at its session's end with
 //!   [`CacheEvent::Closed`] (an expired session is never hidden); started
 //!   with [`TreeCacheBuilder::start_following`] on a series of clients (a
@@ -67,12 +67,20 @@ pub enum CacheEvent {
     /// A complete re-read (after a reconnect, a new session or an event
     /// flood) is done, and its differences were sent as events before this.
     Resynced,
-    /// This subscriber fell behind by `missed` events, which are gone: take
-    /// a [`TreeCache::snapshot`] to catch up.
+    /// This subscriber fell behind by more than the event buffer: `missed`
+    /// events are gone, and so is what was still queued for it. A
+    /// [`CacheEvent::Snapshot`] follows at once (unless the cache was
+    /// dropped, which ends the stream): never a silent gap.
     Lagged {
         /// How many events were dropped for this subscriber.
         missed: u64,
     },
+    /// The cache's whole contents, sent to one subscriber right after its
+    /// [`CacheEvent::Lagged`]: replace everything known with it. The events
+    /// after it follow it exactly. (Never broadcast: each lagging
+    /// subscriber gets its own; an `Initialized` or `Resynced` it missed is
+    /// not repeated, see [`TreeCache::status`].)
+    Snapshot(BTreeMap<String, ChildData>),
     /// The cache stopped: its session ended for good or the cache was
     /// dropped. The contents stay readable but are no longer kept.
     Closed(zk_client::Error),
@@ -123,8 +131,10 @@ impl TreeCacheBuilder {
         }
     }
 
-    /// Events buffered per subscriber before a slow one gets
-    /// [`CacheEvent::Lagged`] (default 4096).
+    /// Events held per subscriber (the most that ever wait for one)
+    /// before a slow one gets [`CacheEvent::Lagged`] and a
+    /// [`CacheEvent::Snapshot`] (default 4096; rounded up to a power of
+    /// two, as tokio's broadcast channel does).
     pub fn event_buffer(mut self, n: usize) -> Self {
         self.event_buffer = n.max(1);
         self
@@ -187,7 +197,8 @@ impl TreeCacheBuilder {
     fn start_subscribed(self, source: Source) -> (TreeCache, CacheEvents) {
         let (events, rx) = broadcast::channel(self.event_buffer);
         let cache = self.spawn(source, events);
-        (cache, CacheEvents::new(rx))
+        let weak = Arc::downgrade(&cache.shared);
+        (cache, CacheEvents::new(rx, weak))
     }
 
     fn start_with(self, source: Source) -> TreeCache {
@@ -276,14 +287,14 @@ impl TreeCache {
     /// [`TreeCacheBuilder::start_with_events`] and
     /// [`TreeCache::snapshot_and_events`]).
     pub fn events(&self) -> CacheEvents {
-        CacheEvents::new(self.shared.events.subscribe())
+        CacheEvents::new(self.shared.events.subscribe(), Arc::downgrade(&self.shared))
     }
 
     /// A snapshot and the events that follow it exactly (none missed, none
     /// repeated).
     pub fn snapshot_and_events(&self) -> (BTreeMap<String, ChildData>, CacheEvents) {
         let nodes = read(&self.shared);
-        let events = CacheEvents::new(self.shared.events.subscribe());
+        let events = CacheEvents::new(self.shared.events.subscribe(), Arc::downgrade(&self.shared));
         (nodes.clone(), events)
     }
 

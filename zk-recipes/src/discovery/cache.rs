@@ -134,6 +134,8 @@ async fn follow<P: DeserializeOwned + Clone + Send + Sync + 'static>(
     while let Some(ev) = events.recv().await {
         match ev {
             CacheEvent::Initialized => ready = true,
+            // A lag's snapshot may have skipped over Initialized.
+            CacheEvent::Snapshot(_) if cache.status().initialized => ready = true,
             CacheEvent::Closed(_) => break,
             _ => {}
         }

@@ -72,6 +72,89 @@ async fn fenced_write_fails_once_the_node_is_deleted_and_loss_is_reported() {
     assert_eq!(&data[..], b"1");
 }
 
+/// The server, not the guard, refuses a fenced write: the holder's node is
+/// deleted by another session while the holder cannot have noticed (its
+/// server is paused, so the NodeDeleted event cannot reach it), the holder
+/// sends its fenced multi (the wire shows it leave while the guard still
+/// says Held), and the check on the node fails at the server: the write
+/// is refused, the counter unchanged, the loss reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fenced_write_is_refused_by_the_server_before_the_holder_notices() {
+    let seed = std::env::var("ZK_SIM_SEED")
+        .ok()
+        .and_then(|s| zk_server_sim::parse_seed(&s))
+        .unwrap_or(19);
+    eprintln!("simulator seed {seed} (replay with ZK_SIM_SEED={seed})");
+    // A long syncLimit: the paused follower must not drop out of the
+    // quorum (and close the holder's connection) while it is paused.
+    let ens = zk_server_sim::Ensemble::builder()
+        .nodes(3)
+        .seed(seed)
+        .tick_time(Duration::from_millis(50))
+        .sync_limit(400)
+        .build()
+        .await
+        .expect("ensemble");
+    ens.wait_for_quorum().await;
+    let leader = ens.leader().expect("a leader");
+    let follower = (0..ens.len()).find(|&i| i != leader).expect("a follower");
+    let admin = zk_client::Client::builder(ens.addr(leader).to_string())
+        .connect()
+        .await
+        .unwrap();
+    admin
+        .create("/counter", b"0", &Default::default())
+        .await
+        .unwrap();
+    let (proxy, a) = crate::support::proxied_session(ens.addr(follower), 20_000, 0.1).await;
+    let g = Mutex::new(&a, "/l").unwrap().acquire().await.unwrap();
+    let mut states = g.states().unwrap();
+    crate::support::wait_state(&mut states, Duration::from_secs(10), |s| {
+        *s == HoldState::Held
+    })
+    .await;
+    proxy.record(true);
+    ens.pause(follower);
+    // Committed by the leader and the other follower.
+    admin.delete(g.node_path(), None).await.unwrap();
+    assert_eq!(g.state(), HoldState::Held, "nothing can reach the holder");
+    let write = g.fenced(|t| t.set_data("/counter", b"1", None));
+    tokio::pin!(write);
+    // Wait until the multi has left for the paused server.
+    loop {
+        tokio::select! {
+            r = &mut write => panic!("answered by a paused server: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if proxy.wire().count(zk_proto::OpCode::Multi) > 0 {
+            break;
+        }
+    }
+    ens.resume(follower);
+    let err = write.await.unwrap_err();
+    assert!(
+        matches!(err, zk_recipes::Error::NotHeld(LossReason::NodeDeleted)),
+        "{err}"
+    );
+    let wire = proxy.wire();
+    let multi = wire
+        .requests(zk_proto::OpCode::Multi)
+        .next()
+        .expect("the multi was sent");
+    assert!(
+        wire.frames()
+            .iter()
+            .any(|f| f.is_reply() && f.link == multi.link && f.xid == multi.xid),
+        "the server answered the multi"
+    );
+    let (data, _) = admin.get_data("/counter").await.unwrap();
+    assert_eq!(&data[..], b"0", "the fenced write must not apply");
+    let reason = tokio::time::timeout(Duration::from_secs(10), g.lost())
+        .await
+        .unwrap();
+    assert_eq!(reason, LossReason::NodeDeleted);
+}
+
 /// Scenario 1: the holder's session truly expires (partitioned past its
 /// timeout) while a waiter is queued. The old guard reports Lost by its
 /// local deadline, before the waiter acquires (which needs the server to
