@@ -172,4 +172,6 @@ mod server;
 pub mod testkit;
 pub mod tree;
 
-pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo, VERSION};
+pub use ensemble::{
+    parse_seed, BuildError, Builder, Ensemble, Role, ServerVersion, SessionInfo, VERSION,
+};

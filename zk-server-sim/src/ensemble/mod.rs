@@ -23,7 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::task::AbortHandle;
 
-pub use builder::{parse_seed, Builder, ServerVersion, VERSION};
+pub use builder::{parse_seed, BuildError, Builder, ServerVersion, VERSION};
 pub use node::Role;
 
 use self::core::Core;

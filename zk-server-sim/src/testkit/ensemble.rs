@@ -135,7 +135,7 @@ impl TestEnsembleBuilder {
                 let sim = builder
                     .build()
                     .await
-                    .map_err(|e| TestkitError::io("starting the simulator", e))?;
+                    .map_err(|e| TestkitError::io("starting the simulator", e.into()))?;
                 Kind::Sim(sim)
             }
             Backend::Real => {
