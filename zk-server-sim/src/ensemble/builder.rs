@@ -265,7 +265,11 @@ impl Builder {
     }
 
     /// Records client-visible history for [`Ensemble::check_history`]
-    /// (default on; turn it off for benchmarks).
+    /// (default on; turn it off for benchmarks and long runs).
+    ///
+    /// Memory: the history holds one record per client operation, so it
+    /// grows with the run; the log's own per-write bookkeeping for it (the
+    /// zxids of trimmed proposals) is kept as one run per epoch and does not.
     pub fn record_history(&mut self, on: bool) -> &mut Self {
         self.record_history = on;
         self
