@@ -495,6 +495,86 @@ async fn with_the_whitelist_star_gtmk_stmk_and_dump_answer_as_real() {
     .await;
 }
 
+/// The zxid in the reply header of the next reply.
+fn reply_zxid(s: &mut TcpStream) -> i64 {
+    let f = read_frame(s, Duration::from_secs(10)).unwrap();
+    assert_eq!(&f[12..16], &[0; 4], "request failed");
+    i64::from_be_bytes(f[4..12].try_into().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hash_lists_a_digest_after_every_128th_zxid_as_real() {
+    // Writes until two more multiples of 128 have been crossed; `hash`
+    // then lists one `<zxid hex>: <decimal digest>` line for each multiple
+    // in (first write, last write] (other clients' writes in between take
+    // zxids too, and get their lines: every zxid is a txn). The digests
+    // themselves include node times, so they differ between servers.
+    same_as_real(
+        "first hash: ok; new lines: every multiple of 128 crossed (2), well-formed: true",
+        |addr| {
+            let first = four_letter(addr, b"hash");
+            let first_ok = first.lines().all(|l| {
+                l.split_once(": ").is_some_and(|(z, d)| {
+                    i64::from_str_radix(z, 16).is_ok_and(|z| z % 128 == 0)
+                        && d.parse::<i64>().is_ok()
+                })
+            });
+            let mut s = session(addr);
+            let path = unique("hash");
+            let mut b = header(1, 1);
+            string(&mut b, Some(&path));
+            b.put_i32(0);
+            b.put_i32(1);
+            b.put_i32(31);
+            string(&mut b, Some("world"));
+            string(&mut b, Some("anyone"));
+            b.put_i32(0);
+            s.write_all(&frame(&b)).unwrap();
+            let start = reply_zxid(&mut s);
+            let target = (start / 128 + 2) * 128;
+            let mut end = start;
+            let mut xid = 2;
+            while end < target {
+                let mut b = header(xid, 5);
+                string(&mut b, Some(&path));
+                b.put_i32(1);
+                b.put_u8(7);
+                b.put_i32(-1);
+                s.write_all(&frame(&b)).unwrap();
+                end = reply_zxid(&mut s);
+                xid += 1;
+            }
+            let hash = four_letter(addr, b"hash");
+            let mut fresh = Vec::new();
+            let mut well_formed = true;
+            for line in hash.lines() {
+                match line
+                    .split_once(": ")
+                    .map(|(z, d)| (i64::from_str_radix(z, 16), d.parse::<i64>()))
+                {
+                    Some((Ok(z), Ok(_))) => {
+                        if z > start && z <= end {
+                            fresh.push(z);
+                        }
+                    }
+                    _ => well_formed = false,
+                }
+            }
+            let expected: Vec<i64> = (start / 128 + 1..=end / 128).map(|k| k * 128).collect();
+            let fresh_text = if fresh == expected {
+                format!("every multiple of 128 crossed ({})", expected.len())
+            } else {
+                format!("{fresh:x?}, expected {expected:x?}")
+            };
+            format!(
+                "first hash: {}; new lines: {fresh_text}, well-formed: {well_formed}",
+                if first_ok { "ok" } else { first.as_str() }
+            )
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_word_outside_the_whitelist_is_refused_and_srvr_always_answers() {
     let ens = Ensemble::builder()

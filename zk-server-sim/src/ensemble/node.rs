@@ -203,6 +203,10 @@ pub(crate) struct Node {
     /// Times this node was brought in line with a leader by DIFF (the
     /// leader's log) and by SNAP (a copy of its tree).
     pub(crate) syncs: SyncCounts,
+    /// `(zxid, tree digest)` after each applied txn whose zxid is a
+    /// multiple of 128, the last 1,024 (ZooKeeper's digest log, which
+    /// `hash` lists); a snapshot or a wipe starts it afresh.
+    pub(crate) digest_log: std::collections::VecDeque<(i64, i64)>,
     /// Committed sessions and their negotiated timeouts.
     pub(crate) sessions: BTreeMap<i64, i32>,
     pub(crate) conns: HashMap<ConnId, Conn>,
@@ -253,6 +257,7 @@ impl Node {
             commit_log_count: 500,
             dropped_zxids: Vec::new(),
             syncs: SyncCounts::default(),
+            digest_log: std::collections::VecDeque::new(),
             sessions: BTreeMap::new(),
             conns: HashMap::new(),
             dirty: Vec::new(),
@@ -347,6 +352,7 @@ impl Node {
     /// its watches are gone with its connections.
     pub(crate) fn install_snapshot(&mut self, leader: &Node) {
         self.syncs.snap += 1;
+        self.digest_log.clear();
         self.close_all();
         self.tree = leader.tree.clone();
         self.watches = WatchManager::new();
@@ -441,6 +447,7 @@ impl Node {
         self.log_base = 0;
         self.applied = 0;
         self.dropped_zxids.clear();
+        self.digest_log.clear();
         self.sessions.clear();
         self.epoch = 0;
     }
@@ -594,6 +601,12 @@ impl Node {
 
     fn apply_entry(&mut self, entry: &LogEntry, now_ms: i64) {
         let result = self.tree.apply(entry.zxid, entry.time_ms, &entry.txn);
+        if entry.zxid % DIGEST_LOG_INTERVAL == 0 {
+            if self.digest_log.len() >= DIGEST_LOG_LIMIT {
+                self.digest_log.pop_front();
+            }
+            self.digest_log.push_back((entry.zxid, self.tree.digest()));
+        }
         let fired = self.watches.trigger(&result.events);
         for (conn, event) in fired {
             self.notify(conn, &event, entry.zxid);
@@ -956,3 +969,10 @@ pub(crate) struct SyncCounts {
     /// Syncs by a copy of the leader's tree.
     pub(crate) snap: u64,
 }
+
+/// A digest is logged after every txn whose zxid is a multiple of this
+/// (ZooKeeper's `DIGEST_LOG_INTERVAL`).
+const DIGEST_LOG_INTERVAL: i64 = 128;
+
+/// How many logged digests are kept (ZooKeeper's `DIGEST_LOG_LIMIT`).
+const DIGEST_LOG_LIMIT: usize = 1024;
