@@ -600,7 +600,7 @@ async fn create_path(addr: SocketAddr, path: &str) -> std::io::Result<()> {
         prefix.push_str(part);
         let req = Request::Create(CreateRequest {
             path: prefix.clone(),
-            data: Bytes::new(),
+            data: Bytes::new().into(),
             acl: Acl::open_unsafe(),
             flags: 0,
         });
