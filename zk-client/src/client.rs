@@ -236,7 +236,7 @@ impl Client {
         for path in ancestors(&root).into_iter().chain([root.as_str()]) {
             let request = Request::Create2(zk_proto::CreateRequest {
                 path: path.to_owned(),
-                data: Bytes::new(),
+                data: Bytes::new().into(),
                 acl: Acl::open_unsafe(),
                 flags: zk_proto::CreateMode::Persistent.code(),
             });
@@ -597,7 +597,8 @@ impl Client {
         async move { Ok((exists_reply(call).await?, watch)) }
     }
 
-    /// The node's data and Stat.
+    /// The node's data and Stat. A node created with null data (possible
+    /// from other clients; ZooKeeper answers length −1) reads as empty.
     ///
     /// Notable errors: `NoNode`, `NoAuth`.
     pub fn get_data(
@@ -610,7 +611,7 @@ impl Client {
         let call = self.send(request, None);
         async move {
             let r: GetDataResponse = decode(call.ok().await?)?;
-            Ok((r.data, r.stat))
+            Ok((r.data.into_bytes(), r.stat))
         }
     }
 
@@ -625,7 +626,7 @@ impl Client {
         let (call, watch) = self.send_watched(request, WatchKind::Data, false);
         async move {
             let r: GetDataResponse = decode(call.ok().await?)?;
-            Ok((r.data, r.stat, watch))
+            Ok((r.data.into_bytes(), r.stat, watch))
         }
     }
 
@@ -754,7 +755,7 @@ impl Client {
         let request = (|| {
             Ok(Request::SetData(SetDataRequest {
                 path: self.server_path(path)?,
-                data: self.check_data(data)?,
+                data: self.check_data(data)?.into(),
                 version: version.unwrap_or(-1),
             }))
         })();
@@ -848,7 +849,7 @@ impl Client {
         );
         async move {
             let r: GetDataResponse = decode(call.ok().await?)?;
-            Ok((r.data, r.stat))
+            Ok((r.data.into_bytes(), r.stat))
         }
     }
 
@@ -877,7 +878,7 @@ impl Client {
         );
         async move {
             let r: GetDataResponse = decode(call.ok().await?)?;
-            Ok((r.data, r.stat))
+            Ok((r.data.into_bytes(), r.stat))
         }
     }
 

@@ -168,7 +168,7 @@ impl CreateOptions {
     pub(crate) fn request(&self, server_path: String, data: Bytes) -> Result<CreateBody> {
         let body = CreateRequest {
             path: server_path,
-            data,
+            data: data.into(),
             acl: self.acl.clone(),
             flags: self.mode.code(),
         };

@@ -252,7 +252,8 @@ pub enum OpResult {
     Check,
     /// A get_data (multiRead).
     GetData {
-        /// The node's data.
+        /// The node's data (null data, which ZooKeeper keeps for a node
+        /// created with it, reads as empty).
         data: Bytes,
         /// The node's Stat.
         stat: Stat,

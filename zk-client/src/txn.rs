@@ -112,7 +112,7 @@ impl Transaction {
         self.push(|c| {
             Ok(MultiOp::SetData(SetDataRequest {
                 path: c.server_path(path)?,
-                data: c.check_data(data)?,
+                data: c.check_data(data)?.into(),
                 version: version.unwrap_or(-1),
             }))
         })
@@ -236,7 +236,7 @@ fn convert(client: &Client, results: Vec<MultiResult>, failed: bool) -> Vec<OpRe
             MultiResult::SetData(s) => OpResult::SetData { stat: s.stat },
             MultiResult::Check => OpResult::Check,
             MultiResult::GetData(d) => OpResult::GetData {
-                data: d.data,
+                data: d.data.into(),
                 stat: d.stat,
             },
             MultiResult::GetChildren(c) => OpResult::GetChildren {

@@ -64,6 +64,19 @@ impl Field for Bytes {
     }
 }
 
+impl Field for crate::Data {
+    const MIN_LEN: usize = 4;
+    fn write(&self, buf: &mut BytesMut) {
+        match self.as_option() {
+            Some(b) => jute::write_buffer(buf, b),
+            None => jute::write_i32(buf, -1),
+        }
+    }
+    fn read(r: &mut Reader) -> Result<Self, ProtoError> {
+        Ok(r.read_nullable_buffer()?.into())
+    }
+}
+
 impl Field for Perms {
     const MIN_LEN: usize = 4;
     fn write(&self, buf: &mut BytesMut) {
@@ -151,4 +164,14 @@ pub(crate) fn arb_bytes(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Resul
     Ok(Bytes::from(<Vec<u8> as arbitrary::Arbitrary>::arbitrary(
         u,
     )?))
+}
+
+/// The `with` function for [`Data`](crate::Data) fields under `arbitrary`:
+/// null about one time in eight.
+#[cfg(any(test, feature = "arbitrary"))]
+pub(crate) fn arb_data(u: &mut arbitrary::Unstructured<'_>) -> arbitrary::Result<crate::Data> {
+    if u.ratio(1u8, 8u8)? {
+        return Ok(crate::Data::null());
+    }
+    Ok(arb_bytes(u)?.into())
 }

@@ -9,7 +9,8 @@
 //! | `buffer` | `int` length, then bytes; −1 is null |
 //! | `vector<T>` | `int` count, then the elements; −1 is null |
 //!
-//! Nulls decode as empty values. Lengths and counts are checked against the
+//! Nulls decode as empty values, except node data (see
+//! [`Data`](crate::Data) and [`Reader::read_nullable_buffer`]). Lengths and counts are checked against the
 //! bytes that remain before anything is allocated.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
@@ -118,6 +119,15 @@ impl Reader {
     pub fn read_buffer(&mut self) -> Result<Bytes, ProtoError> {
         let n = self.read_len("buffer", 1)?;
         Ok(self.buf.split_to(n))
+    }
+
+    /// Reads a `buffer`, keeping null (−1) as `None`.
+    pub fn read_nullable_buffer(&mut self) -> Result<Option<Bytes>, ProtoError> {
+        if self.buf.get(..4) == Some(&[0xff; 4][..]) {
+            self.buf.advance(4);
+            return Ok(None);
+        }
+        self.read_buffer().map(Some)
     }
 
     /// Reads a `ustring`; null (−1) reads as empty.

@@ -49,6 +49,7 @@
 //! |---|---|
 //! | `arbitrary` | derives `arbitrary::Arbitrary` for every record (for fuzzing) |
 
+mod buffer;
 mod connect;
 mod data;
 mod error;
@@ -70,6 +71,7 @@ mod types;
 #[cfg(test)]
 mod roundtrip_tests;
 
+pub use buffer::Data;
 pub use connect::{ConnectRequest, ConnectResponse, PASSWORD_LEN};
 pub use data::{
     Acl, ClientInfo, EphemeralKind, Id, Stat, CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS,

@@ -13,8 +13,8 @@ record! {
         /// Path of the node (for sequential modes, the prefix).
         pub path: String,
         /// Initial data.
-        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_bytes))]
-        pub data: Bytes,
+        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_data))]
+        pub data: crate::Data,
         /// Initial ACL.
         pub acl: Vec<Acl>,
         /// The [`CreateMode`](crate::CreateMode) code.
@@ -28,8 +28,8 @@ record! {
         /// Path of the node.
         pub path: String,
         /// Initial data.
-        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_bytes))]
-        pub data: Bytes,
+        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_data))]
+        pub data: crate::Data,
         /// Initial ACL.
         pub acl: Vec<Acl>,
         /// The [`CreateMode`](crate::CreateMode) code (5 or 6).
@@ -128,8 +128,8 @@ record! {
     /// Reply to getData (4) and reconfig (16).
     pub struct GetDataResponse {
         /// The node's data.
-        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_bytes))]
-        pub data: Bytes,
+        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_data))]
+        pub data: crate::Data,
         /// The node's Stat.
         pub stat: Stat,
     }
@@ -141,8 +141,8 @@ record! {
         /// The node.
         pub path: String,
         /// New data.
-        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_bytes))]
-        pub data: Bytes,
+        #[cfg_attr(any(test, feature = "arbitrary"), arbitrary(with = crate::field::arb_data))]
+        pub data: crate::Data,
         /// Expected data version, −1 for any.
         pub version: i32,
     }

@@ -121,7 +121,7 @@ fn check_response(op: OpCode, resp: Response, body: W) {
 fn create(path: &str, data: &'static [u8], flags: i32) -> CreateRequest {
     CreateRequest {
         path: path.into(),
-        data: Bytes::from_static(data),
+        data: Bytes::from_static(data).into(),
         acl: Acl::open_unsafe(),
         flags,
     }
@@ -251,7 +251,7 @@ fn create_container_response() {
 fn create_ttl_request() {
     let req = CreateTtlRequest {
         path: "/t".into(),
-        data: Bytes::from_static(b"x"),
+        data: Bytes::from_static(b"x").into(),
         acl: Acl::open_unsafe(),
         flags: 5,
         ttl: 60_000,
@@ -343,7 +343,7 @@ fn get_data_request() {
 #[test]
 fn get_data_response() {
     let resp = GetDataResponse {
-        data: Bytes::from_static(b"hello"),
+        data: Bytes::from_static(b"hello").into(),
         stat: stat(),
     };
     check_response(
@@ -370,7 +370,7 @@ fn get_config_request() {
 fn get_config_response() {
     let cfg = b"server.1=127.0.0.1:2888:3888:participant;0.0.0.0:2181\nversion=100000000";
     let resp = GetDataResponse {
-        data: Bytes::from_static(cfg),
+        data: Bytes::from_static(cfg).into(),
         stat: stat(),
     };
     check_response(
@@ -384,7 +384,7 @@ fn get_config_response() {
 fn set_data_request() {
     let req = SetDataRequest {
         path: "/a".into(),
-        data: Bytes::from_static(b"v2"),
+        data: Bytes::from_static(b"v2").into(),
         version: 3,
     };
     check_request(
@@ -590,7 +590,7 @@ fn sample_multi() -> (MultiRequest, W) {
         MultiOp::Create2(create("/m/s-", b"", 2)),
         MultiOp::SetData(SetDataRequest {
             path: "/m".into(),
-            data: Bytes::from_static(b"d"),
+            data: Bytes::from_static(b"d").into(),
             version: -1,
         }),
         MultiOp::Check(CheckVersionRequest {
@@ -724,7 +724,7 @@ fn multi_read_request() {
 fn multi_read_response() {
     let results = vec![
         MultiResult::GetData(GetDataResponse {
-            data: Bytes::from_static(b"x"),
+            data: Bytes::from_static(b"x").into(),
             stat: stat(),
         }),
         MultiResult::Error(ErrorCode::NoNode),
@@ -931,7 +931,7 @@ fn reconfig_request() {
 #[test]
 fn reconfig_response() {
     let resp = GetDataResponse {
-        data: Bytes::from_static(b"version=200000001"),
+        data: Bytes::from_static(b"version=200000001").into(),
         stat: stat(),
     };
     check_response(

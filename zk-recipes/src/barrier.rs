@@ -90,9 +90,10 @@ impl Barrier {
     }
 
     /// Waits at most `timeout`: `Ok(true)` once open, `Ok(false)` if still
-    /// closed (or unreachable) at the deadline.
+    /// closed (or unreachable) at the deadline. A `timeout` past what the
+    /// clock can represent (`Duration::MAX`) means no deadline.
     pub async fn wait_timeout(&self, timeout: Duration) -> Result<bool> {
-        self.wait_until(Some(Instant::now() + timeout)).await
+        self.wait_until(Instant::now().checked_add(timeout)).await
     }
 
     async fn wait_until(&self, deadline: Option<Instant>) -> Result<bool> {

@@ -117,9 +117,10 @@ impl DoubleBarrier {
     }
 
     /// Enters and waits at most `timeout`: `Ok(true)` when in, `Ok(false)`
-    /// when the time ran out first (our node is then deleted again).
+    /// when the time ran out first (our node is then deleted again). A
+    /// `timeout` the clock cannot represent (`Duration::MAX`) means no deadline.
     pub async fn enter_timeout(&mut self, timeout: Duration) -> Result<bool> {
-        self.enter_until(Some(Instant::now() + timeout)).await
+        self.enter_until(Instant::now().checked_add(timeout)).await
     }
 
     async fn enter_until(&mut self, deadline: Option<Instant>) -> Result<bool> {
@@ -215,9 +216,10 @@ impl DoubleBarrier {
 
     /// Leaves and waits at most `timeout` for the others: `Ok(true)` when
     /// all have left, `Ok(false)` when the time ran out first (our node is
-    /// deleted either way).
+    /// deleted either way). A `timeout` the clock cannot represent
+    /// (`Duration::MAX`) means no deadline.
     pub async fn leave_timeout(&mut self, timeout: Duration) -> Result<bool> {
-        self.leave_until(Some(Instant::now() + timeout)).await
+        self.leave_until(Instant::now().checked_add(timeout)).await
     }
 
     async fn leave_until(&mut self, deadline: Option<Instant>) -> Result<bool> {

@@ -416,3 +416,17 @@ fn real_three() -> Option<&'static zk_server_sim::real::RealEnsemble> {
     }
     Some(zk_server_sim::real::RealEnsemble::shared_three().unwrap())
 }
+
+/// A caller's `Duration::MAX` means "no deadline", not a panic: adding it to
+/// `Instant::now()` overflows, so the deadline saturates to none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duration_max_timeouts_do_not_overflow() {
+    let ens = sim(seed(0xD0)).await;
+    let s = session(&ens).await;
+    let open = Barrier::new(&s, "/max/open").unwrap();
+    assert!(open.wait_timeout(Duration::MAX).await.unwrap());
+    let mut db = DoubleBarrier::new(&s, "/max/double", 1).unwrap();
+    assert!(db.enter_timeout(Duration::MAX).await.unwrap());
+    assert!(db.leave_timeout(Duration::MAX).await.unwrap());
+    s.close().await.unwrap();
+}

@@ -99,8 +99,8 @@
 //! - **Four-letter words**: every word 3.8 answers, in its formats
 //!   (latencies print as 0), filtered by [`Builder::four_letter_whitelist`]
 //!   (default `*`; a word outside it answers `<cmd> is not executed because
-//!   it is not in the whitelist.`, `srvr` always answers). `hash` lists no
-//!   digests (ZooKeeper's tree digest is not computed).
+//!   it is not in the whitelist.`, `srvr` always answers). `hash` lists the
+//!   tree digest after every 128th zxid, computed as ZooKeeper computes it.
 //! - **Memory** stays flat over long runs: each server keeps the last
 //!   [`Builder::commit_log_count`] committed proposals (the tree is the
 //!   snapshot); a follower further behind is synced with a snapshot. With
@@ -172,4 +172,6 @@ mod server;
 pub mod testkit;
 pub mod tree;
 
-pub use ensemble::{parse_seed, Builder, Ensemble, Role, ServerVersion, SessionInfo, VERSION};
+pub use ensemble::{
+    parse_seed, BuildError, Builder, Ensemble, Role, ServerVersion, SessionInfo, VERSION,
+};

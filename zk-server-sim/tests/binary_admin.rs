@@ -275,3 +275,143 @@ async fn until_async(sim: &mut Sim, ok: impl Fn(&[String]) -> bool) {
     }
     panic!("roles never became as expected: {:?}", sim.roles().await);
 }
+
+/// `--min-session-timeout` and `--max-session-timeout` bound the timeout a
+/// client is given, as zoo.cfg's do: a request below the minimum gets the
+/// minimum, one above the maximum the maximum (tick 20 ms: the defaults
+/// would be 40 and 400 ms).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_timeout_flags_bound_the_negotiated_timeout() {
+    let sim = Sim::start(&[
+        "--min-session-timeout",
+        "3000",
+        "--max-session-timeout",
+        "5000",
+    ])
+    .await;
+    let mut negotiated = Vec::new();
+    for asked in [1_000, 4_000, 60_000] {
+        let hello = Hello {
+            timeout: asked,
+            ..Hello::default()
+        };
+        match handshake(sim.nodes[0], &hello).await {
+            (_, Handshake::Connected(r)) => negotiated.push(r.timeout),
+            (_, other) => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(negotiated, [3_000, 4_000, 5_000]);
+}
+
+/// With min above max the binary refuses to start, as ZooKeeper does
+/// (`minSessionTimeout must not be larger than maxSessionTimeout`): exit
+/// status 2 and one clear line, instead of quietly raising the max.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inverted_session_timeout_bounds_stop_the_binary() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zk-server-sim"))
+        .args([
+            "--nodes",
+            "1",
+            "--port",
+            "0",
+            "--min-session-timeout",
+            "6000",
+            "--max-session-timeout",
+            "5000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // A binary that starts anyway says "ready" (and would never exit).
+    let mut out = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = out.next_line().await.unwrap();
+    assert_eq!(first, None, "the binary started with min > max");
+    let status = child.wait().await.unwrap();
+    let mut stderr = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains(
+            "minSessionTimeout (6000 ms) must not be larger than maxSessionTimeout (5000 ms)"
+        ),
+        "{stderr}"
+    );
+    // The builder says the same with a typed error.
+    let built = zk_server_sim::Ensemble::builder()
+        .nodes(1)
+        .min_session_timeout(std::time::Duration::from_secs(6))
+        .max_session_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .await;
+    match built {
+        Err(zk_server_sim::BuildError::SessionTimeoutBounds {
+            min_ms: 6000,
+            max_ms: 5000,
+        }) => {}
+        Err(other) => panic!("wrong error: {other:?}"),
+        Ok(_) => panic!("inverted bounds built an ensemble"),
+    }
+}
+
+/// `--container-check-interval` is how often empty containers are reaped:
+/// at 100 ms, a container whose last child went is deleted while the test
+/// waits (the default, 60 s, would outlast `recv`'s 20 s hang bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_check_interval_flag_sets_how_soon_containers_go() {
+    // (A long session: the raw client does not ping.)
+    let sim = Sim::start(&[
+        "--container-check-interval",
+        "100",
+        "--max-session-timeout",
+        "30000",
+    ])
+    .await;
+    let mut c = connect(sim.nodes[0]).await;
+    let zk_proto::Request::Create(mut req) = create("/box", b"", CreateMode::Container) else {
+        unreachable!()
+    };
+    req.flags = CreateMode::Container.code();
+    assert_eq!(
+        c.call(zk_proto::Request::CreateContainer(req)).await.err(),
+        ErrorCode::Ok
+    );
+    assert_eq!(
+        c.call(create("/box/x", b"", CreateMode::Persistent))
+            .await
+            .err(),
+        ErrorCode::Ok
+    );
+    let del = zk_proto::Request::Delete(zk_proto::DeleteRequest {
+        path: "/box/x".into(),
+        version: -1,
+    });
+    assert_eq!(c.call(del).await.err(), ErrorCode::Ok);
+    assert_eq!(c.call(exists("/box", true)).await.err(), ErrorCode::Ok);
+    // The reaper's delete fires the exists watch.
+    match c.recv().await {
+        Some(Frame::Event(e)) => {
+            assert_eq!((e.path.as_str(), e.event_type), ("/box", 2), "{e:?}")
+        }
+        other => panic!("expected the container's NodeDeleted, got {other:?}"),
+    }
+}
+
+/// `--4lw-whitelist` limits the four-letter words: one outside the list
+/// gets real ZooKeeper's refusal text; one inside answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_4lw_whitelist_flag_refuses_words_outside_it() {
+    let sim = Sim::start(&["--4lw-whitelist", "ruok, conf"]).await;
+    assert_eq!(
+        four(sim.nodes[0], "stat").await,
+        "stat is not executed because it is not in the whitelist.\n"
+    );
+    assert_eq!(
+        four(sim.nodes[0], "dump").await,
+        "dump is not executed because it is not in the whitelist.\n"
+    );
+    assert_eq!(four(sim.nodes[0], "ruok").await, "imok");
+}

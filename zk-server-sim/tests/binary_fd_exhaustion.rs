@@ -1,11 +1,15 @@
 //! With its file descriptors exhausted, the `zk-server-sim` binary neither
 //! spins nor dies: failed accepts back off (CPU under 10% of a core while
-//! clients keep knocking) and it serves again once descriptors free up.
+//! clients keep knocking) and it serves again once descriptors free up. That
+//! descriptors really ran out is observed, not assumed: no knock made during
+//! the measured window is served.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// utime + stime of `pid`, in seconds.
@@ -41,6 +45,20 @@ fn ruok(addr: SocketAddr) -> String {
     out
 }
 
+/// One knock during exhaustion: connect, ask ruok, wait briefly for an
+/// answer (none comes while the server cannot accept).
+fn knock(addr: SocketAddr) -> String {
+    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return "refused".into();
+    };
+    s.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let _ = s.write_all(b"ruok");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
 /// Kills the child even when an assertion fails.
 struct Killed(std::process::Child);
 
@@ -67,6 +85,10 @@ fn exhausted_descriptors_make_accept_back_off_not_spin() {
                 "50",
                 "--max-client-cnxns",
                 "0",
+                // The flood's accepted connections must hold their
+                // descriptors for the whole test.
+                "--sessionless-cnxn-timeout",
+                "600000",
                 "--seed",
                 "1",
             ])
@@ -96,16 +118,40 @@ fn exhausted_descriptors_make_accept_back_off_not_spin() {
         "only {} connections got through",
         flood.len()
     );
-    std::thread::sleep(Duration::from_millis(500));
+    // Clients keep knocking through the measured window (each a new
+    // connection asking ruok), so the listener keeps being woken.
+    let stop = Arc::new(AtomicBool::new(false));
+    let knocker = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let (mut knocks, mut answered) = (0u32, 0u32);
+            while !stop.load(Ordering::Relaxed) {
+                knocks += 1;
+                if knock(addr) == "imok" {
+                    answered += 1;
+                }
+            }
+            (knocks, answered)
+        })
+    };
     let pid = child.0.id();
     let before = cpu_seconds(pid);
     let window = Duration::from_secs(2);
     std::thread::sleep(window);
     let used = cpu_seconds(pid) - before;
+    stop.store(true, Ordering::Relaxed);
+    let (knocks, answered) = knocker.join().unwrap();
     let share = used / window.as_secs_f64();
     eprintln!(
-        "simulator CPU with descriptors exhausted: {:.1}% of a core",
+        "simulator CPU with descriptors exhausted: {:.1}% of a core ({knocks} knocks, {answered} answered)",
         share * 100.0
+    );
+    // Descriptors really ran out: no knock was accepted and served (each
+    // waits in the backlog behind the flood), though clients kept knocking.
+    assert!(knocks >= 2, "clients did not keep knocking: {knocks}");
+    assert_eq!(
+        answered, 0,
+        "a knock was served: descriptors were not exhausted"
     );
     assert!(
         share < 0.10,

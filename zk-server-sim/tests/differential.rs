@@ -373,14 +373,14 @@ async fn a_write_pipelined_behind_a_set_acl_sees_the_old_or_new_acl_on_3_8_and_t
         let mut c = RawClient::connect(addr, 10_000).await.unwrap();
         let create = Request::Create(CreateRequest {
             path: path.into(),
-            data: Bytes::new(),
+            data: Bytes::new().into(),
             acl: world(before),
             flags: CreateMode::Persistent.code(),
         });
         assert_eq!(c.request(&create).await.unwrap().0.err, ErrorCode::Ok);
         let set_data = Request::SetData(SetDataRequest {
             path: path.into(),
-            data: Bytes::from_static(b"x"),
+            data: Bytes::from_static(b"x").into(),
             version: -1,
         });
         let replies = c

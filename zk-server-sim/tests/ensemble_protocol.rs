@@ -389,7 +389,7 @@ async fn multi_commits_atomically_and_reports_per_op_errors() {
             MultiOp::Create(cr.clone()),
             MultiOp::SetData(zk_proto::SetDataRequest {
                 path: "/m/a".into(),
-                data: Bytes::from_static(b"2"),
+                data: Bytes::from_static(b"2").into(),
                 version: 0,
             }),
             MultiOp::Check(zk_proto::CheckVersionRequest {

@@ -506,7 +506,7 @@ async fn empty_containers_and_expired_ttl_nodes_are_reaped_on_every_node() {
     .await;
     let ttl = Request::CreateTtl(zk_proto::CreateTtlRequest {
         path: "/ttl".into(),
-        data: bytes::Bytes::new(),
+        data: bytes::Bytes::new().into(),
         acl: match create("/x", b"", CreateMode::Persistent) {
             Request::Create(r) => r.acl,
             _ => unreachable!(),

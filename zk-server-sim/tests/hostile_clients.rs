@@ -495,6 +495,190 @@ async fn with_the_whitelist_star_gtmk_stmk_and_dump_answer_as_real() {
     .await;
 }
 
+/// Sends `body`; the reply's `err`, and for a getData reply the data's
+/// length field (−1: null) and the Stat's dataLength.
+fn data_call(s: &mut TcpStream, body: &BytesMut) -> String {
+    s.write_all(&frame(body)).unwrap();
+    let f = loop {
+        let f = read_frame(s, Duration::from_secs(10)).unwrap();
+        if f[0..4] != (-1i32).to_be_bytes() {
+            break f;
+        }
+    };
+    let err = i32::from_be_bytes(f[12..16].try_into().unwrap());
+    // Only a getData request (opcode 4 at body[4..8]) has data to show.
+    if err != 0 || body[4..8] != 4i32.to_be_bytes() {
+        return format!("err={err}");
+    }
+    let len = i32::from_be_bytes(f[16..20].try_into().unwrap());
+    let stat = 20 + len.max(0) as usize;
+    let data_length = i32::from_be_bytes(f[stat + 52..stat + 56].try_into().unwrap());
+    format!("len={len} dataLength={data_length}")
+}
+
+/// A create (opcode 1) or setData (5) body whose data has length `len`
+/// (−1: null) followed by `len` bytes of 7.
+fn data_request(xid: i32, op: i32, path: &str, len: i32) -> BytesMut {
+    let mut b = header(xid, op);
+    string(&mut b, Some(path));
+    b.put_i32(len);
+    for _ in 0..len.max(0) {
+        b.put_u8(7);
+    }
+    if op == 1 {
+        b.put_i32(1); // one ACL: world:anyone, ALL
+        b.put_i32(31);
+        string(&mut b, Some("world"));
+        string(&mut b, Some("anyone"));
+        b.put_i32(0); // persistent
+    } else {
+        b.put_i32(-1); // any version
+    }
+    b
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_data_stays_null_through_create_set_data_and_get_data() {
+    same_as_real(
+        "create null: err=0; get: len=-1 dataLength=0; set 2 bytes: err=0; \
+         get: len=2 dataLength=2; set null: err=0; get: len=-1 dataLength=0; \
+         set empty: err=0; get: len=0 dataLength=0; multi get: len=-1",
+        |addr| {
+            let mut s = session(addr);
+            let path = unique("null");
+            let get = |xid| {
+                let mut b = header(xid, 4);
+                string(&mut b, Some(&path));
+                b.put_u8(0);
+                b
+            };
+            let mut t = Vec::new();
+            t.push(format!(
+                "create null: {}",
+                data_call(&mut s, &data_request(1, 1, &path, -1))
+            ));
+            t.push(format!("get: {}", data_call(&mut s, &get(2))));
+            t.push(format!(
+                "set 2 bytes: {}",
+                data_call(&mut s, &data_request(3, 5, &path, 2))
+            ));
+            t.push(format!("get: {}", data_call(&mut s, &get(4))));
+            t.push(format!(
+                "set null: {}",
+                data_call(&mut s, &data_request(5, 5, &path, -1))
+            ));
+            t.push(format!("get: {}", data_call(&mut s, &get(6))));
+            t.push(format!(
+                "set empty: {}",
+                data_call(&mut s, &data_request(7, 5, &path, 0))
+            ));
+            t.push(format!("get: {}", data_call(&mut s, &get(8))));
+            // Null again, read back inside a read-only multi (opcode 22):
+            // the GetData result's data length.
+            data_call(&mut s, &data_request(9, 5, &path, -1));
+            let mut m = header(10, 22);
+            m.put_i32(4); // MultiHeader: getData, not done, err -1
+            m.put_u8(0);
+            m.put_i32(-1);
+            string(&mut m, Some(&path));
+            m.put_u8(0); // no watch
+            m.put_i32(-1); // end marker
+            m.put_u8(1);
+            m.put_i32(-1);
+            s.write_all(&frame(&m)).unwrap();
+            let f = read_frame(&mut s, Duration::from_secs(10)).unwrap();
+            // header(16) + MultiHeader(type 4, done 0, err -1: 9) + data length
+            let Some(len) = f.get(25..29) else {
+                return format!("{}; multi get: short reply {f:?}", t.join("; "));
+            };
+            let len = i32::from_be_bytes(len.try_into().unwrap());
+            t.push(format!("multi get: len={len}"));
+            t.join("; ")
+        },
+    )
+    .await;
+}
+
+/// The zxid in the reply header of the next reply.
+fn reply_zxid(s: &mut TcpStream) -> i64 {
+    let f = read_frame(s, Duration::from_secs(10)).unwrap();
+    assert_eq!(&f[12..16], &[0; 4], "request failed");
+    i64::from_be_bytes(f[4..12].try_into().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hash_lists_a_digest_after_every_128th_zxid_as_real() {
+    // Writes until two more multiples of 128 have been crossed; `hash`
+    // then lists one `<zxid hex>: <decimal digest>` line for each multiple
+    // in (first write, last write] (other clients' writes in between take
+    // zxids too, and get their lines: every zxid is a txn). The digests
+    // themselves include node times, so they differ between servers.
+    same_as_real(
+        "first hash: ok; new lines: every multiple of 128 crossed (2), well-formed: true",
+        |addr| {
+            let first = four_letter(addr, b"hash");
+            let first_ok = first.lines().all(|l| {
+                l.split_once(": ").is_some_and(|(z, d)| {
+                    i64::from_str_radix(z, 16).is_ok_and(|z| z % 128 == 0)
+                        && d.parse::<i64>().is_ok()
+                })
+            });
+            let mut s = session(addr);
+            let path = unique("hash");
+            let mut b = header(1, 1);
+            string(&mut b, Some(&path));
+            b.put_i32(0);
+            b.put_i32(1);
+            b.put_i32(31);
+            string(&mut b, Some("world"));
+            string(&mut b, Some("anyone"));
+            b.put_i32(0);
+            s.write_all(&frame(&b)).unwrap();
+            let start = reply_zxid(&mut s);
+            let target = (start / 128 + 2) * 128;
+            let mut end = start;
+            let mut xid = 2;
+            while end < target {
+                let mut b = header(xid, 5);
+                string(&mut b, Some(&path));
+                b.put_i32(1);
+                b.put_u8(7);
+                b.put_i32(-1);
+                s.write_all(&frame(&b)).unwrap();
+                end = reply_zxid(&mut s);
+                xid += 1;
+            }
+            let hash = four_letter(addr, b"hash");
+            let mut fresh = Vec::new();
+            let mut well_formed = true;
+            for line in hash.lines() {
+                match line
+                    .split_once(": ")
+                    .map(|(z, d)| (i64::from_str_radix(z, 16), d.parse::<i64>()))
+                {
+                    Some((Ok(z), Ok(_))) => {
+                        if z > start && z <= end {
+                            fresh.push(z);
+                        }
+                    }
+                    _ => well_formed = false,
+                }
+            }
+            let expected: Vec<i64> = (start / 128 + 1..=end / 128).map(|k| k * 128).collect();
+            let fresh_text = if fresh == expected {
+                format!("every multiple of 128 crossed ({})", expected.len())
+            } else {
+                format!("{fresh:x?}, expected {expected:x?}")
+            };
+            format!(
+                "first hash: {}; new lines: {fresh_text}, well-formed: {well_formed}",
+                if first_ok { "ok" } else { first.as_str() }
+            )
+        },
+    )
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_word_outside_the_whitelist_is_refused_and_srvr_always_answers() {
     let ens = Ensemble::builder()

@@ -122,7 +122,7 @@ async fn step(
 fn create(path: &str) -> Request {
     Request::Create2(CreateRequest {
         path: path.into(),
-        data: Bytes::new(),
+        data: Bytes::new().into(),
         acl: zk_proto::Acl::open_unsafe(),
         flags: CreateMode::Persistent.code(),
     })
@@ -131,7 +131,7 @@ fn create(path: &str) -> Request {
 fn set_data(path: &str, n: u64) -> Request {
     Request::SetData(SetDataRequest {
         path: path.into(),
-        data: Bytes::copy_from_slice(&n.to_be_bytes()),
+        data: Bytes::copy_from_slice(&n.to_be_bytes()).into(),
         version: -1,
     })
 }

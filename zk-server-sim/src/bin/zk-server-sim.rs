@@ -16,7 +16,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use zk_server_sim::admin::{execute, AdminOutcome};
-use zk_server_sim::{Ensemble, ServerVersion};
+use zk_server_sim::{BuildError, Ensemble, ServerVersion};
 
 /// A simulated, fault-injectable ZooKeeper ensemble.
 #[derive(Debug, Parser)]
@@ -49,7 +49,8 @@ struct Args {
     /// Record client history (for `check_history`); off by default for speed.
     #[arg(long)]
     record_history: bool,
-    /// `minSessionTimeout` in ms (default 2 x tick).
+    /// `minSessionTimeout` in ms (default 2 x tick); above the max, the
+    /// binary refuses to start (exit status 2), as ZooKeeper does.
     #[arg(long)]
     min_session_timeout: Option<u64>,
     /// `maxSessionTimeout` in ms (default 20 x tick).
@@ -120,7 +121,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(seed) = args.seed {
         builder.seed(seed);
     }
-    let ensemble = Arc::new(builder.build().await?);
+    let ensemble = match builder.build().await {
+        Ok(ensemble) => Arc::new(ensemble),
+        Err(e) => {
+            // A configuration error is the user's to fix: one clear line, and
+            // exit status 2 as for a bad flag.
+            eprintln!("zk-server-sim: {e}");
+            std::process::exit(if matches!(e, BuildError::Io(_)) { 1 } else { 2 });
+        }
+    };
     let admin = TcpListener::bind(("127.0.0.1", args.admin_port)).await?;
     println!(
         "ready connect={} admin={} seed={}",

@@ -27,6 +27,62 @@ impl ServerVersion {
     }
 }
 
+/// Why [`Builder::build`] failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// `minSessionTimeout` is larger than `maxSessionTimeout` (after the
+    /// defaults of 2 and 20 ticks are applied); real ZooKeeper refuses to
+    /// start with `minSessionTimeout must not be larger than
+    /// maxSessionTimeout`.
+    SessionTimeoutBounds {
+        /// The effective `minSessionTimeout`, ms.
+        min_ms: i32,
+        /// The effective `maxSessionTimeout`, ms.
+        max_ms: i32,
+    },
+    /// Binding a port or starting the nodes failed.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::SessionTimeoutBounds { min_ms, max_ms } => write!(
+                f,
+                "minSessionTimeout ({min_ms} ms) must not be larger than maxSessionTimeout ({max_ms} ms)"
+            ),
+            BuildError::Io(e) => write!(f, "cannot start the ensemble: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Io(e) => Some(e),
+            BuildError::SessionTimeoutBounds { .. } => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for BuildError {
+    fn from(e: std::io::Error) -> Self {
+        BuildError::Io(e)
+    }
+}
+
+/// For callers that return `std::io::Result`: a bad configuration becomes
+/// [`std::io::ErrorKind::InvalidInput`].
+impl From<BuildError> for std::io::Error {
+    fn from(e: BuildError) -> Self {
+        match e {
+            BuildError::Io(e) => e,
+            other => std::io::Error::new(std::io::ErrorKind::InvalidInput, other),
+        }
+    }
+}
+
 /// The version string the simulator reports by default (3.8).
 pub const VERSION: &str = "3.8.0-zk-server-sim, built on 2026-01-01 00:00 UTC";
 
@@ -160,13 +216,16 @@ impl Builder {
         self
     }
 
-    /// `minSessionTimeout` (default 2 × tick).
+    /// `minSessionTimeout` (default 2 × tick). [`Builder::build`] fails with
+    /// [`BuildError::SessionTimeoutBounds`] if it ends up above
+    /// `maxSessionTimeout`, as real ZooKeeper refuses to start.
     pub fn min_session_timeout(&mut self, t: Duration) -> &mut Self {
         self.min_session_timeout = Some(t);
         self
     }
 
-    /// `maxSessionTimeout` (default 20 × tick).
+    /// `maxSessionTimeout` (default 20 × tick); never below
+    /// `minSessionTimeout` (see [`Builder::min_session_timeout`]).
     pub fn max_session_timeout(&mut self, t: Duration) -> &mut Self {
         self.max_session_timeout = Some(t);
         self
@@ -206,7 +265,11 @@ impl Builder {
     }
 
     /// Records client-visible history for [`Ensemble::check_history`]
-    /// (default on; turn it off for benchmarks).
+    /// (default on; turn it off for benchmarks and long runs).
+    ///
+    /// Memory: the history holds one record per client operation, so it
+    /// grows with the run; the log's own per-write bookkeeping for it (the
+    /// zxids of trimmed proposals) is kept as one run per epoch and does not.
     pub fn record_history(&mut self, on: bool) -> &mut Self {
         self.record_history = on;
         self
@@ -303,7 +366,7 @@ impl Builder {
         self
     }
 
-    pub(crate) fn config(&self) -> Config {
+    pub(crate) fn config(&self) -> Result<Config, BuildError> {
         let tick_ms = u64::try_from(self.tick.as_millis()).unwrap_or(u64::MAX / 64);
         let ms = |d: Duration| i32::try_from(d.as_millis()).unwrap_or(i32::MAX);
         let tick_i32 = i32::try_from(tick_ms).unwrap_or(i32::MAX / 20);
@@ -314,15 +377,20 @@ impl Builder {
         let max = self
             .max_session_timeout
             .map(ms)
-            .unwrap_or(tick_i32.saturating_mul(20))
-            .max(min);
+            .unwrap_or(tick_i32.saturating_mul(20));
+        if min > max {
+            return Err(BuildError::SessionTimeoutBounds {
+                min_ms: min,
+                max_ms: max,
+            });
+        }
         let seed = self.seed.unwrap_or_else(|| {
             std::env::var("ZK_SIM_SEED")
                 .ok()
                 .and_then(|s| parse_seed(&s))
                 .unwrap_or_else(rand::random)
         });
-        Config {
+        Ok(Config {
             nodes: self.nodes,
             tick_ms,
             min_session_timeout_ms: min,
@@ -343,13 +411,18 @@ impl Builder {
             max_output: self.max_output,
             four_letter_whitelist: self.four_letter_whitelist.clone(),
             sessionless_ms: u64::try_from(self.sessionless.as_millis()).unwrap_or(u64::MAX / 4),
-        }
+        })
     }
 
     /// Binds every node on 127.0.0.1, elects a leader and starts serving on
     /// the current tokio runtime. The ensemble shuts down when dropped.
-    pub async fn build(&self) -> std::io::Result<Ensemble> {
-        Ensemble::start(self.config()).await
+    ///
+    /// Errors: [`BuildError::SessionTimeoutBounds`] when the session-timeout
+    /// bounds are inverted (as real ZooKeeper refuses to start), or
+    /// [`BuildError::Io`] when a port cannot be bound.
+    pub async fn build(&self) -> Result<Ensemble, BuildError> {
+        let cfg = self.config()?;
+        Ok(Ensemble::start(cfg).await?)
     }
 }
 

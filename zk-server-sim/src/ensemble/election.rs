@@ -189,6 +189,7 @@ impl Core {
             };
         let commit = lead.tree.last_zxid();
         if prefix {
+            f.syncs.diff += 1;
             f.log = lead.log.clone();
             f.log_base = lead.log_base;
             f.apply_through(commit, now_i);

@@ -4,8 +4,9 @@
 //! [`Builder::four_letter_whitelist`](super::Builder::four_letter_whitelist)
 //! (default `*`); a word outside it gets
 //! `<cmd> is not executed because it is not in the whitelist.` `hash` lists
-//! no digests: the simulator does not compute ZooKeeper's tree digest (a
-//! real server lists one line per 128 txns).
+//! the node's digest log as a real server does: `<zxid hex>: <digest>`
+//! after each txn whose zxid is a multiple of 128, digests computed as
+//! ZooKeeper computes them (`tree::digest`).
 
 use std::fmt::Write as _;
 
@@ -50,7 +51,13 @@ pub(crate) fn answer(
             NOT_SERVING.into()
         }
         "dump" => dump(cfg, n, now_ms),
-        "hash" => String::new(),
+        "hash" => {
+            let mut s = String::new();
+            for (zxid, digest) in &n.digest_log {
+                let _ = writeln!(s, "{zxid:x}: {digest}");
+            }
+            s
+        }
             "ruok" => "imok".into(),
             "isro" => match n.role {
                 Role::ReadOnly => "ro".into(),

@@ -23,7 +23,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::task::AbortHandle;
 
-pub use builder::{parse_seed, Builder, ServerVersion, VERSION};
+pub use builder::{parse_seed, BuildError, Builder, ServerVersion, VERSION};
 pub use node::Role;
 
 use self::core::Core;
@@ -427,6 +427,8 @@ mod tests {
         // A follower down for far more than the kept window resyncs from a
         // snapshot and ends with the leader's tree.
         let f = (leader + 1) % 3;
+        let syncs = |e: &Ensemble| e.with_core(|c| c.nodes[f].syncs);
+        let before = syncs(&e);
         e.kill(f);
         for i in 200..300 {
             assert_eq!(c.request(&set(i)).await.unwrap().0.err, ErrorCode::Ok);
@@ -438,7 +440,19 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(e.snapshot(f), e.snapshot(leader));
+        // ... by SNAP: its log ended far before the leader's window.
+        let after = syncs(&e);
+        assert_eq!(after.diff, before.diff, "synced by DIFF: {after:?}");
+        assert!(after.snap > before.snap, "not synced by SNAP: {after:?}");
         assert!(log_lens(&e).iter().all(|&l| l <= 20));
+        // With history recorded, the dropped zxids the checker needs are
+        // kept as runs (one per epoch), not one entry per write.
+        let runs: Vec<usize> =
+            e.with_core(|c| c.nodes.iter().map(|n| n.dropped_zxids.len()).collect());
+        assert!(
+            runs.iter().all(|&r| r <= 2),
+            "dropped zxids not coalesced: {runs:?}"
+        );
         e.check_history().unwrap();
     }
 }

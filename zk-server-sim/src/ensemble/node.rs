@@ -195,8 +195,18 @@ pub(crate) struct Node {
     /// (`zookeeper.commitLogCount`); a follower further behind gets SNAP.
     pub(crate) commit_log_count: usize,
     /// Zxids of dropped committed proposals, kept only while history is
-    /// recorded (the history checker needs every committed zxid).
-    pub(crate) dropped_zxids: Vec<i64>,
+    /// recorded (the history checker needs every committed zxid), as
+    /// inclusive runs of consecutive zxids: one run per epoch (zxids count
+    /// up by one within an epoch), so this stays a few entries long however
+    /// many writes a long run makes.
+    pub(crate) dropped_zxids: Vec<(i64, i64)>,
+    /// Times this node was brought in line with a leader by DIFF (the
+    /// leader's log) and by SNAP (a copy of its tree).
+    pub(crate) syncs: SyncCounts,
+    /// `(zxid, tree digest)` after each applied txn whose zxid is a
+    /// multiple of 128, the last 1,024 (ZooKeeper's digest log, which
+    /// `hash` lists); a snapshot or a wipe starts it afresh.
+    pub(crate) digest_log: std::collections::VecDeque<(i64, i64)>,
     /// Committed sessions and their negotiated timeouts.
     pub(crate) sessions: BTreeMap<i64, i32>,
     pub(crate) conns: HashMap<ConnId, Conn>,
@@ -246,6 +256,8 @@ impl Node {
             applied: 0,
             commit_log_count: 500,
             dropped_zxids: Vec::new(),
+            syncs: SyncCounts::default(),
+            digest_log: std::collections::VecDeque::new(),
             sessions: BTreeMap::new(),
             conns: HashMap::new(),
             dirty: Vec::new(),
@@ -339,6 +351,8 @@ impl Node {
     /// Replaces this node's state with a copy of `leader`'s (a SNAP sync):
     /// its watches are gone with its connections.
     pub(crate) fn install_snapshot(&mut self, leader: &Node) {
+        self.syncs.snap += 1;
+        self.digest_log.clear();
         self.close_all();
         self.tree = leader.tree.clone();
         self.watches = WatchManager::new();
@@ -433,6 +447,7 @@ impl Node {
         self.log_base = 0;
         self.applied = 0;
         self.dropped_zxids.clear();
+        self.digest_log.clear();
         self.sessions.clear();
         self.epoch = 0;
     }
@@ -544,7 +559,7 @@ impl Node {
         let live = self.applied.saturating_sub(self.log_base);
         self.dropped_zxids
             .iter()
-            .copied()
+            .flat_map(|&(first, last)| first..=last)
             .chain(self.log.iter().take(live).map(|e| e.zxid))
     }
 
@@ -574,13 +589,24 @@ impl Node {
         let n = (committed - keep).min(self.log.len());
         let gone = self.log.drain(..n);
         if self.history.enabled {
-            self.dropped_zxids.extend(gone.map(|e| e.zxid));
+            for zxid in gone.map(|e| e.zxid) {
+                match self.dropped_zxids.last_mut() {
+                    Some((_, last)) if last.checked_add(1) == Some(zxid) => *last = zxid,
+                    _ => self.dropped_zxids.push((zxid, zxid)),
+                }
+            }
         }
         self.log_base += n;
     }
 
     fn apply_entry(&mut self, entry: &LogEntry, now_ms: i64) {
         let result = self.tree.apply(entry.zxid, entry.time_ms, &entry.txn);
+        if entry.zxid % DIGEST_LOG_INTERVAL == 0 {
+            if self.digest_log.len() >= DIGEST_LOG_LIMIT {
+                self.digest_log.pop_front();
+            }
+            self.digest_log.push_back((entry.zxid, self.tree.digest()));
+        }
         let fired = self.watches.trigger(&result.events);
         for (conn, event) in fired {
             self.notify(conn, &event, entry.zxid);
@@ -934,3 +960,19 @@ fn body_stat(body: &Response) -> Option<zk_proto::Stat> {
         _ => None,
     }
 }
+
+/// How often a follower was synced each way (see `Node::syncs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct SyncCounts {
+    /// Syncs from the leader's in-memory log.
+    pub(crate) diff: u64,
+    /// Syncs by a copy of the leader's tree.
+    pub(crate) snap: u64,
+}
+
+/// A digest is logged after every txn whose zxid is a multiple of this
+/// (ZooKeeper's `DIGEST_LOG_INTERVAL`).
+const DIGEST_LOG_INTERVAL: i64 = 128;
+
+/// How many logged digests are kept (ZooKeeper's `DIGEST_LOG_LIMIT`).
+const DIGEST_LOG_LIMIT: usize = 1024;

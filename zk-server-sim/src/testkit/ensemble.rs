@@ -135,7 +135,7 @@ impl TestEnsembleBuilder {
                 let sim = builder
                     .build()
                     .await
-                    .map_err(|e| TestkitError::io("starting the simulator", e))?;
+                    .map_err(|e| TestkitError::io("starting the simulator", e.into()))?;
                 Kind::Sim(sim)
             }
             Backend::Real => {
@@ -633,7 +633,7 @@ async fn create_path(addr: SocketAddr, path: &str) -> std::io::Result<()> {
         prefix.push_str(part);
         let req = Request::Create(CreateRequest {
             path: prefix.clone(),
-            data: Bytes::new(),
+            data: Bytes::new().into(),
             acl: Acl::open_unsafe(),
             flags: 0,
         });

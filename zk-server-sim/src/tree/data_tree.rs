@@ -56,7 +56,7 @@ impl Default for DataTree {
 impl DataTree {
     /// A fresh tree, as a new ZooKeeper 3.8 server starts with.
     pub fn new() -> Self {
-        let empty = || Node::new(Bytes::new(), Acl::open_unsafe(), 0, 0, 0);
+        let empty = || Node::new(Bytes::new().into(), Acl::open_unsafe(), 0, 0, 0);
         let mut root = empty();
         root.children.insert("zookeeper");
         let mut proc_node = empty();
@@ -91,7 +91,7 @@ impl DataTree {
         let Some(node) = self.nodes.get_mut(CONFIG) else {
             return Vec::new();
         };
-        node.data = data;
+        node.data = data.into();
         node.stat.mzxid = config_version;
         node.stat.mtime = time_ms;
         node.stat.version = -1;
@@ -154,7 +154,7 @@ impl DataTree {
 
     /// The data of `path`, if it exists.
     pub fn data(&self, path: &str) -> Option<Bytes> {
-        self.node(path).map(|n| n.data.clone())
+        self.node(path).map(|n| n.data.to_bytes())
     }
 
     /// The children of `path` in ZooKeeper's order, if it exists.
@@ -176,7 +176,7 @@ impl DataTree {
                 (
                     path.clone(),
                     NodeSnapshot {
-                        data: n.data.clone(),
+                        data: n.data.to_bytes(),
                         stat: n.client_stat(),
                         acl: n.acl.clone(),
                     },

@@ -97,6 +97,7 @@ mod acl;
 mod apply;
 pub mod auth;
 mod data_tree;
+mod digest;
 mod java_hash;
 mod node;
 mod prepare;

@@ -1,14 +1,13 @@
 //! One znode as ZooKeeper's `DataNode` holds it.
 
-use bytes::Bytes;
-use zk_proto::{Acl, EphemeralKind, Stat};
+use zk_proto::{Acl, Data, EphemeralKind, Stat};
 
 use super::java_hash::JavaHashSet;
 
 /// A znode: data, ACL, the persisted stat fields, and the children's names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Node {
-    pub(crate) data: Bytes,
+    pub(crate) data: Data,
     pub(crate) acl: Vec<Acl>,
     /// ZooKeeper's `StatPersisted`: `cversion` counts child creations (not
     /// changes) and `ephemeral_owner` keeps the container/TTL markers;
@@ -22,7 +21,7 @@ const CHILDREN_INITIAL_CAPACITY: usize = 8;
 
 impl Node {
     /// A node as `DataTree.createNode` makes it (`createStat`).
-    pub(crate) fn new(data: Bytes, acl: Vec<Acl>, zxid: i64, time: i64, owner: i64) -> Self {
+    pub(crate) fn new(data: Data, acl: Vec<Acl>, zxid: i64, time: i64, owner: i64) -> Self {
         Node {
             data,
             acl,

@@ -1,10 +1,9 @@
 //! Leader side: a write request → a [`Txn`], with ZooKeeper's checks in
 //! ZooKeeper's order (`PrepRequestProcessor.pRequest2Txn` in 3.8).
 
-use bytes::Bytes;
 use zk_proto::{
-    sequence_suffix, validate_path, Acl, CreateMode, EphemeralKind, ErrorCode, MultiOp, Perms,
-    Request, CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS,
+    sequence_suffix, validate_path, Acl, CreateMode, Data, EphemeralKind, ErrorCode, MultiOp,
+    Perms, Request, CONTAINER_EPHEMERAL_OWNER, MAX_TTL_MS,
 };
 
 use super::acl::{check_acl, fixup_acl};
@@ -28,7 +27,7 @@ enum CreateOp {
 /// The fields of a create request, whatever its record.
 struct CreateArgs<'a> {
     path: &'a str,
-    data: &'a Bytes,
+    data: &'a Data,
     acl: &'a [Acl],
     flags: i32,
     /// −1 when the request has no ttl field.
@@ -192,7 +191,7 @@ impl DataTree {
         &self,
         ctx: &Ctx<'_>,
         path: &str,
-        data: &Bytes,
+        data: &Data,
         version: i32,
     ) -> Result<Txn, ErrorCode> {
         validate_path(path).map_err(|_| ErrorCode::BadArguments)?;

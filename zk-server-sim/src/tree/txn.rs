@@ -1,7 +1,6 @@
 //! Transactions: fully decided state changes, and what applying one produces.
 
-use bytes::Bytes;
-use zk_proto::{Acl, ErrorCode, EventType, Response};
+use zk_proto::{Acl, Data, ErrorCode, EventType, Response};
 
 /// A fully decided, deterministic change to the [`DataTree`](super::DataTree).
 ///
@@ -43,8 +42,8 @@ pub enum Txn {
     SetData {
         /// The node.
         path: String,
-        /// The new data.
-        data: Bytes,
+        /// The new data (null kept null).
+        data: Data,
         /// The node's new data version (the old one + 1, wrapping as Java's `int`).
         version: i32,
     },
@@ -90,8 +89,8 @@ pub enum CreateReply {
 pub struct CreateTxn {
     /// The final path, including any sequence suffix.
     pub path: String,
-    /// The node's data.
-    pub data: Bytes,
+    /// The node's data (null kept null, as ZooKeeper keeps it).
+    pub data: Data,
     /// The resolved ACL.
     pub acl: Vec<Acl>,
     /// ZooKeeper's internal ephemeralOwner: 0, the owning session,
@@ -108,7 +107,7 @@ impl CreateTxn {
     /// A create of `path` with everything spelled out.
     pub fn new(
         path: impl Into<String>,
-        data: Bytes,
+        data: impl Into<Data>,
         acl: Vec<Acl>,
         ephemeral_owner: i64,
         parent_cversion: i32,
@@ -116,7 +115,7 @@ impl CreateTxn {
     ) -> Self {
         CreateTxn {
             path: path.into(),
-            data,
+            data: data.into(),
             acl,
             ephemeral_owner,
             parent_cversion,

@@ -198,19 +198,19 @@ impl Generator {
         match self.rng.below(20) {
             0..=5 => Request::Create(CreateRequest {
                 path,
-                data,
+                data: data.into(),
                 acl,
                 flags: self.create_flags(),
             }),
             6..=12 => Request::Create2(CreateRequest {
                 path,
-                data,
+                data: data.into(),
                 acl,
                 flags: self.create_flags(),
             }),
             13..=15 => Request::CreateContainer(CreateRequest {
                 path,
-                data,
+                data: data.into(),
                 acl,
                 flags: if self.rng.chance(80) { 4 } else { 0 },
             }),
@@ -228,7 +228,7 @@ impl Generator {
                 };
                 Request::CreateTtl(CreateTtlRequest {
                     path,
-                    data,
+                    data: data.into(),
                     acl,
                     flags,
                     ttl,
@@ -262,7 +262,7 @@ impl Generator {
                 };
                 let req = CreateRequest {
                     path,
-                    data: self.data(),
+                    data: self.data().into(),
                     acl: if self.rng.chance(90) {
                         Acl::open_unsafe()
                     } else {
@@ -278,7 +278,7 @@ impl Generator {
             }
             4 => MultiOp::CreateTtl(CreateTtlRequest {
                 path: self.path(),
-                data: self.data(),
+                data: self.data().into(),
                 acl: Acl::open_unsafe(),
                 flags: 5 + self.rng.below(2) as i32,
                 ttl: self.ttl().clamp(1, MAX_TTL_MS),
@@ -289,7 +289,7 @@ impl Generator {
             }),
             7..=8 => MultiOp::SetData(SetDataRequest {
                 path: self.path(),
-                data: self.data(),
+                data: self.data().into(),
                 version: self.multi_version(),
             }),
             _ => MultiOp::Check(CheckVersionRequest {
@@ -315,7 +315,7 @@ impl Generator {
             }),
             340..=449 => Request::SetData(SetDataRequest {
                 path: self.path(),
-                data: self.data(),
+                data: self.data().into(),
                 version: self.version(),
             }),
             450..=489 => Request::SetAcl(SetAclRequest {

@@ -132,7 +132,7 @@ const MEMBERSHIP: &[u8] = b"<ensemble membership>";
 /// data a client wrote there.
 fn membership(req: &Request, body: &mut Response) -> Result<(), String> {
     let on_config = |p: &str| p == "/zookeeper/config";
-    let fix = |data: Option<&mut bytes::Bytes>, stat: &mut Stat| -> Result<(), String> {
+    let fix = |data: Option<&mut zk_proto::Data>, stat: &mut Stat| -> Result<(), String> {
         // Version -1 marks the server's own setData of the membership; a
         // client's setData (a super user may) makes it 0 or more, and
         // whatever the client wrote is compared as is.
@@ -152,7 +152,7 @@ fn membership(req: &Request, body: &mut Response) -> Result<(), String> {
             if !shaped || text.len() != stat.data_length as usize {
                 return Err(format!("/zookeeper/config holds {text:?}"));
             }
-            *d = bytes::Bytes::from_static(MEMBERSHIP);
+            *d = MEMBERSHIP.into();
         }
         stat.data_length = MEMBERSHIP.len() as i32;
         Ok(())

@@ -66,7 +66,7 @@ impl Reply {
     }
     pub fn data(&self) -> Bytes {
         match &self.body {
-            Some(Response::GetData(d)) => d.data.clone(),
+            Some(Response::GetData(d)) => d.data.clone().into(),
             other => panic!("not a getData reply: {other:?}"),
         }
     }
@@ -297,7 +297,7 @@ impl Raw {
 pub fn create(path: &str, data: &[u8], mode: CreateMode) -> Request {
     Request::Create(zk_proto::CreateRequest {
         path: path.into(),
-        data: Bytes::copy_from_slice(data),
+        data: Bytes::copy_from_slice(data).into(),
         acl: vec![zk_proto::Acl {
             perms: zk_proto::Perms::ALL,
             id: zk_proto::Id {
@@ -326,7 +326,7 @@ pub fn exists(path: &str, watch: bool) -> Request {
 pub fn set(path: &str, data: &[u8]) -> Request {
     Request::SetData(zk_proto::SetDataRequest {
         path: path.into(),
-        data: Bytes::copy_from_slice(data),
+        data: Bytes::copy_from_slice(data).into(),
         version: -1,
     })
 }

@@ -17,7 +17,7 @@ fn owner_only() -> Vec<Acl> {
 fn create_with(path: &str, acl: Vec<Acl>, flags: i32) -> Request {
     Request::Create(CreateRequest {
         path: path.into(),
-        data: Bytes::new(),
+        data: Bytes::new().into(),
         acl,
         flags,
     })
@@ -234,7 +234,7 @@ fn a_failed_multi_reports_per_op_and_changes_nothing() {
         ops: vec![
             MultiOp::Create(CreateRequest {
                 path: "/a/new".into(),
-                data: Bytes::new(),
+                data: Bytes::new().into(),
                 acl: Acl::open_unsafe(),
                 flags: 0,
             }),

@@ -131,7 +131,7 @@ impl Server {
 pub fn create(path: &str, data: &str, flags: i32) -> Request {
     Request::Create(CreateRequest {
         path: path.into(),
-        data: Bytes::copy_from_slice(data.as_bytes()),
+        data: Bytes::copy_from_slice(data.as_bytes()).into(),
         acl: Acl::open_unsafe(),
         flags,
     })
@@ -140,7 +140,7 @@ pub fn create(path: &str, data: &str, flags: i32) -> Request {
 pub fn create2(path: &str, data: &str, flags: i32) -> Request {
     Request::Create2(CreateRequest {
         path: path.into(),
-        data: Bytes::copy_from_slice(data.as_bytes()),
+        data: Bytes::copy_from_slice(data.as_bytes()).into(),
         acl: Acl::open_unsafe(),
         flags,
     })
@@ -149,7 +149,7 @@ pub fn create2(path: &str, data: &str, flags: i32) -> Request {
 pub fn create_acl(path: &str, acl: Vec<Acl>) -> Request {
     Request::Create2(CreateRequest {
         path: path.into(),
-        data: Bytes::new(),
+        data: Bytes::new().into(),
         acl,
         flags: 0,
     })
@@ -158,7 +158,7 @@ pub fn create_acl(path: &str, acl: Vec<Acl>) -> Request {
 pub fn container(path: &str) -> Request {
     Request::CreateContainer(CreateRequest {
         path: path.into(),
-        data: Bytes::new(),
+        data: Bytes::new().into(),
         acl: Acl::open_unsafe(),
         flags: 4,
     })
@@ -167,7 +167,7 @@ pub fn container(path: &str) -> Request {
 pub fn ttl(path: &str, flags: i32, ttl: i64) -> Request {
     Request::CreateTtl(CreateTtlRequest {
         path: path.into(),
-        data: Bytes::new(),
+        data: Bytes::new().into(),
         acl: Acl::open_unsafe(),
         flags,
         ttl,
@@ -184,7 +184,7 @@ pub fn delete(path: &str, version: i32) -> Request {
 pub fn set_data(path: &str, data: &str, version: i32) -> Request {
     Request::SetData(SetDataRequest {
         path: path.into(),
-        data: Bytes::copy_from_slice(data.as_bytes()),
+        data: Bytes::copy_from_slice(data.as_bytes()).into(),
         version,
     })
 }
