@@ -549,7 +549,7 @@ async fn reap_scenario(addr: std::net::SocketAddr) -> Reaped {
     fn create(path: &str, mode: CreateMode) -> Request {
         let r = CreateRequest {
             path: path.into(),
-            data: Bytes::new(),
+            data: Bytes::new().into(),
             acl: Acl::open_unsafe(),
             flags: mode.code(),
         };
@@ -561,7 +561,7 @@ async fn reap_scenario(addr: std::net::SocketAddr) -> Reaped {
     fn ttl(path: &str, ms: i64) -> Request {
         Request::CreateTtl(CreateTtlRequest {
             path: path.into(),
-            data: Bytes::new(),
+            data: Bytes::new().into(),
             acl: Acl::open_unsafe(),
             flags: CreateMode::PersistentWithTtl.code(),
             ttl: ms,
