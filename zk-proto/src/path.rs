@@ -44,6 +44,12 @@ fn forbidden_char(c: char) -> bool {
 /// assert!(validate_path("/a/../b").is_err());
 /// ```
 pub fn validate_path(path: &str) -> Result<(), PathError> {
+    // The common case in one pass over the bytes; anything else (non-ASCII,
+    // the root, an invalid path) takes the full check, which also words
+    // the error.
+    if plainly_valid(path) {
+        return Ok(());
+    }
     if path.is_empty() {
         return Err(invalid(path, "Path length must be > 0"));
     }
@@ -82,6 +88,18 @@ pub fn validate_path(path: &str) -> Result<(), PathError> {
         }
     }
     Ok(())
+}
+
+/// Whether `path` is a valid path of printable ASCII other than the root:
+/// starts with `/`, and every segment is non-empty and not `.` or `..`.
+/// `false` says nothing (the full check decides).
+fn plainly_valid(path: &str) -> bool {
+    let b = path.as_bytes();
+    b.first() == Some(&b'/')
+        && b.iter().all(|c| (0x20..0x7f).contains(c))
+        && b.split(|&c| c == b'/')
+            .skip(1)
+            .all(|s| !s.is_empty() && s != b"." && s != b"..")
 }
 
 fn segment_start(path: &str, index: usize) -> usize {
