@@ -124,6 +124,13 @@ const ALL_KINDS: &[WatchKind] = &[WatchKind::Data, WatchKind::Exist, WatchKind::
 /// until the socket has accepted some.
 const WRITE_HIGH_WATER: usize = 256 * 1024;
 
+/// The room in flight below which no work is taken from the line (an
+/// eighth of the limit): with the pipeline nearly full, requests are sent in
+/// batches rather than one per reply.
+fn refill_slice(max_in_flight: usize) -> usize {
+    (max_in_flight / 8).max(1)
+}
+
 /// Frames handled per poll before yielding to other tasks.
 const FRAMES_PER_POLL: usize = 1024;
 
@@ -202,15 +209,16 @@ impl Live<'_> {
 
         // 2. Take work from the line while there is room in flight (and the
         //    write buffer is not already holding plenty for the socket).
+        //    With the pipeline nearly full, wait until a slice of it is free
+        //    (the replies that free it wake this task): new requests then go
+        //    out many to a write, not one write per reply, while the server
+        //    still has most of the limit queued.
         let mut wrote = false;
         let buffer_full = conn.write_buffer().len() >= WRITE_HIGH_WATER;
-        if !self.closing && !buffer_full {
+        let max_in_flight = self.task.shared.max_in_flight;
+        let room = max_in_flight.saturating_sub(self.pending.len());
+        if !self.closing && !buffer_full && room >= refill_slice(max_in_flight) {
             self.task.shared.waker.register(cx.waker());
-            let room = self
-                .task
-                .shared
-                .max_in_flight
-                .saturating_sub(self.pending.len());
             self.task.shared.take(room, &mut self.batch);
             let mut batch = std::mem::take(&mut self.batch);
             for work in batch.drain(..) {
