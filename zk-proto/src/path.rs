@@ -50,6 +50,11 @@ pub fn validate_path(path: &str) -> Result<(), PathError> {
     if plainly_valid(path) {
         return Ok(());
     }
+    check_fully(path)
+}
+
+/// Java's rules one by one, with Java's wording of the first one broken.
+fn check_fully(path: &str) -> Result<(), PathError> {
     if path.is_empty() {
         return Err(invalid(path, "Path length must be > 0"));
     }
@@ -94,12 +99,26 @@ pub fn validate_path(path: &str) -> Result<(), PathError> {
 /// starts with `/`, and every segment is non-empty and not `.` or `..`.
 /// `false` says nothing (the full check decides).
 fn plainly_valid(path: &str) -> bool {
-    let b = path.as_bytes();
-    b.first() == Some(&b'/')
-        && b.iter().all(|c| (0x20..0x7f).contains(c))
-        && b.split(|&c| c == b'/')
-            .skip(1)
-            .all(|s| !s.is_empty() && s != b"." && s != b"..")
+    let mut bytes = path.bytes();
+    if bytes.next() != Some(b'/') {
+        return false;
+    }
+    // One pass: each segment's length and whether it is all dots.
+    let (mut len, mut dots) = (0usize, 0usize);
+    for c in bytes {
+        if c == b'/' {
+            if len == 0 || (len == dots && len <= 2) {
+                return false;
+            }
+            (len, dots) = (0, 0);
+        } else if (0x20..0x7f).contains(&c) {
+            len += 1;
+            dots += usize::from(c == b'.');
+        } else {
+            return false;
+        }
+    }
+    len > 0 && !(len == dots && len <= 2)
 }
 
 fn segment_start(path: &str, index: usize) -> usize {
@@ -195,6 +214,31 @@ mod tests {
             ("/\u{fff0}", "invalid character @1"),
         ] {
             assert_eq!(validate_path(bad).unwrap_err().reason, reason, "{bad:?}");
+        }
+    }
+
+    /// The one-pass check accepts only what the full check accepts, and
+    /// every valid path but the root: all paths of up to 7 characters over
+    /// `/`, `.`, `a`, and a control character.
+    #[test]
+    fn the_fast_path_agrees_with_the_full_check() {
+        let alphabet = ['/', '.', 'a', '\u{1}'];
+        let mut paths = vec![String::new()];
+        for _ in 0..7 {
+            let longer: Vec<String> = paths
+                .iter()
+                .filter(|p| p.len() == paths.last().map_or(0, String::len))
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            paths.extend(longer);
+        }
+        for p in &paths {
+            let full = check_fully(p).is_ok();
+            if plainly_valid(p) {
+                assert!(full, "fast path accepted {p:?}");
+            } else {
+                assert!(!full || p == "/", "fast path refused valid {p:?}");
+            }
         }
     }
 
