@@ -8,6 +8,10 @@
 # Peers: zk-client (multi-thread and current-thread runtimes), kezhuw's zookeeper-client
 # crate (examples/bench-peers/zookeeper-client, both runtimes), the Java client.
 #
+# At the end, one line per workload compares zk-client with zookeeper-client, both on
+# current-thread runtimes: the median over the rounds of each one's ops/sec and CPU
+# microseconds per op, and the ratios (zk-client / zookeeper-client) of both.
+#
 # Usage: bash examples/bench-peers/run.sh [HOST:PORT] [ROUNDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,7 +29,7 @@ trap cleanup EXIT
 (cd "$root" && cargo build --release -q -p examples --bin bench)
 (cd "$here/zookeeper-client" && cargo build --release -q)
 bench=${CARGO_TARGET_DIR:-$root/target}/release/bench
-peer=$here/zookeeper-client/target/release/bench-zookeeper-client
+peer=${CARGO_TARGET_DIR:-$here/zookeeper-client/target}/release/bench-zookeeper-client
 cp=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar
 javac -cp "$cp" -d "$work" "$here/JavaBench.java"
 
@@ -51,7 +55,7 @@ run() { # label, command...
     local label=$1; shift
     /usr/bin/time -o "$work/time" -f "cpu_seconds %U %S wall %e" "$@" >"$work/out" 2>"$work/err" \
         || { cat "$work/err" >&2; return 1; }
-    sed "s/^/$label /" "$work/out"
+    sed "s/^/$label /" "$work/out" | tee -a "$work/all"
     awk -v l="$label" '{printf "%s total_cpu_seconds %.2f (user %s sys %s) wall %s\n", l, $2+$3, $2, $3, $5}' "$work/time"
 }
 
@@ -63,3 +67,22 @@ for r in $(seq 1 "$rounds"); do
     run zookeeper-client-current-thread env BENCH_CURRENT_THREAD=1 "$peer" --connect "$connect"
     run java java -cp "$cp:$work" JavaBench --connect "$connect"
 done
+
+echo "# current-thread runtimes, median of $rounds round(s): zk-client vs zookeeper-client"
+python3 - "$work/all" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 4:
+        runs.setdefault((f[0], f[1]), []).append((float(f[2]), float(f[3])))
+ours, theirs = "zk-client-current-thread", "zookeeper-client-current-thread"
+for (label, name), _ in sorted(runs.items(), key=lambda kv: kv[0][1]):
+    if label != ours or (theirs, name) not in runs:
+        continue
+    med = lambda xs, i: statistics.median(x[i] for x in xs)
+    a, b = runs[(ours, name)], runs[(theirs, name)]
+    ops_a, cpu_a, ops_b, cpu_b = med(a, 0), med(a, 1), med(b, 0), med(b, 1)
+    print(f"{name}: cpu/op ratio {cpu_a / cpu_b:.2f} ({cpu_a:.2f} vs {cpu_b:.2f} us), "
+          f"ops/s ratio {ops_a / ops_b:.2f} ({ops_a:.0f} vs {ops_b:.0f})")
+PY

@@ -84,21 +84,31 @@
 //! # Layers
 //!
 //! The crate reads bottom-up; no module imports from a layer above its own
-//! (tokio-postgres's shape: codec, connect, connection, client):
+//! (tokio-postgres's shape: codec, connect, connection, client). Arrows
+//! point from a module to what it uses; `tests/layers.rs` checks every
+//! `crate::`/`super::` path of `src/` against this order.
 //!
 //! ```text
-//!  handles    builder ─► client ◄─ txn      watch   persistent
-//!                 │        │  └──► request ◄─┘ │        │
-//!  ───────────────┼────────┼─────────┼─────────┼────────┼──────────────
-//!  session        task (hunting, handshake, live loop) ─► pending, watches,
-//!                 persistent, probe, state, submit (the line the handles feed)
+//!  handles    builder ─► client ◄─ txn
+//!                          ├──► watch, persistent ─┐
+//!                          └──► request ◄──────────┤   retry (error classes)
+//!  ────────────────────────────────────────────────┼────────────────────
+//!  session    mod ─► hunt, handshake, live ─► task (the Task, its driver loop)
+//!                 ─► pending, watches, persistent, probe ─► submit, state
 //!  ──────────────────────────────────────────────────────────────────────
-//!  transport      connect (TCP, TLS) ─► conn (framing)   sasl (on a conn)
+//!  transport  connect (TCP, TLS) ─► conn (framing)   sasl (on a conn)
 //!  ──────────────────────────────────────────────────────────────────────
-//!  base           error   event   config   chroot   create
+//!  base       event   config   chroot   create ─► error
 //!  ──────────────────────────────────────────────────────────────────────
-//!  codec          zk_proto (records, frames, the byte layout of requests)
+//!  codec      zk_proto (records, frames, the byte layout of requests)
 //! ```
+//!
+//! In the session, `task` holds the session's state and the loop that
+//! drives it (connect, serve, end); its phases are methods on it in files of
+//! their own: `hunt` (finding a server: the first connect, reconnects,
+//! backoff), `handshake` (a fresh connection's setup: connect request,
+//! SASL, credentials, watch re-arming) and `live` (the live connection's
+//! poll loop: read and route frames, write work, pings).
 //!
 //! # Versions
 //!

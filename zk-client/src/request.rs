@@ -53,6 +53,9 @@ pub(crate) fn decode<R: Record>(mut r: Reader) -> Result<R> {
     R::decode(&mut r).map_err(Error::Protocol)
 }
 
+/// The first allocation of a request's frame, besides its path.
+const FRAME_CAPACITY: usize = 192;
+
 /// Encodes `request` and puts it in line on `shared`. This is the moment
 /// that fixes the request's order.
 pub(crate) fn submit(
@@ -66,7 +69,11 @@ pub(crate) fn submit(
 ) -> Call {
     let rx = request.and_then(|request| {
         let op = request.op_code();
-        let mut frame = BytesMut::new();
+        // Room for the usual request at once (header, path, a small
+        // payload): growing the buffer while encoding cost more than the
+        // encoding itself.
+        let mut frame =
+            BytesMut::with_capacity(FRAME_CAPACITY + request.path().map_or(0, str::len));
         zk_proto::encode_request(&mut frame, max_frame, 0, &request).map_err(|e| match e {
             ProtoError::FrameTooLarge { len, max } => Error::DataTooLarge {
                 len: usize::try_from(len).unwrap_or(usize::MAX),

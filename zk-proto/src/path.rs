@@ -44,6 +44,17 @@ fn forbidden_char(c: char) -> bool {
 /// assert!(validate_path("/a/../b").is_err());
 /// ```
 pub fn validate_path(path: &str) -> Result<(), PathError> {
+    // The common case in one pass over the bytes; anything else (non-ASCII,
+    // the root, an invalid path) takes the full check, which also words
+    // the error.
+    if plainly_valid(path) {
+        return Ok(());
+    }
+    check_fully(path)
+}
+
+/// Java's rules one by one, with Java's wording of the first one broken.
+fn check_fully(path: &str) -> Result<(), PathError> {
     if path.is_empty() {
         return Err(invalid(path, "Path length must be > 0"));
     }
@@ -82,6 +93,32 @@ pub fn validate_path(path: &str) -> Result<(), PathError> {
         }
     }
     Ok(())
+}
+
+/// Whether `path` is a valid path of printable ASCII other than the root:
+/// starts with `/`, and every segment is non-empty and not `.` or `..`.
+/// `false` says nothing (the full check decides).
+fn plainly_valid(path: &str) -> bool {
+    let mut bytes = path.bytes();
+    if bytes.next() != Some(b'/') {
+        return false;
+    }
+    // One pass: each segment's length and whether it is all dots.
+    let (mut len, mut dots) = (0usize, 0usize);
+    for c in bytes {
+        if c == b'/' {
+            if len == 0 || (len == dots && len <= 2) {
+                return false;
+            }
+            (len, dots) = (0, 0);
+        } else if (0x20..0x7f).contains(&c) {
+            len += 1;
+            dots += usize::from(c == b'.');
+        } else {
+            return false;
+        }
+    }
+    len > 0 && !(len == dots && len <= 2)
 }
 
 fn segment_start(path: &str, index: usize) -> usize {
@@ -177,6 +214,31 @@ mod tests {
             ("/\u{fff0}", "invalid character @1"),
         ] {
             assert_eq!(validate_path(bad).unwrap_err().reason, reason, "{bad:?}");
+        }
+    }
+
+    /// The one-pass check accepts only what the full check accepts, and
+    /// every valid path but the root: all paths of up to 7 characters over
+    /// `/`, `.`, `a`, and a control character.
+    #[test]
+    fn the_fast_path_agrees_with_the_full_check() {
+        let alphabet = ['/', '.', 'a', '\u{1}'];
+        let mut paths = vec![String::new()];
+        for _ in 0..7 {
+            let longer: Vec<String> = paths
+                .iter()
+                .filter(|p| p.len() == paths.last().map_or(0, String::len))
+                .flat_map(|p| alphabet.iter().map(move |c| format!("{p}{c}")))
+                .collect();
+            paths.extend(longer);
+        }
+        for p in &paths {
+            let full = check_fully(p).is_ok();
+            if plainly_valid(p) {
+                assert!(full, "fast path accepted {p:?}");
+            } else {
+                assert!(!full || p == "/", "fast path refused valid {p:?}");
+            }
         }
     }
 

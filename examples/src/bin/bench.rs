@@ -22,6 +22,8 @@
 //!
 //! The client runs on tokio's multi-threaded runtime; with the environment
 //! variable `BENCH_CURRENT_THREAD` set, on a current-thread runtime instead.
+//! With `BENCH_PIPELINED_OPS=N`, only `get_pipelined` and `set_pipelined`
+//! run, N ops each (for profiling, e.g. under callgrind).
 //!
 //! `examples/bench-peers/` has the same workload for the Java client, and
 //! `run.sh` there runs both in one sitting with each process's CPU time.
@@ -65,6 +67,7 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(run(&connect)) {
+        Ok(()) if pipelined_only().is_some() => ExitCode::SUCCESS,
         Ok(()) => lock_workloads(&rt, &connect),
         Err(e) => {
             eprintln!("bench: {e}");
@@ -137,7 +140,15 @@ async fn run(connect: &str) -> Result<(), Error> {
     result
 }
 
+/// `BENCH_PIPELINED_OPS`: run only the pipelined workloads, this many ops each.
+fn pipelined_only() -> Option<usize> {
+    std::env::var("BENCH_PIPELINED_OPS").ok()?.parse().ok()
+}
+
 async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Result<(), Error> {
+    if let Some(n) = pipelined_only() {
+        return pipelined(client, node, data, n, n).await;
+    }
     // get_sequential
     for _ in 0..2_000 {
         client.get_data(node).await?;
@@ -155,27 +166,7 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
     }
     report("set_sequential", 2_000, start);
 
-    // get_pipelined
-    let n = 200_000;
-    let start = Mark::now();
-    let mut replies = futures::stream::iter(0..n)
-        .map(|_| client.get_data(node))
-        .buffer_unordered(IN_FLIGHT);
-    while let Some(r) = replies.next().await {
-        r?;
-    }
-    report("get_pipelined", n, start);
-
-    // set_pipelined
-    let n = 50_000;
-    let start = Mark::now();
-    let mut replies = futures::stream::iter(0..n)
-        .map(|_| client.set_data(node, data, None))
-        .buffer_unordered(IN_FLIGHT);
-    while let Some(r) = replies.next().await {
-        r?;
-    }
-    report("set_pipelined", n, start);
+    pipelined(client, node, data, 200_000, 50_000).await?;
 
     // create_delete_ephemeral_seq_pairs
     let prefix = format!("{parent}/e-");
@@ -186,6 +177,38 @@ async fn workloads(client: &Client, parent: &str, node: &str, data: &[u8]) -> Re
         client.delete(&path, None).await?;
     }
     report("create_delete_ephemeral_seq_pairs", 5_000, start);
+    Ok(())
+}
+
+/// `get_pipelined` (`gets` ops) and `set_pipelined` (`sets` ops).
+async fn pipelined(
+    client: &Client,
+    node: &str,
+    data: &[u8],
+    gets: usize,
+    sets: usize,
+) -> Result<(), Error> {
+    // get_pipelined
+    let n = gets;
+    let start = Mark::now();
+    let mut replies = futures::stream::iter(0..n)
+        .map(|_| client.get_data(node))
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(r) = replies.next().await {
+        r?;
+    }
+    report("get_pipelined", n, start);
+
+    // set_pipelined
+    let n = sets;
+    let start = Mark::now();
+    let mut replies = futures::stream::iter(0..n)
+        .map(|_| client.set_data(node, data, None))
+        .buffer_unordered(IN_FLIGHT);
+    while let Some(r) = replies.next().await {
+        r?;
+    }
+    report("set_pipelined", n, start);
     Ok(())
 }
 

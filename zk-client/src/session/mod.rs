@@ -1,5 +1,8 @@
 //! The session: the background task that owns the socket, and what it shares with the handles.
 
+mod handshake;
+mod hunt;
+mod live;
 mod pending;
 mod persistent;
 mod probe;

@@ -6,38 +6,32 @@
 //! `poll` function: read and route frames, take work from the submission
 //! line while fewer than `max_in_flight` requests are outstanding, ping when
 //! idle, detect a silent server, flush.
+//!
+//! This file is the driver: the session loop and what ends a session. The
+//! phases live beside it: [`super::hunt`] (finding a server),
+//! [`super::handshake`] (a connection's setup) and [`super::live`] (a live
+//! connection).
 
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use futures::{SinkExt, StreamExt};
+use bytes::Bytes;
 use rand::seq::SliceRandom;
-use rand::Rng;
 use tokio::sync::oneshot;
-use tokio::time::{sleep_until, Instant, Sleep};
-use tracing::{debug, debug_span, trace, warn, Instrument};
-use zk_proto::{
-    encode_record_frame, encode_request, xid, AuthPacket, ConnectRequest, ConnectResponse,
-    ErrorCode, EventType, Reader, Record, ReplyHeader, Request, WatcherEvent, PASSWORD_LEN,
-};
+use tokio::time::Instant;
+use tracing::debug;
+use zk_proto::PASSWORD_LEN;
 
-use super::pending::{Awaiting, DoneSender, Matched, Pending, PendingQueue};
 use super::persistent::Persistents;
-use super::probe;
 use super::state::{SessionState, StateInfo};
-use super::submit::{Reply, Shared, WatchReg, Work};
+use super::submit::Shared;
 use super::watches::Watches;
 use crate::chroot::Chroot;
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::event::{WatchKind, WatchedEvent, WatcherKind};
-use crate::transport::conn::{framed, BoxTransport, Conn, ConnError};
+use crate::transport::conn::BoxTransport;
 use crate::transport::connect::Connector;
-use crate::transport::sasl::{self, SaslCredentials, SaslError};
+use crate::transport::sasl::SaslCredentials;
 
 /// Everything the task needs to know from the builder.
 pub(crate) struct SessionConfig {
@@ -59,7 +53,7 @@ pub(crate) struct SessionConfig {
 }
 
 /// Why a connection ended.
-enum End {
+pub(super) enum End {
     /// The connection failed; the session may live on.
     Lost(Error),
     /// closeSession was answered.
@@ -73,7 +67,7 @@ enum End {
 }
 
 /// Why a connection attempt failed.
-enum AttemptError {
+pub(super) enum AttemptError {
     /// Try another server.
     Retry(Error),
     /// The session is over.
@@ -81,51 +75,41 @@ enum AttemptError {
 }
 
 pub(crate) struct Task {
-    shared: Arc<Shared>,
-    cfg: SessionConfig,
+    pub(super) shared: Arc<Shared>,
+    pub(super) cfg: SessionConfig,
     /// A pre-connected transport to use for the first attempt (`connect_raw`).
-    first_io: Option<BoxTransport>,
-    session_id: i64,
-    passwd: Bytes,
-    negotiated: Duration,
-    last_zxid: i64,
+    pub(super) first_io: Option<BoxTransport>,
+    pub(super) session_id: i64,
+    pub(super) passwd: Bytes,
+    pub(super) negotiated: Duration,
+    pub(super) last_zxid: i64,
     /// Whether a read-write server ever accepted this session (a read-only
     /// session is local to its server and cannot be resumed elsewhere).
-    seen_rw: bool,
-    watches: Watches,
-    next_xid: i32,
-    next_host: usize,
-    epoch: u64,
+    pub(super) seen_rw: bool,
+    pub(super) watches: Watches,
+    pub(super) next_xid: i32,
+    pub(super) next_host: usize,
+    pub(super) epoch: u64,
     /// When we last heard from any server (for local session expiry).
-    last_heard: Instant,
+    pub(super) last_heard: Instant,
     /// closeSession was sent: a lost connection ends the session instead of resuming it.
-    closing: bool,
+    pub(super) closing: bool,
     /// Persistent and persistent-recursive watches.
-    persistents: Persistents,
+    pub(super) persistents: Persistents,
     /// The server of the current (or last) connection.
-    current_host: Option<HostPort>,
+    pub(super) current_host: Option<HostPort>,
     /// Whether the current connection is to a read-only server.
-    read_only_now: bool,
+    pub(super) read_only_now: bool,
     /// A read-write server found while on a read-only one: the next attempt goes there.
-    preferred_host: Option<HostPort>,
+    pub(super) preferred_host: Option<HostPort>,
     /// Connections in a row that ended within [`CHURN_WINDOW`] of being
     /// established: the pause before reconnecting grows with it.
-    churn: u32,
+    pub(super) churn: u32,
 }
 
 /// A connection that ends sooner than this after its handshake counts as
 /// churn (a server that accepts sessions and then breaks them).
-const CHURN_WINDOW: Duration = Duration::from_secs(1);
-
-/// The pause before a reconnect attempt: random (full jitter) up to
-/// 50 ms × 2^`n`, capped at 1 s; none for `n` = 0.
-fn jittered_backoff(n: u32) -> Duration {
-    if n == 0 {
-        return Duration::ZERO;
-    }
-    let cap = 1000u64.min(50u64.saturating_mul(1 << n.min(10)));
-    Duration::from_millis(rand::rng().random_range(0..=cap))
-}
+pub(super) const CHURN_WINDOW: Duration = Duration::from_secs(1);
 
 impl Task {
     pub(crate) fn new(
@@ -165,7 +149,7 @@ impl Task {
     /// Takes a server list from `update_server_list`, if one was handed over.
     /// Returns `None` if none was, else whether the current server is no
     /// longer in the list.
-    fn apply_new_hosts(&mut self) -> Option<bool> {
+    pub(super) fn apply_new_hosts(&mut self) -> Option<bool> {
         let mut hosts = self.shared.take_new_hosts()?;
         hosts.shuffle(&mut rand::rng());
         // Start the walk after the current server if it stays, so a
@@ -253,7 +237,7 @@ impl Task {
         }
     }
 
-    fn publish(&self, state: SessionState) {
+    pub(super) fn publish(&self, state: SessionState) {
         let info = StateInfo {
             state,
             epoch: self.epoch,
@@ -285,7 +269,7 @@ impl Task {
     /// Ends the session for good: refuses new work, publishes the terminal
     /// state, then fails everything waiting and every watch with `err` (so
     /// that whoever sees the error finds `state()` already terminal).
-    fn terminate(&mut self, state: SessionState, err: Error) {
+    pub(super) fn terminate(&mut self, state: SessionState, err: Error) {
         debug!(session_id = self.session_id, %state, "session over");
         self.shared.refuse(err.clone());
         self.shared.set_in_flight(0);
@@ -297,403 +281,10 @@ impl Task {
         self.persistents.fail_all(&err);
     }
 
-    fn alloc_xid(&mut self) -> i32 {
+    pub(super) fn alloc_xid(&mut self) -> i32 {
         let x = self.next_xid;
         self.next_xid = if x == i32::MAX { 1 } else { x + 1 };
         x
-    }
-
-    /// The first connection: each server once, in order; the first success wins.
-    async fn first_connect(&mut self) -> Result<Conn, (SessionState, Error)> {
-        let mut last = None;
-        // A TLS failure says more than the refusals of other hosts: keep it typed.
-        let mut tls_failure = None;
-        for _ in 0..self.cfg.hosts.len().max(1) {
-            let timeout = self.cfg.connect_timeout;
-            match self.attempt(0, Duration::ZERO, timeout).await {
-                Ok(conn) => return Ok(conn),
-                Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
-                Err(AttemptError::Retry(err @ Error::Tls { .. })) => {
-                    tls_failure.get_or_insert(err);
-                }
-                Err(AttemptError::Retry(err)) => last = Some(err),
-            }
-        }
-        let n = self.cfg.hosts.len();
-        let err = tls_failure.unwrap_or_else(|| Error::ConnectFailed {
-            reason: match &last {
-                Some(e) => format!("{n} server(s) tried; the last: {e}"),
-                None => "no servers".to_owned(),
-            },
-            source: last.map(Box::new),
-        });
-        Err((SessionState::Closed, err))
-    }
-
-    /// Hunts the servers again within the session, until one takes us back,
-    /// the session is found expired (by a server, or locally after 4/3 of the
-    /// negotiated timeout without hearing from any server), or the client is closed.
-    async fn reconnect(&mut self) -> Result<Conn, (SessionState, Error)> {
-        let expiry = self.last_heard + self.negotiated * 4 / 3;
-        let mut attempt: u32 = 0;
-        let mut backoff = jittered_backoff(self.churn);
-        if !backoff.is_zero() {
-            debug!(
-                churn = self.churn,
-                backoff_ms = backoff.as_millis() as u64,
-                "pausing before reconnecting"
-            );
-            tokio::time::sleep_until((Instant::now() + backoff).min(expiry)).await;
-        }
-        loop {
-            // Java fails queued requests on every failed attempt; so do we, and
-            // a close() waiting in the line ends the session here.
-            if attempt > 0 {
-                let mut close_requested = false;
-                for w in self.shared.drain() {
-                    match w {
-                        Work::Close(_) => {
-                            close_requested = true;
-                            w.fail(Error::Closed);
-                        }
-                        // Removed here: the next connection does not set them.
-                        Work::RemoveWatches {
-                            server_path,
-                            kind,
-                            local: true,
-                            reply,
-                        } => {
-                            let n = self
-                                .watches
-                                .remove_kind(&server_path, kind, &self.cfg.chroot);
-                            let _ = reply.send(if n > 0 { Ok(()) } else { Err(Error::NoWatcher) });
-                        }
-                        w => w.fail(Error::ConnectionLoss),
-                    }
-                }
-                if close_requested {
-                    return Err((SessionState::Closed, Error::Closed));
-                }
-                // Exponential backoff with full jitter: a random pause up to
-                // 50 ms × 2^attempt, capped at 1 s (Java pauses up to 1 s).
-                backoff = jittered_backoff(attempt.saturating_add(self.churn));
-                // Never sleep past the local expiry deadline.
-                let until = (Instant::now() + backoff).min(expiry);
-                tokio::time::sleep_until(until).await;
-            }
-            let now = Instant::now();
-            if now >= expiry {
-                warn!(
-                    session_id = self.session_id,
-                    "no server reached within 4/3 of the session timeout: session expired"
-                );
-                return Err((SessionState::Expired, Error::SessionExpired));
-            }
-            // Each attempt gets a share of the session timeout (Java: the
-            // timeout divided by the number of hosts), so that one dead host
-            // cannot use up the time left to reach a live one; but at least
-            // 2 s (a loaded server may take a while to answer), and never
-            // past local expiry.
-            let n = u32::try_from(self.cfg.hosts.len().max(1)).unwrap_or(u32::MAX);
-            let share = (self.negotiated / n).max(Duration::from_secs(2));
-            let timeout = self.cfg.connect_timeout.min(share).min(expiry - now);
-            match self.attempt(attempt, backoff, timeout).await {
-                Ok(conn) => return Ok(conn),
-                Err(AttemptError::Terminal(state, err)) => return Err((state, err)),
-                Err(AttemptError::Retry(err)) => {
-                    debug!(attempt, %err, "reconnect attempt failed");
-                }
-            }
-            attempt = attempt.saturating_add(1);
-        }
-    }
-
-    /// The server for the next attempt: a read-write server found by the
-    /// read-only probe, else the next one of the (shuffled) list.
-    fn next_host(&mut self) -> Option<HostPort> {
-        self.apply_new_hosts();
-        if let Some(h) = self.preferred_host.take() {
-            return Some(h);
-        }
-        let n = self.cfg.hosts.len().max(1);
-        let host = self.cfg.hosts.get(self.next_host % n).cloned();
-        self.next_host = (self.next_host + 1) % n;
-        host
-    }
-
-    /// One connection attempt to the next server: TCP, handshake, credentials, watches.
-    async fn attempt(
-        &mut self,
-        attempt: u32,
-        backoff: Duration,
-        timeout: Duration,
-    ) -> Result<Conn, AttemptError> {
-        let host = self.next_host();
-        let span = debug_span!(
-            "zk.connect",
-            host = host.as_ref().map(|h| h.to_string()).unwrap_or_default(),
-            attempt,
-            backoff_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
-            session_id = self.session_id,
-            last_zxid = self.last_zxid,
-        );
-        self.current_host = host.clone();
-        let result = tokio::time::timeout(timeout, self.handshake(host).instrument(span.clone()))
-            .await
-            .unwrap_or_else(|_| {
-                Err(AttemptError::Retry(Error::io_kind(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no session established within the connect timeout ({timeout:?})"),
-                )))
-            });
-        let _enter = span.enter();
-        match &result {
-            Ok(_) => debug!(
-                session_id = self.session_id,
-                timeout_ms = self.negotiated.as_millis() as u64,
-                "connected"
-            ),
-            Err(AttemptError::Retry(e)) => debug!(error = %e, "connect attempt failed"),
-            Err(AttemptError::Terminal(s, e)) => debug!(state = %s, error = %e, "session refused"),
-        }
-        result
-    }
-
-    async fn handshake(&mut self, host: Option<HostPort>) -> Result<Conn, AttemptError> {
-        let io: BoxTransport = match self.first_io.take() {
-            Some(io) => io,
-            None => {
-                let host = host.ok_or_else(|| {
-                    AttemptError::Retry(Error::ConnectFailed {
-                        reason: "no servers".into(),
-                        source: None,
-                    })
-                })?;
-                self.cfg
-                    .connector
-                    .connect(&host)
-                    .await
-                    .map_err(AttemptError::Retry)?
-            }
-        };
-        // Replies may exceed the request limit by the reply overhead, so
-        // that the largest data a request can carry can be read back.
-        let mut conn = framed(io, self.cfg.max_reply);
-        let resume = self.seen_rw && self.session_id != 0;
-        let req = ConnectRequest {
-            protocol_version: 0,
-            last_zxid_seen: self.last_zxid,
-            timeout: i32::try_from(self.cfg.session_timeout.as_millis()).unwrap_or(i32::MAX),
-            session_id: if resume { self.session_id } else { 0 },
-            passwd: if resume {
-                self.passwd.clone()
-            } else {
-                Bytes::from_static(&[0; PASSWORD_LEN])
-            },
-            read_only: Some(self.cfg.read_only),
-        };
-        let retry = |e: Error| AttemptError::Retry(e);
-        encode_record_frame(conn.write_buffer_mut(), self.cfg.max_frame, &req)
-            .map_err(|e| retry(e.into()))?;
-        conn.flush().await.map_err(|e| retry(e.into()))?;
-        let frame = next_frame(&mut conn).await.map_err(retry)?;
-        let resp = ConnectResponse::decode(&mut Reader::new(frame.clone())).map_err(|e| {
-            // A read-only 3.8 server without local sessions answers a new
-            // session with a bare reply header (NOTREADONLY) instead.
-            match ReplyHeader::decode(&mut Reader::new(frame)) {
-                Ok(h) if frame_is_header(&h) => {
-                    retry(Error::from_code(h.err).unwrap_or(Error::Protocol(e)))
-                }
-                _ => retry(Error::Protocol(e)),
-            }
-        })?;
-        if resp.is_expired() {
-            return Err(AttemptError::Terminal(
-                SessionState::Expired,
-                Error::SessionExpired,
-            ));
-        }
-        let read_only = resp.read_only == Some(true);
-        self.session_id = resp.session_id;
-        self.passwd = resp.passwd;
-        self.negotiated = Duration::from_millis(u64::try_from(resp.timeout).unwrap_or(1).max(1));
-        if !read_only {
-            self.seen_rw = true;
-        }
-        self.last_heard = Instant::now();
-        self.shared.touch(self.last_heard.into_std());
-
-        // SASL first: while it is in progress nothing else goes out (Java's
-        // ZooKeeperSaslClient), and a refusal ends the session.
-        if let Some(creds) = self.cfg.sasl.clone() {
-            let max_frame = self.cfg.max_frame;
-            let result =
-                sasl::authenticate(&mut conn, &creds, max_frame, || self.alloc_xid()).await;
-            match result {
-                Ok(()) => {}
-                Err(SaslError::Connection(e)) => return Err(retry(e)),
-                Err(SaslError::Rejected(reason)) => {
-                    warn!(%reason, "SASL authentication failed");
-                    return Err(AttemptError::Terminal(
-                        SessionState::AuthFailed,
-                        Error::AuthFailed,
-                    ));
-                }
-            }
-        }
-
-        // Credentials: sent (and their answers awaited) before anything else,
-        // so that a bad one fails the connect rather than some later request.
-        if !self.cfg.auths.is_empty() {
-            for (scheme, auth) in &self.cfg.auths {
-                let packet = Request::Auth(AuthPacket {
-                    auth_type: 0,
-                    scheme: scheme.clone(),
-                    auth: auth.clone(),
-                });
-                encode_request(
-                    conn.write_buffer_mut(),
-                    self.cfg.max_frame,
-                    xid::AUTH,
-                    &packet,
-                )
-                .map_err(|e| retry(e.into()))?;
-            }
-            conn.flush().await.map_err(|e| retry(e.into()))?;
-            let mut answered = 0;
-            while answered < self.cfg.auths.len() {
-                let frame = next_frame(&mut conn).await.map_err(retry)?;
-                let header = ReplyHeader::decode(&mut Reader::new(frame))
-                    .map_err(|e| retry(Error::Protocol(e)))?;
-                if header.xid != xid::AUTH {
-                    continue; // a ping or notification cannot precede it, but be lenient
-                }
-                answered += 1;
-                if header.err == ErrorCode::AuthFailed {
-                    return Err(AttemptError::Terminal(
-                        SessionState::AuthFailed,
-                        Error::AuthFailed,
-                    ));
-                }
-            }
-        }
-
-        // Re-arm every watch the session holds, one-shot and persistent
-        // (streams dropped while disconnected are forgotten first), in
-        // batches of at most 128 KiB of paths, all written at once (xid −8;
-        // their replies come back in order and need no matching).
-        for id in self.persistents.dead() {
-            self.persistents.remove(id);
-        }
-        let registrations = self.persistents.registrations();
-        let batches = self.watches.set_watches(
-            self.last_zxid,
-            &registrations,
-            super::watches::batch_limit(self.cfg.max_frame),
-        );
-        let (mut watches, mut bytes) = (0usize, 0usize);
-        for req in &batches {
-            let lists: Vec<&Vec<String>> = match req {
-                Request::SetWatches(b) => vec![&b.data_watches, &b.exist_watches, &b.child_watches],
-                Request::SetWatches2(b) => vec![
-                    &b.data_watches,
-                    &b.exist_watches,
-                    &b.child_watches,
-                    &b.persistent_watches,
-                    &b.persistent_recursive_watches,
-                ],
-                _ => Vec::new(),
-            };
-            for l in lists {
-                watches += l.len();
-                bytes += l.iter().map(String::len).sum::<usize>();
-            }
-            encode_request(
-                conn.write_buffer_mut(),
-                self.cfg.max_frame,
-                xid::SET_WATCHES,
-                req,
-            )
-            .map_err(|e| retry(e.into()))?;
-        }
-        if !batches.is_empty() {
-            debug!(
-                batches = batches.len(),
-                watches,
-                path_bytes = bytes,
-                relative_zxid = self.last_zxid,
-                "re-registering watches"
-            );
-        }
-        self.shared
-            .counters
-            .record_rearm(batches.len(), watches, bytes);
-
-        let reconnected = self.epoch > 0;
-        self.epoch += 1;
-        self.read_only_now = read_only;
-        self.publish(if read_only {
-            SessionState::ConnectedReadOnly
-        } else {
-            SessionState::Connected
-        });
-        if reconnected {
-            // Before any event of the new connection is routed.
-            self.persistents.resync_all();
-        }
-        Ok(conn)
-    }
-
-    async fn serve(&mut self, conn: &mut Conn) -> End {
-        let now = Instant::now();
-        let mut live = Live {
-            ping_every: self.negotiated / 3,
-            read_timeout: self.negotiated * 2 / 3,
-            task: self,
-            pending: PendingQueue::default(),
-            batch: Vec::new(),
-            last_sent: now,
-            last_recv: now,
-            timer: Box::pin(sleep_until(now)),
-            closing: false,
-            probe: None,
-            followups: Vec::new(),
-        };
-        if live.task.cfg.follow_config {
-            live.followups.push(Followup::ReadConfig);
-        }
-        // On a read-only server, keep looking for a read-write one.
-        if self_read_only_probe(live.task) {
-            let hosts = live.task.cfg.hosts.clone();
-            let current = live.task.current_host.clone();
-            live.probe = Some(Box::pin(probe::find_read_write(hosts, current)));
-        }
-        live.reset_timer();
-        let end = poll_fn(|cx| live.poll(cx, conn)).await;
-        // The new state first, then the errors: a caller woken by its
-        // error finds `state()` already saying why.
-        let (state, err) = match &end {
-            End::Closed => (SessionState::Closed, Error::Closed),
-            End::AuthFailed => (SessionState::AuthFailed, Error::AuthFailed),
-            End::Expired => (SessionState::Expired, Error::SessionExpired),
-            End::Lost(_) | End::Moved(_) if live.task.closing => {
-                (SessionState::Closed, Error::ConnectionLoss)
-            }
-            End::Lost(_) | End::Moved(_) => (SessionState::Disconnected, Error::ConnectionLoss),
-        };
-        if state.is_terminal() {
-            // Calls made from now on fail at once, as after terminate().
-            live.task.shared.refuse(match state {
-                SessionState::Expired => Error::SessionExpired,
-                SessionState::AuthFailed => Error::AuthFailed,
-                _ => Error::Closed,
-            });
-        }
-        live.task.shared.set_in_flight(0);
-        live.task.publish(state);
-        live.pending.fail_all(&err);
-        live.task.last_heard = live.last_recv;
-        end
     }
 }
 
@@ -702,702 +293,6 @@ fn end_reason(end: &End) -> Option<&Error> {
     match end {
         End::Lost(e) => Some(e),
         _ => None,
-    }
-}
-
-/// Whether a handshake answer that is not a ConnectResponse is a reply
-/// header carrying an error code (xid 0, a known non-OK code).
-fn frame_is_header(h: &ReplyHeader) -> bool {
-    h.xid == 0 && !h.err.is_ok() && !matches!(h.err, ErrorCode::Unknown(_))
-}
-
-/// Reads one frame, treating end of stream as an error.
-async fn next_frame(conn: &mut Conn) -> Result<Bytes, Error> {
-    match conn.next().await {
-        Some(Ok(frame)) => Ok(frame),
-        Some(Err(e)) => Err(e.into()),
-        None => Err(Error::io_kind(
-            std::io::ErrorKind::UnexpectedEof,
-            "the server closed the connection without answering",
-        )),
-    }
-}
-
-/// The state of one live connection.
-struct Live<'a> {
-    task: &'a mut Task,
-    pending: PendingQueue,
-    batch: Vec<Work>,
-    last_sent: Instant,
-    last_recv: Instant,
-    ping_every: Duration,
-    read_timeout: Duration,
-    /// Fires at the next ping or read-timeout deadline.
-    timer: Pin<Box<Sleep>>,
-    /// closeSession was sent: take no more work.
-    closing: bool,
-    /// While on a read-only server: the search for a read-write one.
-    probe: Option<Pin<Box<dyn Future<Output = HostPort> + Send>>>,
-    /// Work that routing a frame calls for and that needs the connection.
-    followups: Vec<Followup>,
-}
-
-/// Requests of the task's own, decided while routing a frame.
-enum Followup {
-    /// Remove a persistent watch (its stream was dropped).
-    Remove(u64),
-    /// Re-arm the one-shot watches of these kinds on this path (SetWatches).
-    /// Relative to the zxid given.
-    Rearm(String, &'static [WatchKind], i64),
-    /// Read `/zookeeper/config` (and watch it), for `follow_config`.
-    ReadConfig,
-}
-
-/// Whether the session should look for a read-write server (it is on a
-/// read-only one and there are others to ask).
-fn self_read_only_probe(task: &Task) -> bool {
-    task.read_only_now && task.cfg.hosts.len() > 1
-}
-
-const ALL_KINDS: &[WatchKind] = &[WatchKind::Data, WatchKind::Exist, WatchKind::Child];
-
-/// Bytes of unsent requests above which no more work is taken from the line
-/// until the socket has accepted some.
-const WRITE_HIGH_WATER: usize = 256 * 1024;
-
-/// Frames handled per poll before yielding to other tasks.
-const FRAMES_PER_POLL: usize = 1024;
-
-impl Live<'_> {
-    fn reset_timer(&mut self) {
-        let next = (self.last_sent + self.ping_every).min(self.last_recv + self.read_timeout);
-        self.timer.as_mut().reset(next);
-    }
-
-    fn poll(&mut self, cx: &mut Context<'_>, conn: &mut Conn) -> Poll<End> {
-        // 1. Read and route every frame that is ready.
-        let mut frames = 0;
-        loop {
-            match conn.poll_next_unpin(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
-                    frames += 1;
-                    if let Some(end) = self.on_frame(frame) {
-                        return Poll::Ready(end);
-                    }
-                    if frames >= FRAMES_PER_POLL {
-                        cx.waker().wake_by_ref();
-                        break;
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    warn!(error = %e, "dropping connection");
-                    return Poll::Ready(End::Lost(match e {
-                        ConnError::Proto(p) => Error::Protocol(p),
-                        ConnError::Io(e) => Error::io(e),
-                    }));
-                }
-                Poll::Ready(None) => {
-                    return Poll::Ready(End::Lost(Error::io_kind(
-                        std::io::ErrorKind::UnexpectedEof,
-                        "the server closed the connection",
-                    )))
-                }
-                Poll::Pending => break,
-            }
-        }
-        if frames > 0 {
-            self.last_recv = Instant::now();
-            self.task.shared.touch(self.last_recv.into_std());
-        }
-
-        // 1b. The task's own requests that routing called for.
-        for f in std::mem::take(&mut self.followups) {
-            match f {
-                Followup::Remove(id) => self.remove_persistent(id, None, conn),
-                Followup::Rearm(path, kinds, zxid) => self.rearm(&path, kinds, zxid, conn),
-                Followup::ReadConfig => self.read_config(conn),
-            }
-        }
-
-        // 1c. A new server list without the current server, or a read-write
-        //     server found while on a read-only one: move.
-        match self.task.apply_new_hosts() {
-            Some(true) => {
-                return Poll::Ready(End::Moved("the server is no longer in the server list"))
-            }
-            Some(false) if self_read_only_probe(self.task) => {
-                let hosts = self.task.cfg.hosts.clone();
-                let current = self.task.current_host.clone();
-                self.probe = Some(Box::pin(probe::find_read_write(hosts, current)));
-            }
-            _ => {}
-        }
-        if let Some(probe) = self.probe.as_mut() {
-            if let Poll::Ready(host) = probe.as_mut().poll(cx) {
-                self.probe = None;
-                debug!(%host, "leaving the read-only server for a read-write one");
-                self.task.preferred_host = Some(host);
-                return Poll::Ready(End::Moved("moving to a read-write server"));
-            }
-        }
-
-        // 2. Take work from the line while there is room in flight (and the
-        //    write buffer is not already holding plenty for the socket).
-        let mut wrote = false;
-        let buffer_full = conn.write_buffer().len() >= WRITE_HIGH_WATER;
-        if !self.closing && !buffer_full {
-            self.task.shared.waker.register(cx.waker());
-            let room = self
-                .task
-                .shared
-                .max_in_flight
-                .saturating_sub(self.pending.len());
-            self.task.shared.take(room, &mut self.batch);
-            let mut batch = std::mem::take(&mut self.batch);
-            for work in batch.drain(..) {
-                self.write_work(work, conn);
-                wrote = true;
-            }
-            self.batch = batch;
-        }
-        self.task.shared.set_in_flight(self.pending.len());
-
-        // 3. Timers: read timeout and idle ping.
-        if wrote {
-            self.last_sent = Instant::now();
-        }
-        if frames > 0 || wrote {
-            self.reset_timer();
-        }
-        while self.timer.as_mut().poll(cx).is_ready() {
-            let now = Instant::now();
-            if now.duration_since(self.last_recv) >= self.read_timeout {
-                return Poll::Ready(End::Lost(Error::io_kind(
-                    std::io::ErrorKind::TimedOut,
-                    format!("no reply from the server for {:?}", self.read_timeout),
-                )));
-            }
-            if now.duration_since(self.last_sent) >= self.ping_every {
-                trace!("ping");
-                if let Err(e) = encode_request(
-                    conn.write_buffer_mut(),
-                    self.task.cfg.max_frame,
-                    xid::PING,
-                    &Request::Ping,
-                ) {
-                    return Poll::Ready(End::Lost(e.into()));
-                }
-                self.last_sent = now;
-            }
-            self.reset_timer();
-        }
-
-        // 4. Flush.
-        if !conn.write_buffer().is_empty() {
-            match conn.poll_flush_unpin(cx) {
-                Poll::Ready(Err(e)) => return Poll::Ready(End::Lost(e.into())),
-                // Drained after intake was skipped for a full buffer: take more now.
-                Poll::Ready(Ok(())) if buffer_full => cx.waker().wake_by_ref(),
-                _ => {}
-            }
-        }
-        Poll::Pending
-    }
-
-    fn write_work(&mut self, work: Work, conn: &mut Conn) {
-        let max_frame = self.task.cfg.max_frame;
-        match work {
-            Work::Request(mut req) => {
-                let xid = self.task.alloc_xid();
-                zk_proto::set_request_xid(&mut req.frame, xid);
-                // A one-shot watch on a path this client watches persistently
-                // is served by the persistent watch's events: it is not set
-                // on the server, where (3.8, ZOOKEEPER-4466) it would turn
-                // the persistent watch into a one-shot one.
-                if let Some(w) = &mut req.watch {
-                    if self.task.persistents.covers(&w.server_path, w.kind)
-                        && zk_proto::set_request_watch(&mut req.frame, req.op, false)
-                    {
-                        w.covered = true;
-                    }
-                }
-                let persistent = req.persistent.take().map(|reg| {
-                    let id = reg.id;
-                    self.task.persistents.add(reg);
-                    id
-                });
-                req.span.record("xid", xid);
-                trace!(parent: &req.span, xid, "send");
-                conn.write_buffer_mut().extend_from_slice(&req.frame);
-                self.pending.push(Pending {
-                    xid,
-                    span: req.span,
-                    awaiting: Awaiting::Request {
-                        reply: req.reply,
-                        watch: req.watch,
-                        persistent,
-                    },
-                });
-            }
-            Work::Auth {
-                scheme,
-                auth,
-                reply,
-            } => {
-                let packet = Request::Auth(AuthPacket {
-                    auth_type: 0,
-                    scheme: scheme.clone(),
-                    auth: auth.clone(),
-                });
-                match encode_request(conn.write_buffer_mut(), max_frame, xid::AUTH, &packet) {
-                    Ok(()) => {
-                        debug!(%scheme, "add_auth");
-                        // Remembered so that it is sent again after a reconnect.
-                        self.task.cfg.auths.push((scheme, auth));
-                        self.pending.push_auth(Some(reply));
-                    }
-                    Err(e) => {
-                        let _ = reply.send(Err(e.into()));
-                    }
-                }
-            }
-            Work::Close(tx) => {
-                let xid = self.task.alloc_xid();
-                let span = debug_span!("zk.request", op = "closeSession", xid);
-                let mut buf = BytesMut::new();
-                if encode_request(&mut buf, max_frame, xid, &Request::CloseSession).is_ok() {
-                    conn.write_buffer_mut().extend_from_slice(&buf);
-                }
-                self.task.shared.refuse(Error::Closed);
-                self.task.closing = true;
-                self.closing = true;
-                self.pending.push(Pending {
-                    xid,
-                    span,
-                    awaiting: Awaiting::Close(tx),
-                });
-            }
-            Work::RemovePersistent { id, reply } => self.remove_persistent(id, reply, conn),
-            Work::DropWatch {
-                server_path,
-                kind,
-                reply,
-            } => self.drop_watch(server_path, kind, reply, conn),
-            Work::RemoveWatches {
-                server_path,
-                kind,
-                local,
-                reply,
-            } => self.remove_watches(server_path, kind, local, reply, conn),
-        }
-    }
-
-    /// Forgets a persistent watch and, unless another persistent watch of
-    /// this client is on the same path, removes it on the server.
-    ///
-    /// The removal uses WatcherType Any (3), which every server since 3.6
-    /// knows (Persistent/PersistentRecursive exist only from 3.9) and which
-    /// also removes this session's one-shot watches on that path: those are
-    /// re-armed right after with a SetWatches relative to the last zxid
-    /// seen, so a change in between still fires them. When another
-    /// persistent watch remains on the path, the server-side registration
-    /// stays (its events for the removed watch are dropped locally) until
-    /// the next reconnect, which registers only what is still wanted.
-    fn remove_persistent(
-        &mut self,
-        id: u64,
-        reply: Option<oneshot::Sender<Result<(), Error>>>,
-        conn: &mut Conn,
-    ) {
-        let Some((path, recursive)) = self.task.persistents.remove(id) else {
-            if let Some(tx) = reply {
-                let _ = tx.send(Ok(()));
-            }
-            return;
-        };
-        let (p, r) = self.task.persistents.modes_on(&path);
-        if p || r {
-            debug!(%path, recursive, "persistent watch removed locally; another one keeps the path");
-            if let Some(tx) = reply {
-                let _ = tx.send(Ok(()));
-            }
-            return;
-        }
-        debug!(%path, recursive, "removing persistent watch");
-        self.send_remove_watches(&path, WatcherKind::Any, Awaiting::Unwatch(reply), conn);
-        let zxid = self.task.last_zxid;
-        self.rearm(&path, ALL_KINDS, zxid, conn);
-    }
-
-    /// Writes a removeWatches of `kind` on `path`, answered to `awaiting`.
-    fn send_remove_watches(
-        &mut self,
-        path: &str,
-        kind: WatcherKind,
-        awaiting: Awaiting,
-        conn: &mut Conn,
-    ) {
-        let xid = self.task.alloc_xid();
-        let span = debug_span!("zk.request", op = "removeWatches", path = %path, xid);
-        let req = Request::RemoveWatches(zk_proto::RemoveWatchesRequest {
-            path: path.to_owned(),
-            watcher_type: kind.code(),
-        });
-        if let Err(e) = encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req)
-        {
-            let e = Error::from(e);
-            match awaiting {
-                Awaiting::Unwatch(Some(tx)) | Awaiting::RemoveWatches { reply: tx, .. } => {
-                    let _ = tx.send(Err(e));
-                }
-                _ => {}
-            }
-            return;
-        }
-        trace!(parent: &span, ?kind, "send");
-        self.pending.push(Pending {
-            xid,
-            span,
-            awaiting,
-        });
-    }
-
-    /// A one-shot watcher is gone: removes the server-side watch of its
-    /// table on `path`, unless another watcher (live, or to be registered
-    /// by a read in flight) needs it, or a persistent watch serves the path
-    /// (the one-shot watch was then never set on the server).
-    fn drop_watch(
-        &mut self,
-        path: String,
-        kind: WatcherKind,
-        reply: Option<DoneSender>,
-        conn: &mut Conn,
-    ) {
-        let one_shot_kind = match kind {
-            WatcherKind::Children => WatchKind::Child,
-            _ => WatchKind::Data,
-        };
-        let needed = self.task.watches.has_table(&path, kind)
-            || self.pending.watch_in_flight(&path, kind)
-            || self.task.persistents.covers(&path, one_shot_kind);
-        if needed {
-            trace!(%path, ?kind, "one-shot watch dropped; the server-side watch is still needed");
-            if let Some(tx) = reply {
-                let _ = tx.send(Ok(()));
-            }
-            return;
-        }
-        debug!(%path, ?kind, "removing a one-shot watch");
-        self.send_remove_watches(&path, kind, Awaiting::Unwatch(reply), conn);
-        self.rearm_persistent(&path, conn);
-    }
-
-    /// `Client::remove_watches`: removes this client's one-shot watchers of
-    /// `kind` on `path` (and those that reads in flight would register),
-    /// then the server-side watch.
-    fn remove_watches(
-        &mut self,
-        path: String,
-        kind: WatcherKind,
-        local: bool,
-        reply: DoneSender,
-        conn: &mut Conn,
-    ) {
-        let chroot = self.task.cfg.chroot.clone();
-        let removed = self.task.watches.remove_kind(&path, kind, &chroot)
-            + self.pending.cancel_watches(&path, kind);
-        if removed == 0 {
-            let _ = reply.send(Err(Error::NoWatcher));
-            return;
-        }
-        debug!(%path, ?kind, removed, local, "removing one-shot watches");
-        self.send_remove_watches(&path, kind, Awaiting::RemoveWatches { reply, local }, conn);
-        self.rearm_persistent(&path, conn);
-    }
-
-    /// After a removeWatches on `path`, which on a 3.8 server also drops a
-    /// persistent registration there: registers this client's persistent
-    /// watches on `path` again (SetWatches2), and tells them to resync (the
-    /// server replays nothing for persistent watches, ZOOKEEPER-4698).
-    fn rearm_persistent(&mut self, path: &str, conn: &mut Conn) {
-        let (persistent, recursive) = self.task.persistents.modes_on(path);
-        if !persistent && !recursive {
-            return;
-        }
-        let mut sw = zk_proto::SetWatches2 {
-            relative_zxid: self.task.last_zxid,
-            ..zk_proto::SetWatches2::default()
-        };
-        if persistent {
-            sw.persistent_watches.push(path.to_owned());
-        }
-        if recursive {
-            sw.persistent_recursive_watches.push(path.to_owned());
-        }
-        let _ = encode_request(
-            conn.write_buffer_mut(),
-            self.task.cfg.max_frame,
-            xid::SET_WATCHES,
-            &Request::SetWatches2(sw),
-        );
-        self.task.persistents.resync_path(path);
-    }
-
-    /// Reads `/zookeeper/config` with a watch (the server path: never
-    /// chroot-relative); the reply updates the server list.
-    fn read_config(&mut self, conn: &mut Conn) {
-        let xid = self.task.alloc_xid();
-        let req = Request::GetData(zk_proto::GetDataRequest {
-            path: crate::config::CONFIG_NODE.to_owned(),
-            watch: true,
-        });
-        if encode_request(conn.write_buffer_mut(), self.task.cfg.max_frame, xid, &req).is_ok() {
-            self.pending.push(Pending {
-                xid,
-                span: debug_span!(
-                    "zk.request",
-                    op = "getData",
-                    path = crate::config::CONFIG_NODE,
-                    xid
-                ),
-                awaiting: Awaiting::Config,
-            });
-        }
-    }
-
-    /// Makes the client addresses of a dynamic configuration the server list.
-    fn on_config(&mut self, data: &[u8]) {
-        let hosts = crate::config::client_hosts_from_config(&String::from_utf8_lossy(data));
-        if hosts.is_empty() {
-            debug!("the configuration lists no client addresses; server list kept");
-            return;
-        }
-        let mut old = self.task.cfg.hosts.clone();
-        let mut new = hosts.clone();
-        old.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
-        new.sort_by(|a, b| (&a.host, a.port).cmp(&(&b.host, b.port)));
-        if old != new {
-            self.task.shared.set_new_hosts(hosts);
-        }
-    }
-
-    /// Sends a SetWatches for the one-shot watches of `kinds` on `path`,
-    /// relative to `zxid` (a change after it fires them at once).
-    fn rearm(&mut self, path: &str, kinds: &[WatchKind], zxid: i64, conn: &mut Conn) {
-        if let Some(sw) = self.task.watches.rearm(path, kinds, zxid) {
-            trace!(%path, "re-arming one-shot watches");
-            let _ = encode_request(
-                conn.write_buffer_mut(),
-                self.task.cfg.max_frame,
-                xid::SET_WATCHES,
-                &Request::SetWatches(sw),
-            );
-        }
-    }
-
-    /// Routes one frame. Returns why the connection must end, if it must.
-    fn on_frame(&mut self, frame: Bytes) -> Option<End> {
-        let mut r = Reader::new(frame);
-        let header = match ReplyHeader::decode(&mut r) {
-            Ok(h) => h,
-            Err(e) => return Some(End::Lost(Error::Protocol(e))),
-        };
-        match header.xid {
-            xid::NOTIFICATION => {
-                let ev = match WatcherEvent::decode(&mut r) {
-                    Ok(ev) => ev,
-                    Err(e) => return Some(End::Lost(Error::Protocol(e))),
-                };
-                self.on_event(&ev, header.zxid);
-            }
-            xid::PING => trace!("pong"),
-            xid::SET_WATCHES if header.err.is_ok() => trace!("setWatches answered"),
-            xid::SET_WATCHES => warn!(err = %header.err, "setWatches refused"),
-            xid::AUTH => {
-                let waiter = self.pending.pop_auth().flatten();
-                if header.err == ErrorCode::AuthFailed {
-                    if let Some(tx) = waiter {
-                        let _ = tx.send(Err(Error::AuthFailed));
-                    }
-                    return Some(End::AuthFailed);
-                }
-                if let Some(tx) = waiter {
-                    let _ = tx.send(Error::from_code(header.err).map_or(Ok(()), Err));
-                }
-            }
-            got => match self.pending.matching(got) {
-                Matched::Unexpected { got, expected } => {
-                    warn!(got, ?expected, "reply xid out of order");
-                    return Some(End::Lost(Error::UnexpectedReply(format!(
-                        "reply with xid {got}, expected {}",
-                        expected.map_or_else(|| "none".to_owned(), |x| x.to_string())
-                    ))));
-                }
-                Matched::Request(p) => return self.on_reply(p, header, r),
-            },
-        }
-        None
-    }
-
-    fn on_reply(&mut self, p: Pending, header: ReplyHeader, mut r: Reader) -> Option<End> {
-        if header.zxid > 0 && header.zxid > self.task.last_zxid {
-            self.task.last_zxid = header.zxid;
-        }
-        debug!(parent: &p.span, err = %header.err, zxid = header.zxid, "reply");
-        // SESSIONMOVED: the session is owned by another server now; this
-        // connection is stale. Java sees it only as a disconnect: drop the
-        // connection (this and every other outstanding request fail with
-        // ConnectionLoss) and reconnect.
-        if header.err == ErrorCode::SessionMoved {
-            p.fail(&Error::ConnectionLoss);
-            return Some(End::Lost(Error::SessionMoved));
-        }
-        // SESSIONEXPIRED: the server expired the session while this request
-        // was on its way. The session is over: this request and every other
-        // one in flight fail with SessionExpired (not ConnectionLoss, which
-        // would invite a retry), as soon as the state says Expired.
-        if header.err == ErrorCode::SessionExpired {
-            self.pending.push_front(p);
-            return Some(End::Expired);
-        }
-        match p.awaiting {
-            Awaiting::Config => {
-                if header.err.is_ok() {
-                    match zk_proto::GetDataResponse::decode(&mut r) {
-                        Ok(resp) => self.on_config(&resp.data),
-                        Err(e) => debug!(error = %e, "unreadable configuration"),
-                    }
-                }
-            }
-            Awaiting::Unwatch(tx) => {
-                if let Some(tx) = tx {
-                    let _ = tx.send(match header.err {
-                        ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
-                        other => Err(Error::from_failure(other)),
-                    });
-                }
-            }
-            Awaiting::RemoveWatches { reply, local } => {
-                let _ = reply.send(match header.err {
-                    ErrorCode::Ok | ErrorCode::NoWatcher => Ok(()),
-                    _ if local => Ok(()),
-                    other => Err(Error::from_failure(other)),
-                });
-            }
-            Awaiting::Close(tx) => {
-                if let Some(tx) = tx {
-                    let _ = tx.send(Ok(()));
-                }
-                return Some(End::Closed);
-            }
-            Awaiting::Request {
-                reply,
-                watch,
-                persistent,
-            } => {
-                if let Some(id) = persistent {
-                    self.on_add_watch_reply(id, header.err);
-                }
-                if let Some(w) = watch {
-                    self.on_watch_reply(w, &header);
-                }
-                let _ = reply.send(Ok(Reply {
-                    err: header.err,
-                    body: r.take_rest(),
-                }));
-            }
-        }
-        None
-    }
-
-    /// The answer to an addWatch that registers persistent watch `id`.
-    fn on_add_watch_reply(&mut self, id: u64, err: ErrorCode) {
-        if !err.is_ok() {
-            self.task.persistents.fail(id, Error::from_failure(err));
-            return;
-        }
-        if !self.task.persistents.is_live(id) {
-            // The caller gave up before the answer.
-            self.followups.push(Followup::Remove(id));
-        } else if let Some((path, true)) = self.task.persistents.get(id) {
-            // addWatch made the path recursive for both server tables
-            // (3.8): a one-shot child watch there would never fire; set it
-            // again, after.
-            if self.task.persistents.modes_on(path) == (false, true)
-                && self.task.watches.has(path, WatchKind::Child)
-            {
-                self.followups.push(Followup::Rearm(
-                    path.to_owned(),
-                    &[WatchKind::Child],
-                    self.task.last_zxid,
-                ));
-            }
-        }
-    }
-
-    /// The answer to a read that leaves a one-shot watch: registers it
-    /// (when the read succeeded, or for exists when the node is absent).
-    fn on_watch_reply(&mut self, w: WatchReg, header: &ReplyHeader) {
-        let kind = if header.err.is_ok() {
-            w.kind
-        } else if header.err == ErrorCode::NoNode && w.exist_on_no_node {
-            WatchKind::Exist
-        } else {
-            return;
-        };
-        if w.removed {
-            // remove_watches came after this read: the server removed the
-            // watch the read set.
-            let _ = w.tx.send(Ok(WatchedEvent {
-                event_type: kind.removed_event(),
-                path: self.task.cfg.chroot.strip(w.server_path),
-                zxid: -1,
-            }));
-            return;
-        }
-        // A read sent without a server-side watch because a persistent
-        // watch covered it, and that watch is gone now: set it on the
-        // server, relative to the read.
-        if w.covered && !self.task.persistents.covers(&w.server_path, kind) {
-            let kinds: &'static [WatchKind] = match kind {
-                WatchKind::Data => &[WatchKind::Data],
-                WatchKind::Exist => &[WatchKind::Exist],
-                WatchKind::Child => &[WatchKind::Child],
-            };
-            self.followups
-                .push(Followup::Rearm(w.server_path.clone(), kinds, header.zxid));
-        }
-        self.task.watches.add(kind, w.server_path, w.tx);
-    }
-
-    fn on_event(&mut self, ev: &WatcherEvent, zxid: i64) {
-        let Ok(event_type) = EventType::try_from(ev.event_type) else {
-            debug!(event_type = ev.event_type, path = %ev.path, "unknown event type ignored");
-            return;
-        };
-        let span = debug_span!("zk.event", event = %event_type, path = %ev.path, zxid);
-        let _enter = span.enter();
-        let fired = self
-            .task
-            .watches
-            .fire(event_type, &ev.path, zxid, &self.task.cfg.chroot);
-        let mut dead = Vec::new();
-        let persistent = self.task.persistents.fire(
-            event_type,
-            &ev.path,
-            zxid,
-            &self.task.cfg.chroot,
-            &mut dead,
-        );
-        self.followups
-            .extend(dead.into_iter().map(Followup::Remove));
-        if self.task.cfg.follow_config
-            && ev.path == crate::config::CONFIG_NODE
-            && event_type == EventType::NodeDataChanged
-        {
-            self.followups.push(Followup::ReadConfig);
-        }
-        debug!(fired, persistent, "watch event");
     }
 }
 
@@ -1424,6 +319,33 @@ mod tests {
             sasl: None,
         };
         Task::new(Arc::new(Shared::new(10)), cfg, None)
+    }
+
+    /// ConnectFailed means "no server could be reached": one attempt with
+    /// no server to go to fails as that attempt's own error, and only the
+    /// end of hunting wraps it in ConnectFailed.
+    #[tokio::test]
+    async fn an_attempt_without_a_server_is_not_connect_failed() {
+        let mut t = task();
+        t.cfg.hosts.clear();
+        match t.attempt(0, Duration::ZERO, Duration::from_secs(1)).await {
+            Err(AttemptError::Retry(Error::Io { kind, .. })) => {
+                assert_eq!(kind, std::io::ErrorKind::AddrNotAvailable);
+            }
+            Err(AttemptError::Retry(e)) => panic!("attempt failed with {e:?}"),
+            Err(AttemptError::Terminal(s, e)) => panic!("terminal {s}: {e:?}"),
+            Ok(_) => panic!("connected without a server"),
+        }
+        match t.first_connect().await {
+            Err((_, Error::ConnectFailed { source, .. })) => {
+                assert!(
+                    matches!(source.as_deref(), Some(Error::Io { .. })),
+                    "{source:?}"
+                );
+            }
+            Err((_, e)) => panic!("first_connect failed with {e:?}"),
+            Ok(_) => panic!("connected without a server"),
+        }
     }
 
     #[tokio::test]
