@@ -142,6 +142,24 @@ pub enum Error {
         /// The configured maximum ([`ClientBuilder::max_buffer`](crate::ClientBuilder::max_buffer)).
         max: usize,
     },
+    /// The server's reply to this request is larger than the client accepts
+    /// (a `get_children` of a directory with very many or very long
+    /// children, typically: the server does not limit what it sends). The
+    /// reply was skipped without being buffered; this request failed, and
+    /// the connection, the session and every other request carry on.
+    ///
+    /// Not retriable: the same read fails again until the client's limit is
+    /// raised with [`ClientBuilder::max_buffer`](crate::ClientBuilder::max_buffer)
+    /// (to match the server's `jute.maxbuffer`, or more) or the data shrinks.
+    #[error("reply of {len} bytes exceeds the client's limit of {limit} bytes: raise ClientBuilder::max_buffer to match the server's jute.maxbuffer (the limit is max_buffer + REPLY_OVERHEAD)")]
+    ReplyTooLarge {
+        /// The reply's length as the server declared it (the frame's payload).
+        len: usize,
+        /// The largest reply the client accepts
+        /// ([`max_buffer`](crate::ClientBuilder::max_buffer) plus
+        /// [`REPLY_OVERHEAD`](crate::REPLY_OVERHEAD)).
+        limit: usize,
+    },
     /// A bad argument caught before sending (an out-of-range TTL, a TTL with a
     /// non-TTL mode, a read op in a write transaction...).
     #[error("invalid argument: {0}")]
@@ -358,6 +376,7 @@ impl Error {
             Error::MultiFailed { source, .. } => return source.code(),
             Error::Closed
             | Error::DataTooLarge { .. }
+            | Error::ReplyTooLarge { .. }
             | Error::BadConnectString { .. }
             | Error::NoChroot { .. }
             | Error::Protocol(_)
@@ -526,6 +545,13 @@ mod tests {
         assert!(!Error::AuthFailed.is_retriable());
         assert!(!Error::Closed.is_retriable());
         assert!(!Error::NoNode.is_retriable());
+        let big = Error::ReplyTooLarge {
+            len: 2_000_000,
+            limit: 5120,
+        };
+        assert!(!big.is_retriable());
+        assert!(!big.is_terminal());
+        assert!(big.to_string().contains("raise ClientBuilder::max_buffer"));
         assert!(Error::SessionExpired.is_terminal());
         assert!(!Error::ConnectionLoss.is_terminal());
     }

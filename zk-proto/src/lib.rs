@@ -80,7 +80,7 @@ pub use data::{
 pub use error::ProtoError;
 pub use error_code::ErrorCode;
 pub use four_letter::{four_letter_word, FOUR_LETTER_WORDS};
-pub use frame::{encode_frame, FrameDecoder, DEFAULT_MAX_FRAME};
+pub use frame::{encode_frame, Frame, FrameDecoder, SkippingFrameDecoder, DEFAULT_MAX_FRAME};
 pub use header::{xid, MultiHeader, ReplyHeader, RequestHeader};
 pub use jute::{Reader, Record};
 pub use layout::{has_watch_flag, set_request_watch, set_request_xid};

@@ -17,7 +17,7 @@ use super::state::SessionState;
 use super::task::{AttemptError, Task};
 use crate::config::HostPort;
 use crate::error::Error;
-use crate::transport::conn::{framed, BoxTransport, Conn};
+use crate::transport::conn::{framed, whole, BoxTransport, Conn};
 use crate::transport::sasl::{self, SaslError};
 
 impl Task {
@@ -219,7 +219,7 @@ fn frame_is_header(h: &ReplyHeader) -> bool {
 /// Reads one frame, treating end of stream as an error.
 async fn next_frame(conn: &mut Conn) -> Result<Bytes, Error> {
     match conn.next().await {
-        Some(Ok(frame)) => Ok(frame),
+        Some(Ok(frame)) => whole(frame, conn.codec().max_frame()).map_err(Error::Protocol),
         Some(Err(e)) => Err(e.into()),
         None => Err(Error::io_kind(
             std::io::ErrorKind::UnexpectedEof,

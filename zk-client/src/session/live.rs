@@ -14,8 +14,8 @@ use tokio::sync::oneshot;
 use tokio::time::{sleep_until, Instant, Sleep};
 use tracing::{debug, debug_span, trace, warn};
 use zk_proto::{
-    encode_request, xid, AuthPacket, ErrorCode, EventType, Reader, Record, ReplyHeader, Request,
-    WatcherEvent,
+    encode_request, xid, AuthPacket, ErrorCode, EventType, Frame, Reader, Record, ReplyHeader,
+    Request, WatcherEvent,
 };
 
 use super::pending::{Awaiting, DoneSender, Matched, Pending, PendingQueue};
@@ -147,7 +147,11 @@ impl Live<'_> {
             match conn.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     frames += 1;
-                    if let Some(end) = self.on_frame(frame) {
+                    let end = match frame {
+                        Frame::Whole(frame) => self.on_frame(frame),
+                        Frame::Oversize { len, head } => self.on_oversize(len, head),
+                    };
+                    if let Some(end) = end {
                         return Poll::Ready(end);
                     }
                     if frames >= FRAMES_PER_POLL {
@@ -560,6 +564,69 @@ impl Live<'_> {
                 &Request::SetWatches(sw),
             );
         }
+    }
+
+    /// Routes a reply over the client's limit, of which only the header
+    /// was read (the codec discards the rest as it arrives): the request
+    /// with its xid fails with [`Error::ReplyTooLarge`], and the connection
+    /// and every other request carry on.
+    ///
+    /// An oversize notification cannot be read, so which path changed is
+    /// unknown. Every persistent watch is told to resync (as after a
+    /// reconnect: events may have been missed). One-shot watches cannot be
+    /// told, so when there are any, the connection is dropped instead: the
+    /// reconnect re-sets them relative to the last zxid seen (SetWatches),
+    /// and the server fires at once each one whose node changed since, which
+    /// includes the lost event (and the persistent watches get their Resync
+    /// from the reconnect). With an honest server this cannot loop: a
+    /// one-shot watch's notification is no larger than the request that set
+    /// it, which fit under the (smaller) request limit.
+    fn on_oversize(&mut self, len: usize, head: Bytes) -> Option<End> {
+        let limit = self.task.cfg.max_reply;
+        let err = Error::ReplyTooLarge { len, limit };
+        let header = match ReplyHeader::decode(&mut Reader::new(head)) {
+            Ok(h) => h,
+            Err(e) => return Some(End::Lost(Error::Protocol(e))),
+        };
+        warn!(xid = header.xid, len, limit, "reply over the client's limit skipped; raise max_buffer to match the server's jute.maxbuffer");
+        match header.xid {
+            xid::NOTIFICATION => {
+                if self.task.watches.any_live() {
+                    return Some(End::Lost(err));
+                }
+                self.task.persistents.resync_all();
+            }
+            xid::PING | xid::SET_WATCHES => {}
+            xid::AUTH => {
+                if let Some(tx) = self.pending.pop_auth().flatten() {
+                    let _ = tx.send(Err(err));
+                }
+            }
+            got => match self.pending.matching(got) {
+                // Nothing in flight at all: a stray reply, skipped.
+                Matched::Unexpected {
+                    expected: None, ..
+                } => {}
+                // Out of order: the reply stream is broken, as for a whole frame.
+                Matched::Unexpected {
+                    got,
+                    expected: Some(expected),
+                } => {
+                    warn!(got, expected, "reply xid out of order");
+                    return Some(End::Lost(Error::UnexpectedReply(format!(
+                        "reply with xid {got}, expected {expected}"
+                    ))));
+                }
+                Matched::Request(p) => {
+                    if header.zxid > 0 && header.zxid > self.task.last_zxid {
+                        self.task.last_zxid = header.zxid;
+                    }
+                    debug!(parent: &p.span, len, limit, "reply too large");
+                    p.fail(&err);
+                }
+            },
+        }
+        None
     }
 
     /// Routes one frame. Returns why the connection must end, if it must.

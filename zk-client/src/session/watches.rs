@@ -122,6 +122,15 @@ impl Watches {
         }
     }
 
+    /// Whether any live one-shot watcher is waiting, on any path.
+    pub(crate) fn any_live(&self) -> bool {
+        self.by_path.values().any(|w| {
+            [&w.data, &w.exist, &w.child]
+                .iter()
+                .any(|v| v.iter().any(|t| !t.is_closed()))
+        })
+    }
+
     /// Whether any live one-shot watcher of `kind` is waiting on `server_path`.
     pub(crate) fn has(&self, server_path: &str, kind: WatchKind) -> bool {
         self.by_path.get(server_path).is_some_and(|w| {

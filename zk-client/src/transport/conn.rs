@@ -3,7 +3,7 @@
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::codec::{Decoder, Encoder, Framed};
-use zk_proto::{FrameDecoder, ProtoError};
+use zk_proto::{Frame, ProtoError, SkippingFrameDecoder};
 
 use crate::error::Error;
 
@@ -46,27 +46,50 @@ impl std::fmt::Display for ConnError {
     }
 }
 
-/// Splits the byte stream into frames (rejecting oversized or negative
-/// lengths before buffering them) and writes pre-encoded frames.
-#[derive(Debug, Clone, Copy)]
+/// The bytes of a reply header (xid, zxid, err): what is read of an
+/// oversize reply before the rest of it is discarded.
+pub(crate) const REPLY_HEADER_LEN: usize = 16;
+
+/// Splits the byte stream into frames and writes pre-encoded frames. A
+/// frame over the limit is not buffered: its reply header is handed out as
+/// [`Frame::Oversize`] and the rest of it is discarded as it arrives (a
+/// negative length still breaks the connection).
+#[derive(Debug, Clone)]
 pub(crate) struct ZkCodec {
-    frames: FrameDecoder,
+    frames: SkippingFrameDecoder,
 }
 
 impl ZkCodec {
     pub(crate) fn new(max_frame: usize) -> Self {
         ZkCodec {
-            frames: FrameDecoder::new(max_frame),
+            frames: SkippingFrameDecoder::new(max_frame, REPLY_HEADER_LEN),
         }
+    }
+
+    /// The largest frame accepted whole.
+    pub(crate) fn max_frame(&self) -> usize {
+        self.frames.max_frame()
     }
 }
 
 impl Decoder for ZkCodec {
-    type Item = Bytes;
+    type Item = Frame;
     type Error = ConnError;
 
-    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, ConnError> {
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, ConnError> {
         self.frames.decode(src).map_err(ConnError::Proto)
+    }
+}
+
+/// A whole frame's payload; an oversize one is a protocol error here (for
+/// the handshake and SASL, which have nothing to skip to).
+pub(crate) fn whole(frame: Frame, max_frame: usize) -> Result<Bytes, ProtoError> {
+    match frame {
+        Frame::Whole(b) => Ok(b),
+        Frame::Oversize { len, .. } => Err(ProtoError::FrameTooLarge {
+            len: len as u64,
+            max: max_frame,
+        }),
     }
 }
 

@@ -120,3 +120,88 @@ async fn largest_node_is_readable_on_the_simulator() {
 async fn largest_node_is_readable_on_real_zookeeper() {
     largest_node_is_readable(chroot_on(ensemble(), "big").await).await;
 }
+
+/// A reply over the client's limit (§14 #19, CURATOR-690: a getChildren of
+/// a directory with many long names; ZooKeeper does not limit what it
+/// sends) fails only its own request, with ReplyTooLarge: a getData in
+/// flight with it and one issued right after succeed, the session id is
+/// unchanged and the state never leaves Connected (no reconnect).
+async fn oversize_reply_fails_only_its_request(cs: String) {
+    use futures::StreamExt;
+    use zk_client::{SessionState, REPLY_OVERHEAD};
+
+    let setup = Client::connect(cs.clone()).await.unwrap();
+    setup
+        .create("/dir", b"", CreateMode::Persistent)
+        .await
+        .unwrap();
+    setup
+        .create("/small", b"v", CreateMode::Persistent)
+        .await
+        .unwrap();
+    let long = "c".repeat(200);
+    let creates = (0..100).map(|i| {
+        let path = format!("/dir/{long}{i:03}");
+        let setup = &setup;
+        async move { setup.create(&path, b"", CreateMode::Persistent).await }
+    });
+    for r in futures::future::join_all(creates).await {
+        r.unwrap();
+    }
+
+    let max_buffer = 4096;
+    let c = Client::builder(cs)
+        .max_buffer(max_buffer)
+        .connect()
+        .await
+        .unwrap();
+    let mut states = c.state_stream();
+    assert_eq!(states.next().await, Some(SessionState::Connected));
+    let id = c.session_id();
+
+    // Both in flight at once: the oversize reply comes first.
+    let (big, small) = tokio::join!(c.get_children("/dir"), c.get_data("/small"));
+    match big {
+        Err(Error::ReplyTooLarge { len, limit }) => {
+            assert_eq!(limit, max_buffer + REPLY_OVERHEAD);
+            assert!(len > limit, "len {len}, limit {limit}");
+            println!("getChildren reply of {len} bytes refused (limit {limit})");
+        }
+        other => panic!("expected ReplyTooLarge, got {other:?}"),
+    }
+    assert_eq!(&small.unwrap().0[..], b"v");
+    let err = c.get_children("/dir").await.unwrap_err();
+    assert!(!err.is_retriable() && !err.is_terminal(), "{err:?}");
+    assert!(err.to_string().contains("max_buffer"), "{err}");
+    // Issued right after, on the same client and connection.
+    assert_eq!(&c.get_data("/small").await.unwrap().0[..], b"v");
+    let mut top = c.get_children("/").await.unwrap();
+    top.sort();
+    assert_eq!(top, ["dir", "small"]);
+    assert_eq!(c.session_id(), id, "same session");
+    assert_eq!(c.state(), SessionState::Connected);
+    assert!(
+        futures::FutureExt::now_or_never(states.next()).is_none(),
+        "the state never left Connected (no reconnect)"
+    );
+    // The big client still reads everything.
+    assert_eq!(setup.get_children("/dir").await.unwrap().len(), 100);
+    c.close().await.unwrap();
+    setup.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn oversize_reply_fails_only_its_request_on_the_simulator() {
+    let ens = zk_server_sim::Ensemble::builder()
+        .nodes(1)
+        .build()
+        .await
+        .unwrap();
+    oversize_reply_fails_only_its_request(chroot_at(&ens.connect_string(), "oversize").await)
+        .await;
+}
+
+#[tokio::test]
+async fn oversize_reply_fails_only_its_request_on_real_zookeeper() {
+    oversize_reply_fails_only_its_request(chroot_on(ensemble(), "oversize").await).await;
+}

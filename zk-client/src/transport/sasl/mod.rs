@@ -18,7 +18,7 @@ use tracing::debug;
 use zk_proto::{encode_request, xid, ErrorCode, Reader, Record, ReplyHeader, Request, SaslRequest};
 
 use crate::error::Error;
-use crate::transport::conn::Conn;
+use crate::transport::conn::{whole, Conn};
 use digest_md5::{DigestMd5, Step};
 
 /// The SASL service name ZooKeeper servers use (Java: `"zookeeper"`).
@@ -104,7 +104,8 @@ pub(crate) async fn authenticate(
 
         let (header, mut body) = loop {
             let frame = match conn.next().await {
-                Some(Ok(frame)) => frame,
+                Some(Ok(frame)) => whole(frame, conn.codec().max_frame())
+                    .map_err(|e| lost(Error::Protocol(e)))?,
                 Some(Err(e)) => return Err(lost(e.into())),
                 None => {
                     return Err(lost(Error::io_kind(
