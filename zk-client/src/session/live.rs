@@ -604,9 +604,7 @@ impl Live<'_> {
             }
             got => match self.pending.matching(got) {
                 // Nothing in flight at all: a stray reply, skipped.
-                Matched::Unexpected {
-                    expected: None, ..
-                } => {}
+                Matched::Unexpected { expected: None, .. } => {}
                 // Out of order: the reply stream is broken, as for a whole frame.
                 Matched::Unexpected {
                     got,

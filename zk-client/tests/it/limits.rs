@@ -197,8 +197,7 @@ async fn oversize_reply_fails_only_its_request_on_the_simulator() {
         .build()
         .await
         .unwrap();
-    oversize_reply_fails_only_its_request(chroot_at(&ens.connect_string(), "oversize").await)
-        .await;
+    oversize_reply_fails_only_its_request(chroot_at(&ens.connect_string(), "oversize").await).await;
 }
 
 #[tokio::test]

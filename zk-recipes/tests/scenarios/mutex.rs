@@ -599,3 +599,88 @@ async fn reentrant_guards_share_one_node_with_curator_names() {
     g2.release().await.unwrap();
     assert!(children(&a.client(), "/re").await.is_empty());
 }
+
+/// Scenario 19 (CURATOR-690): the lock directory's listing is larger than
+/// the client accepts (here 100 children with 200-character names against
+/// a client `max_buffer` of 4096; in production, more than 64k children
+/// against the default `jute.maxbuffer`). `acquire` and `try_acquire`
+/// return the typed `ReplyTooLarge` error instead of retrying forever (a
+/// hang fails the test through the 60 s guard, with a message), the
+/// session carries on, and the contender nodes the attempts created are
+/// deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s19_listing_over_the_client_limit_fails_acquire_clearly() {
+    let ens = ensemble(19).await;
+    let hosts = ens.connect_string();
+    let admin = session(&hosts, 3000).await.client();
+    admin
+        .create("/s19", b"", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    let long = "x".repeat(200);
+    for i in 0..100 {
+        admin
+            .create(
+                &format!("/s19/{long}{i:03}"),
+                b"",
+                zk_client::CreateMode::Persistent,
+            )
+            .await
+            .unwrap();
+    }
+    let small = zk_recipes::Session::builder(
+        zk_client::Client::builder(&hosts)
+            .session_timeout(Duration::from_millis(3000))
+            .max_buffer(4096),
+    )
+    .connect()
+    .await
+    .unwrap();
+    let sid = small.client().session_id();
+    let m = Mutex::new(&small, "/s19").unwrap();
+
+    let err = hang_guard("acquire", m.acquire())
+        .await
+        .err()
+        .expect("acquire must fail");
+    assert!(
+        matches!(
+            err,
+            zk_recipes::Error::Client(zk_client::Error::ReplyTooLarge { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(!err.is_retriable(), "{err:?}");
+    assert!(err.to_string().contains("max_buffer"), "{err}");
+    // try_acquire: the error, not Ok(None) at its deadline.
+    let r = hang_guard("try_acquire", m.try_acquire(Duration::from_secs(30))).await;
+    assert!(
+        matches!(
+            r,
+            Err(zk_recipes::Error::Client(
+                zk_client::Error::ReplyTooLarge { .. }
+            ))
+        ),
+        "{r:?}"
+    );
+    // The same session throughout, and its contender nodes are gone.
+    assert_eq!(small.client().session_id(), sid);
+    assert!(
+        eventually(Duration::from_secs(10), || children_count(&ens, "/s19")
+            == 100)
+        .await,
+        "the acquiring client left {} nodes behind",
+        children_count(&ens, "/s19") - 100
+    );
+    let left = admin.get_children("/s19").await.unwrap();
+    assert_eq!(left.len(), 100, "only the 100 big children are left");
+}
+
+/// Awaits `f`, failing the test with a message (not hanging) after 60 s: a
+/// hang guard, not a timing assertion.
+async fn hang_guard<F: std::future::Future>(what: &str, f: F) -> F::Output {
+    match tokio::time::timeout(Duration::from_secs(60), f).await {
+        Ok(v) => v,
+        Err(_) => panic!("{what}: no answer after 60 s (a hang, CURATOR-690)"),
+    }
+}

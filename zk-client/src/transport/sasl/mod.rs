@@ -104,8 +104,9 @@ pub(crate) async fn authenticate(
 
         let (header, mut body) = loop {
             let frame = match conn.next().await {
-                Some(Ok(frame)) => whole(frame, conn.codec().max_frame())
-                    .map_err(|e| lost(Error::Protocol(e)))?,
+                Some(Ok(frame)) => {
+                    whole(frame, conn.codec().max_frame()).map_err(|e| lost(Error::Protocol(e)))?
+                }
                 Some(Err(e)) => return Err(lost(e.into())),
                 None => {
                     return Err(lost(Error::io_kind(
