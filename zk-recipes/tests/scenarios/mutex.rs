@@ -639,10 +639,9 @@ async fn s19_listing_over_the_client_limit_fails_acquire_clearly() {
     let sid = small.client().session_id();
     let m = Mutex::new(&small, "/s19").unwrap();
 
-    let err = hang_guard("acquire", m.acquire())
-        .await
-        .err()
-        .expect("acquire must fail");
+    let Err(err) = hang_guard("acquire", m.acquire()).await else {
+        panic!("acquire must fail")
+    };
     assert!(
         matches!(
             err,
