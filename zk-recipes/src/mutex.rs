@@ -10,7 +10,7 @@ use zk_client::{Client, CreateMode, EventType, OpResult, Transaction};
 
 use crate::error::{Error, LossReason, Result};
 use crate::guaranteed_delete::{guaranteed_delete, DeleteOutcome};
-use crate::protected::{create_protected, default_policy, join, split};
+use crate::protected::{create_protected_and_list, default_policy, join, split};
 use crate::queue::{place, Place};
 use crate::session::Session;
 use crate::state::ConnectionState;
@@ -104,12 +104,14 @@ impl Mutex {
 
     /// One contender node, in one session: create it, wait for its turn.
     async fn attempt(&self) -> Result<MutexGuard> {
-        let node = create_protected(
+        // The first listing of the lock's children rides with the create.
+        let (node, listing) = create_protected_and_list(
             &self.session,
             &join(&self.path, LOCK_NAME),
             &self.data,
             CreateMode::EphemeralSequential,
             &default_policy(),
+            true,
         )
         .await?;
         let mut pending = Contender {
@@ -123,6 +125,7 @@ impl Mutex {
             &self.path,
             &node.path,
             LOCK_NAME,
+            listing,
         )
         .await?;
         let path = pending.path.take().unwrap_or_default();
@@ -161,6 +164,7 @@ pub(crate) async fn wait_first(
     dir: &str,
     ours: &str,
     name: &str,
+    mut listing: Option<Vec<String>>,
 ) -> Result<()> {
     let (_, our_name) = split(ours)?;
     let mut states = session.states();
@@ -171,14 +175,22 @@ pub(crate) async fn wait_first(
         if client.state().is_terminal() || session.client().session_id() != client.session_id() {
             return Err(Error::SessionLost);
         }
-        let children = match client.get_children(dir).await {
-            Ok(c) => c,
-            Err(zk_client::Error::NoNode) => return Err(Error::SessionLost),
-            Err(e) => {
-                transient(e)?;
-                transient_pause().await;
-                continue;
-            }
+        // A listing made after our create (see create_protected_and_list)
+        // serves the first round.
+        let prefetched = listing
+            .take()
+            .filter(|c| c.iter().any(|n| n.as_str() == our_name));
+        let children = match prefetched {
+            Some(c) => c,
+            None => match client.get_children(dir).await {
+                Ok(c) => c,
+                Err(zk_client::Error::NoNode) => return Err(Error::SessionLost),
+                Err(e) => {
+                    transient(e)?;
+                    transient_pause().await;
+                    continue;
+                }
+            },
         };
         let predecessor = match place(children, our_name, name) {
             Place::First => return Ok(()),

@@ -88,19 +88,20 @@ pub(crate) fn join(parent: &str, name: &str) -> String {
 
 /// Creates `path` with `data` and `mode`, creating missing parents as
 /// container nodes.
-pub(crate) async fn create_with_container_parents(
+///
+/// The first create is sent when this is called (as every client call is),
+/// so a request made right after it is ordered after it.
+pub(crate) fn create_with_container_parents(
     client: &Client,
     path: &str,
     data: &[u8],
     mode: CreateMode,
-) -> zk_client::Result<(String, Stat)> {
-    client
-        .create(
-            path,
-            data,
-            CreateOptions::new(mode).with_container_parents(),
-        )
-        .await
+) -> impl std::future::Future<Output = zk_client::Result<(String, Stat)>> + Send + 'static {
+    client.create(
+        path,
+        data,
+        CreateOptions::new(mode).with_container_parents(),
+    )
 }
 
 /// The default policy of protected creates: backoff from 10 ms up to
@@ -133,6 +134,24 @@ pub async fn create_protected(
     mode: CreateMode,
     policy: &(impl RetryPolicy + ?Sized),
 ) -> Result<ProtectedNode> {
+    create_protected_and_list(session, path, data, mode, policy, false)
+        .await
+        .map(|(node, _)| node)
+}
+
+/// [`create_protected`], and with `list` a listing of the parent's
+/// children pipelined right behind the first create (one round trip for
+/// both, where a lock recipe would otherwise list after the create's
+/// reply). The listing is returned only when it was made after our node
+/// was created: the first create succeeded and the listing names it.
+pub(crate) async fn create_protected_and_list(
+    session: &Session,
+    path: &str,
+    data: &[u8],
+    mode: CreateMode,
+    policy: &(impl RetryPolicy + ?Sized),
+    list: bool,
+) -> Result<(ProtectedNode, Option<Vec<String>>)> {
     let (parent, name) = split(path)?;
     let client = session.wait_connected().await?;
     let prefix = protected_prefix(&uuid::Uuid::new_v4());
@@ -152,7 +171,7 @@ pub async fn create_protected(
             match find_ours(&client, parent, &prefix, mode).await {
                 Ok(Found::Ours(path, stat)) => {
                     cleanup.armed = false;
-                    return Ok(ProtectedNode { path, stat, client });
+                    return Ok((ProtectedNode { path, stat, client }, None));
                 }
                 Ok(Found::Foreign(path)) => {
                     tracing::info!(
@@ -171,10 +190,20 @@ pub async fn create_protected(
             }
         } else {
             cleanup.armed = true;
-            match create_with_container_parents(&client, &full, data, mode).await {
+            let create = create_with_container_parents(&client, &full, data, mode);
+            // Sent behind the create: the server answers it after applying
+            // the create (a session's requests are handled in order).
+            let listing = (list && retries == 0).then(|| client.get_children(parent));
+            match create.await {
                 Ok((path, stat)) => {
                     cleanup.armed = false;
-                    return Ok(ProtectedNode { path, stat, client });
+                    let children = match listing {
+                        Some(listing) => listing.await.ok().filter(|children| {
+                            split(&path).is_ok_and(|(_, ours)| children.iter().any(|c| c == ours))
+                        }),
+                        None => None,
+                    };
+                    return Ok((ProtectedNode { path, stat, client }, children));
                 }
                 Err(e) => {
                     if matches!(

@@ -683,3 +683,59 @@ async fn hang_guard<F: std::future::Future>(what: &str, f: F) -> F::Output {
         Err(_) => panic!("{what}: no answer after 60 s (a hang, CURATOR-690)"),
     }
 }
+
+/// An acquire lists the lock's children in the same round trip as its
+/// create: the getChildren leaves before the create's reply comes back (a
+/// session's requests are answered in order, so the listing already holds
+/// our node). With a 50 ms delay each way on the link, a listing sent only
+/// after the create's reply would be seen after that reply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acquire_pipelines_its_first_listing_behind_its_create() {
+    const CYCLES: usize = 5;
+    let ens = zk_server_sim::Ensemble::builder()
+        .nodes(1)
+        .build()
+        .await
+        .expect("ensemble");
+    let (proxy, s) = crate::support::proxied_session(ens.addr(0), 20_000, 0.1).await;
+    let m = Mutex::new(&s, "/pipelined").unwrap();
+    // The first cycle also creates the lock's parent.
+    m.acquire().await.unwrap().release().await.unwrap();
+    proxy.delay(Duration::from_millis(50));
+    proxy.record(true);
+    for _ in 0..CYCLES {
+        let g = m.acquire().await.unwrap();
+        assert!(g.fencing_token() > 0);
+        g.release().await.unwrap();
+    }
+    let wire = proxy.wire();
+    let frames = wire.frames();
+    let creates: Vec<_> = wire
+        .requests(zk_proto::OpCode::Create2)
+        .map(|f| f.xid)
+        .collect();
+    assert_eq!(creates.len(), CYCLES);
+    for xid in creates {
+        let sent = frames
+            .iter()
+            .position(|f| f.is_request() && f.xid == xid)
+            .unwrap();
+        let answered = frames
+            .iter()
+            .position(|f| f.is_reply() && f.xid == xid)
+            .expect("the create was answered");
+        let listed = frames
+            .iter()
+            .skip(sent)
+            .position(|f| f.is_request() && f.op == Some(zk_proto::OpCode::GetChildren))
+            .map(|i| i + sent)
+            .expect("a listing after the create");
+        assert!(
+            listed < answered,
+            "the listing (frame {listed}) left after the create's reply (frame {answered})"
+        );
+    }
+    // One listing per acquire: the pipelined one was used.
+    assert_eq!(wire.count(zk_proto::OpCode::GetChildren), CYCLES);
+    assert!(children(&s.client(), "/pipelined").await.is_empty());
+}
