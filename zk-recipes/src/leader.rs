@@ -419,6 +419,10 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
     let Ok((_, our_name)) = split(ours) else {
         return NodeEnd::Reset;
     };
+    // The pause after a failed look at the queue: short for a transient
+    // error, growing for one that repeats as long as nothing changes (a
+    // listing over the client's limit, a missing permission).
+    let mut pause = Duration::ZERO;
     loop {
         if shared.is_closed() || session.is_closed() {
             return NodeEnd::Closed;
@@ -480,6 +484,9 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
             _ = states.changed() => continue,
             _ = closed.changed() => continue,
         };
+        if step.is_ok() {
+            pause = Duration::ZERO;
+        }
         match step {
             Ok(Step::Reset) => return NodeEnd::Reset,
             Ok(Step::Again) => {}
@@ -515,8 +522,56 @@ async fn follow(shared: &LatchShared, client: &Client, ours: &str) -> NodeEnd {
                 }
             }
             Err(e) if e.is_terminal() => return NodeEnd::Reset,
-            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Err(e) => {
+                pause = retry_pause(pause, e.is_retriable());
+                if !e.is_retriable() {
+                    tracing::warn!(
+                        path = %shared.path,
+                        error = %e,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "leader latch: cannot read the queue; still a follower"
+                    );
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {}
+                    _ = closed.changed() => {}
+                }
+            }
         }
+    }
+}
+
+/// The pause before the next look at the queue after a failed one: 20 ms
+/// after a transient error; after one that will not pass by itself,
+/// doubling from there up to 5 s, so the latch never polls the server in
+/// a tight loop.
+fn retry_pause(previous: Duration, retriable: bool) -> Duration {
+    const FIRST: Duration = Duration::from_millis(20);
+    const MAX: Duration = Duration::from_secs(5);
+    if retriable {
+        FIRST
+    } else {
+        previous.saturating_mul(2).clamp(FIRST, MAX)
+    }
+}
+
+#[cfg(test)]
+mod retry_pause_tests {
+    use super::*;
+
+    #[test]
+    fn a_lasting_error_backs_off_to_five_seconds_and_a_transient_one_stays_short() {
+        let mut pause = Duration::ZERO;
+        let mut seen = Vec::new();
+        for _ in 0..12 {
+            pause = retry_pause(pause, false);
+            seen.push(pause.as_millis());
+        }
+        assert_eq!(
+            seen,
+            [20, 40, 80, 160, 320, 640, 1280, 2560, 5000, 5000, 5000, 5000]
+        );
+        assert_eq!(retry_pause(pause, true), Duration::from_millis(20));
     }
 }
 

@@ -417,3 +417,66 @@ async fn s18_session_close_resolves_leader_waits() {
     leading.await.unwrap().unwrap();
     la.close().await.unwrap();
 }
+
+/// §14 #19 for the latch: a queue listing over the client's limit fails
+/// every look with ReplyTooLarge, which will not pass by itself. The latch
+/// stays a follower and backs off (20 ms, doubling) instead of listing the
+/// directory every 20 ms for ever. Gaps are checked from below only: a
+/// sleep never ends early, so this cannot fail on a slow machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s19_a_latch_whose_queue_listing_is_too_large_backs_off_as_a_follower() {
+    let ens = ensemble(19).await;
+    let admin = session(&ens.connect_string(), 3000).await.client();
+    admin
+        .create("/s19l", b"", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    let long = "x".repeat(200);
+    for i in 0..100 {
+        admin
+            .create(
+                &format!("/s19l/{long}{i:03}"),
+                b"",
+                zk_client::CreateMode::Persistent,
+            )
+            .await
+            .unwrap();
+    }
+    let proxy = zk_server_sim::testkit::FaultProxy::start(ens.addr(0))
+        .await
+        .unwrap();
+    proxy.record(true);
+    let small = zk_recipes::Session::builder(
+        zk_client::Client::builder(proxy.addr().to_string())
+            .session_timeout(Duration::from_millis(3000))
+            .max_buffer(4096),
+    )
+    .connect()
+    .await
+    .unwrap();
+    let latch = LeaderLatch::start(&small, "/s19l", "small").unwrap();
+    // Seven looks at the queue: six pauses of 20, 40, ... 640 ms at least.
+    let mut looks = Vec::new();
+    for _ in 0..600 {
+        looks = proxy
+            .wire()
+            .requests(zk_proto::OpCode::GetChildren)
+            .map(|f| f.at)
+            .collect();
+        if looks.len() >= 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(looks.len() >= 7, "the latch stopped looking: {looks:?}");
+    assert!(!latch.is_leader());
+    for (k, pair) in looks.windows(2).take(6).enumerate() {
+        let gap = pair[1].duration_since(pair[0]);
+        let least = Duration::from_millis(20 << k);
+        assert!(
+            gap >= least,
+            "look {k}: {gap:?} after the previous one, expected at least {least:?}"
+        );
+    }
+    latch.close().await.unwrap();
+}
