@@ -285,6 +285,17 @@ async fn dropped_link(ensemble: &TestEnsemble, connect_string: String) {
     let mut states = client.state_stream();
     let node = node_of(ensemble, &client);
     ensemble.drop_client_connections(node).await.unwrap();
+    back_in_the_same_session(&client, &mut states, session).await;
+    client.close().await.unwrap();
+}
+
+/// Waits for `states` to report the dropped link (never a terminal state
+/// on the way), then for `client` to answer again in `session`.
+async fn back_in_the_same_session(
+    client: &Client,
+    states: &mut (impl futures::Stream<Item = SessionState> + Unpin),
+    session: i64,
+) {
     while let Some(state) = states.next().await {
         if state == SessionState::Disconnected {
             break;
@@ -293,7 +304,6 @@ async fn dropped_link(ensemble: &TestEnsemble, connect_string: String) {
     }
     until_ok(|| client.exists("/")).await;
     assert_eq!(client.session_id(), session);
-    client.close().await.unwrap();
 }
 
 /// One session's link is dropped (the others of its server stay): it
@@ -303,14 +313,7 @@ async fn dropped_session_link(ensemble: &TestEnsemble, connect_string: String) {
     let session = client.session_id();
     let mut states = client.state_stream();
     ensemble.drop_session_connection(session).await.unwrap();
-    while let Some(state) = states.next().await {
-        if state == SessionState::Disconnected {
-            break;
-        }
-        assert!(!state.is_terminal(), "ended as {state:?}");
-    }
-    until_ok(|| client.exists("/")).await;
-    assert_eq!(client.session_id(), session);
+    back_in_the_same_session(&client, &mut states, session).await;
     // No server has a link of a session that was never made.
     let unknown = session.wrapping_add(1_000_000);
     let err = ensemble.drop_session_connection(unknown).await.unwrap_err();

@@ -427,21 +427,7 @@ async fn s18_session_close_resolves_leader_waits() {
 async fn s19_a_latch_whose_queue_listing_is_too_large_backs_off_as_a_follower() {
     let ens = ensemble(19).await;
     let admin = session(&ens.connect_string(), 3000).await.client();
-    admin
-        .create("/s19l", b"", zk_client::CreateMode::Persistent)
-        .await
-        .unwrap();
-    let long = "x".repeat(200);
-    for i in 0..100 {
-        admin
-            .create(
-                &format!("/s19l/{long}{i:03}"),
-                b"",
-                zk_client::CreateMode::Persistent,
-            )
-            .await
-            .unwrap();
-    }
+    crate::support::oversize_directory(&admin, "/s19l").await;
     let proxy = zk_server_sim::testkit::FaultProxy::start(ens.addr(0))
         .await
         .unwrap();

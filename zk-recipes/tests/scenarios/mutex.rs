@@ -613,21 +613,7 @@ async fn s19_listing_over_the_client_limit_fails_acquire_clearly() {
     let ens = ensemble(19).await;
     let hosts = ens.connect_string();
     let admin = session(&hosts, 3000).await.client();
-    admin
-        .create("/s19", b"", zk_client::CreateMode::Persistent)
-        .await
-        .unwrap();
-    let long = "x".repeat(200);
-    for i in 0..100 {
-        admin
-            .create(
-                &format!("/s19/{long}{i:03}"),
-                b"",
-                zk_client::CreateMode::Persistent,
-            )
-            .await
-            .unwrap();
-    }
+    crate::support::oversize_directory(&admin, "/s19").await;
     let small = zk_recipes::Session::builder(
         zk_client::Client::builder(&hosts)
             .session_timeout(Duration::from_millis(3000))

@@ -109,3 +109,23 @@ pub async fn wait_state<T: Clone>(
         .expect("channel open")
         .clone()
 }
+
+/// Creates `path` with 100 children of 200-character names: a listing of
+/// about 20 KB, over a client limit of 4096 bytes (recipes.md §14 #19).
+pub async fn oversize_directory(admin: &zk_client::Client, path: &str) {
+    admin
+        .create(path, b"", zk_client::CreateMode::Persistent)
+        .await
+        .unwrap();
+    let long = "x".repeat(200);
+    for i in 0..100 {
+        admin
+            .create(
+                &format!("{path}/{long}{i:03}"),
+                b"",
+                zk_client::CreateMode::Persistent,
+            )
+            .await
+            .unwrap();
+    }
+}
