@@ -52,6 +52,7 @@ impl Client {
 /// | [`connect_timeout`](Self::connect_timeout) | 10 s per server attempt |
 /// | [`request_timeout`](Self::request_timeout) | none: a request waits for its reply, a connection loss or the end of the session |
 /// | [`max_in_flight`](Self::max_in_flight) | 1,000 |
+/// | [`batch_reads`](Self::batch_reads) | true (plain TCP on Linux) |
 /// | [`read_only`](Self::read_only) | false |
 /// | [`follow_config`](Self::follow_config) | false |
 /// | [`max_buffer`](Self::max_buffer) | 1,048,575 (`jute.maxbuffer`) |
@@ -79,6 +80,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     request_timeout: Option<Duration>,
     max_in_flight: usize,
+    batch_reads: bool,
+    batch_quiet: Duration,
     read_only: bool,
     follow_config: bool,
     auths: Vec<(String, Bytes)>,
@@ -98,6 +101,7 @@ impl fmt::Debug for ClientBuilder {
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("max_in_flight", &self.max_in_flight)
+            .field("batch_reads", &self.batch_reads)
             .field("read_only", &self.read_only)
             .field("follow_config", &self.follow_config)
             .field("auth_schemes (credentials redacted)", &schemes)
@@ -119,6 +123,8 @@ impl ClientBuilder {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: None,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            batch_reads: true,
+            batch_quiet: crate::session::BATCH_QUIET,
             read_only: false,
             follow_config: false,
             auths: Vec::new(),
@@ -169,6 +175,35 @@ impl ClientBuilder {
     /// past it wait in line, in call order, until replies make room.
     pub fn max_in_flight(mut self, n: usize) -> Self {
         self.max_in_flight = n.max(1);
+        self
+    }
+
+    /// Whether, with many requests in flight, replies may gather in the
+    /// socket to be read many to a wakeup (plain TCP on Linux; TLS and
+    /// other transports always read as replies land).
+    ///
+    /// ZooKeeper sends each reply on its own, and waking for each is most
+    /// of a pipelining client's CPU. With at least 8 requests in flight the
+    /// session raises the socket's receive low-water mark (`SO_RCVLOWAT`)
+    /// to 20 bytes (the smallest reply) for each of up to a quarter of them,
+    /// rounded down to a power of two. The replies owed always bring at
+    /// least that many bytes, so nothing waits for bytes that may not come,
+    /// but a reply may wait for up to that quarter of the replies behind it.
+    /// If no reply has been read for 10 ms the mark drops back to one byte
+    /// until replies flow again, so a slow server delays a reply by at most
+    /// that much more. With fewer than 8 in flight every reply is read as
+    /// it lands. `false` always reads replies as they land.
+    pub fn batch_reads(mut self, batch: bool) -> Self {
+        self.batch_reads = batch;
+        self
+    }
+
+    /// Tests only: how long replies may stop before the low-water mark
+    /// drops to one byte (10 ms otherwise). A long one shows that a deep
+    /// pipeline never waits on that fallback.
+    #[cfg(test)]
+    pub(crate) fn batch_quiet(mut self, quiet: Duration) -> Self {
+        self.batch_quiet = quiet;
         self
     }
 
@@ -312,6 +347,8 @@ impl ClientBuilder {
             auths: self.auths,
             connector,
             sasl: self.sasl,
+            batch_reads: self.batch_reads,
+            batch_quiet: self.batch_quiet,
         };
         let task = Task::new(shared.clone(), cfg, first_io);
         let (ready_tx, ready_rx) = oneshot::channel();

@@ -96,7 +96,7 @@
 //!  session    mod ─► hunt, handshake, live ─► task (the Task, its driver loop)
 //!                 ─► pending, watches, persistent, probe ─► submit, state
 //!  ──────────────────────────────────────────────────────────────────────
-//!  transport  connect (TCP, TLS) ─► conn (framing)   sasl (on a conn)
+//!  transport  connect (TCP, TLS) ─► conn (framing), low_water   sasl (on a conn)
 //!  ──────────────────────────────────────────────────────────────────────
 //!  base       event   config   chroot   create ─► error
 //!  ──────────────────────────────────────────────────────────────────────
@@ -109,6 +109,17 @@
 //! backoff), `handshake` (a fresh connection's setup: connect request,
 //! SASL, credentials, watch re-arming) and `live` (the live connection's
 //! poll loop: read and route frames, write work, pings).
+//!
+//! # Reading replies in batches
+//!
+//! ZooKeeper writes each reply on its own, and a client that wakes for each
+//! spends most of its CPU on wakeups. With at least 8 requests in flight on
+//! a plain TCP connection (Linux), the live loop raises the socket's
+//! receive low-water mark (`transport::low_water`, `SO_RCVLOWAT`) so that
+//! the kernel wakes it once per batch: never above what the replies owed
+//! must bring (20 bytes, the smallest reply, for each of up to a quarter of
+//! them), and back to one byte once no reply has come for 10 ms. See
+//! [`ClientBuilder::batch_reads`], which turns it off.
 //!
 //! # Versions
 //!

@@ -22,6 +22,10 @@ use crate::transport::sasl::{self, SaslError};
 
 impl Task {
     pub(super) async fn handshake(&mut self, host: Option<HostPort>) -> Result<Conn, AttemptError> {
+        #[cfg(target_os = "linux")]
+        {
+            self.low_water = None;
+        }
         let io: BoxTransport = match self.first_io.take() {
             Some(io) => io,
             None => {
@@ -34,11 +38,17 @@ impl Task {
                         "the server list is empty",
                     ))
                 })?;
-                self.cfg
+                let connected = self
+                    .cfg
                     .connector
                     .connect(&host)
                     .await
-                    .map_err(AttemptError::Retry)?
+                    .map_err(AttemptError::Retry)?;
+                #[cfg(target_os = "linux")]
+                {
+                    self.low_water = connected.low_water.filter(|_| self.cfg.batch_reads);
+                }
+                connected.io
             }
         };
         // Replies may exceed the request limit by the reply overhead, so

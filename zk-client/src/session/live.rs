@@ -134,15 +134,102 @@ fn refill_slice(max_in_flight: usize) -> usize {
 /// Frames handled per poll before yielding to other tasks.
 const FRAMES_PER_POLL: usize = 1024;
 
+/// The smallest reply: its length prefix and header (xid, zxid, err).
+pub(super) const MIN_REPLY: usize = 4 + crate::transport::conn::REPLY_HEADER_LEN;
+
+/// Requests in flight below which every reply is read as it lands.
+const BATCH_MIN_IN_FLIGHT: usize = 8;
+
+/// The most replies' worth of bytes (at [`MIN_REPLY`] each) the receive
+/// low-water mark asks for.
+const BATCH_MAX_REPLIES: usize = 512;
+
+/// No reply read for this long while replies gather: the low-water mark
+/// drops to one byte, so a slow server delays a reply by at most this
+/// (`SessionConfig::batch_quiet`).
+pub(crate) const BATCH_QUIET: Duration = Duration::from_millis(10);
+
+/// The receive low-water mark for `in_flight` requests owed a reply, with
+/// nothing unread before them: [`MIN_REPLY`] bytes for each of a quarter
+/// of them, rounded down to a power of two (so that it seldom changes),
+/// at most [`BATCH_MAX_REPLIES`]; one byte below [`BATCH_MIN_IN_FLIGHT`].
+///
+/// At most a partial frame is buffered when this is asked, so the replies
+/// owed bring at least `MIN_REPLY * (in_flight - 1)` more bytes: the mark
+/// never waits for bytes that may not come.
+pub(super) fn low_water_for(in_flight: usize) -> usize {
+    if in_flight < BATCH_MIN_IN_FLIGHT {
+        return 1;
+    }
+    let quarter = (in_flight / 4).min(BATCH_MAX_REPLIES);
+    // `quarter` >= 2 here: its highest bit.
+    let replies = 1usize << (usize::BITS - 1 - quarter.leading_zeros());
+    MIN_REPLY * replies
+}
+
 impl Live<'_> {
     fn reset_timer(&mut self) {
-        let next = (self.last_sent + self.ping_every).min(self.last_recv + self.read_timeout);
+        let mut next = (self.last_sent + self.ping_every).min(self.last_recv + self.read_timeout);
+        if self.batching() {
+            next = next.min(self.last_recv + self.task.cfg.batch_quiet);
+        }
         self.timer.as_mut().reset(next);
+    }
+
+    /// Whether replies are being let gather in the socket (the receive
+    /// low-water mark is above one byte).
+    fn batching(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if let Some(lw) = &self.task.low_water {
+            return lw.current() > 1;
+        }
+        false
+    }
+
+    /// Sets the receive low-water mark to `bytes`; a socket that refuses
+    /// is read as replies land from then on.
+    #[cfg(target_os = "linux")]
+    fn set_low_water(&mut self, bytes: usize) {
+        if let Some(lw) = &mut self.task.low_water {
+            if !lw.set(bytes) {
+                self.task.low_water = None;
+            }
+        }
+    }
+
+    /// After a poll that read everything ready: lets replies gather in the
+    /// socket while many are owed and they are flowing, or reads them as
+    /// they land. `flushed`: nothing written waits in the buffer (requests
+    /// still there are owed no reply yet). Replies stop flowing when none
+    /// was read for `batch_quiet`: the timer wakes the task then (see
+    /// `reset_timer`), and this drops the mark to one byte.
+    #[cfg(target_os = "linux")]
+    fn update_low_water(&mut self, cx: &mut Context<'_>, flushed: bool) {
+        if self.task.low_water.is_none() {
+            return;
+        }
+        let flowing = self.last_recv.elapsed() < self.task.cfg.batch_quiet;
+        let bytes = if flushed && flowing {
+            low_water_for(self.pending.len())
+        } else {
+            1
+        };
+        let was_batching = self.batching();
+        self.set_low_water(bytes);
+        if self.batching() && !was_batching {
+            // The quiet deadline now applies.
+            self.reset_timer();
+            if self.timer.as_mut().poll(cx).is_ready() {
+                cx.waker().wake_by_ref();
+            }
+        }
     }
 
     fn poll(&mut self, cx: &mut Context<'_>, conn: &mut Conn) -> Poll<End> {
         // 1. Read and route every frame that is ready.
         let mut frames = 0;
+        // Whether the read side is waiting on the socket (not on a wake of its own).
+        let mut drained = false;
         loop {
             match conn.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
@@ -172,7 +259,10 @@ impl Live<'_> {
                         "the server closed the connection",
                     )))
                 }
-                Poll::Pending => break,
+                Poll::Pending => {
+                    drained = true;
+                    break;
+                }
             }
         }
         if frames > 0 {
@@ -271,6 +361,12 @@ impl Live<'_> {
                 Poll::Ready(Ok(())) if buffer_full => cx.waker().wake_by_ref(),
                 _ => {}
             }
+        }
+
+        // 5. How many bytes should wake this task next.
+        #[cfg(target_os = "linux")]
+        if drained {
+            self.update_low_water(cx, conn.write_buffer().is_empty());
         }
         Poll::Pending
     }

@@ -11,4 +11,9 @@ pub(crate) mod submit;
 mod task;
 mod watches;
 
+#[cfg(test)]
+#[cfg(target_os = "linux")]
+mod batch_reads_tests;
+
+pub(crate) use live::BATCH_QUIET;
 pub(crate) use task::{SessionConfig, Task};

@@ -50,6 +50,12 @@ pub(crate) struct SessionConfig {
     pub(crate) connector: Connector,
     /// SASL credentials, exchanged before anything else on every connection.
     pub(crate) sasl: Option<SaslCredentials>,
+    /// With many requests in flight on plain TCP (Linux), let replies gather
+    /// in the socket and read them many to a wakeup (`Builder::batch_reads`).
+    pub(crate) batch_reads: bool,
+    /// While replies gather, no reply for this long drops the low-water
+    /// mark back to one byte ([`super::BATCH_QUIET`]; longer only in tests).
+    pub(crate) batch_quiet: Duration,
 }
 
 /// Why a connection ended.
@@ -105,6 +111,10 @@ pub(crate) struct Task {
     /// Connections in a row that ended within [`CHURN_WINDOW`] of being
     /// established: the pause before reconnecting grows with it.
     pub(super) churn: u32,
+    /// The current plain-TCP connection's receive low-water mark, when
+    /// replies are read in batches (`SessionConfig::batch_reads`).
+    #[cfg(target_os = "linux")]
+    pub(super) low_water: Option<crate::transport::low_water::LowWater>,
 }
 
 /// A connection that ends sooner than this after its handshake counts as
@@ -138,6 +148,8 @@ impl Task {
             read_only_now: false,
             preferred_host: None,
             churn: 0,
+            #[cfg(target_os = "linux")]
+            low_water: None,
         };
         task.cfg.auths = auths;
         // Spread clients over the ensemble: the list is shuffled once and
@@ -317,6 +329,8 @@ mod tests {
             auths: Vec::new(),
             connector: Connector::default(),
             sasl: None,
+            batch_reads: true,
+            batch_quiet: crate::session::BATCH_QUIET,
         };
         Task::new(Arc::new(Shared::new(10)), cfg, None)
     }

@@ -4,6 +4,8 @@
 
 pub(crate) mod conn;
 pub(crate) mod connect;
+#[cfg(target_os = "linux")]
+pub(crate) mod low_water;
 pub(crate) mod sasl;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;

@@ -14,6 +14,8 @@
 )]
 
 mod api;
+#[cfg(target_os = "linux")]
+mod batch_reads;
 mod chroot;
 mod errors;
 mod expiry;
