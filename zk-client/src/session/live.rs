@@ -216,8 +216,8 @@ impl Live<'_> {
         };
         let was_batching = self.batching();
         self.set_low_water(bytes);
-        if self.batching() && !was_batching {
-            // The quiet deadline now applies.
+        if self.batching() != was_batching {
+            // The quiet deadline now applies, or no longer does.
             self.reset_timer();
             if self.timer.as_mut().poll(cx).is_ready() {
                 cx.waker().wake_by_ref();
