@@ -10,7 +10,11 @@
 #
 # At the end, one line per workload compares zk-client with zookeeper-client, both on
 # current-thread runtimes: the median over the rounds of each one's ops/sec and CPU
-# microseconds per op, and the ratios (zk-client / zookeeper-client) of both.
+# microseconds per op, and the ratios (zk-client / zookeeper-client) of both; then,
+# for the pipelined workloads, each round's ops/sec ratio (the two ran back to back,
+# so a round's ratio is the fairest single comparison the server's drift allows),
+# and zk-client's figures with batched reads off (`zk-client-current-thread-unbatched`,
+# `BENCH_NO_BATCH_READS`: every reply read as it lands).
 #
 # Usage: bash examples/bench-peers/run.sh [HOST:PORT] [ROUNDS]
 set -euo pipefail
@@ -63,6 +67,8 @@ for r in $(seq 1 "$rounds"); do
     echo "# round $r"
     run zk-client "$bench" --connect "$connect"
     run zk-client-current-thread env BENCH_CURRENT_THREAD=1 "$bench" --connect "$connect"
+    run zk-client-current-thread-unbatched env BENCH_CURRENT_THREAD=1 BENCH_NO_BATCH_READS=1 \
+        "$bench" --connect "$connect"
     run zookeeper-client "$peer" --connect "$connect"
     run zookeeper-client-current-thread env BENCH_CURRENT_THREAD=1 "$peer" --connect "$connect"
     run java java -cp "$cp:$work" JavaBench --connect "$connect"
@@ -85,4 +91,14 @@ for (label, name), _ in sorted(runs.items(), key=lambda kv: kv[0][1]):
     ops_a, cpu_a, ops_b, cpu_b = med(a, 0), med(a, 1), med(b, 0), med(b, 1)
     print(f"{name}: cpu/op ratio {cpu_a / cpu_b:.2f} ({cpu_a:.2f} vs {cpu_b:.2f} us), "
           f"ops/s ratio {ops_a / ops_b:.2f} ({ops_a:.0f} vs {ops_b:.0f})")
+for name in ("get_pipelined", "set_pipelined"):
+    a, b = runs.get((ours, name), []), runs.get((theirs, name), [])
+    per_round = " ".join(f"{x[0] / y[0]:.2f}" for x, y in zip(a, b))
+    print(f"{name}: ops/s ratio per round: {per_round}")
+    u = runs.get(("zk-client-current-thread-unbatched", name), [])
+    if u and b:
+        med = lambda xs, i: statistics.median(x[i] for x in xs)
+        print(f"{name}: batched reads off: {med(u, 1):.2f} us/op "
+              f"(cpu/op ratio {med(u, 1) / med(b, 1):.2f}), {med(u, 0):.0f} ops/s "
+              f"(ops/s ratio {med(u, 0) / med(b, 0):.2f})")
 PY

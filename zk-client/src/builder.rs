@@ -186,9 +186,11 @@ impl ClientBuilder {
     /// of a pipelining client's CPU. With at least 8 requests in flight the
     /// session raises the socket's receive low-water mark (`SO_RCVLOWAT`)
     /// to 20 bytes (the smallest reply) for each of up to a quarter of them,
-    /// rounded down to a power of two. The replies owed always bring at
-    /// least that many bytes, so nothing waits for bytes that may not come,
-    /// but a reply may wait for up to that quarter of the replies behind it.
+    /// rounded down to a power of two, and at most 1,280 bytes (64 of the
+    /// smallest replies, 6 or so of a small node's data). The replies owed
+    /// always bring at least that many bytes, so nothing waits for bytes
+    /// that may not come, but a reply may wait for the replies behind it
+    /// that make up those bytes.
     /// If no reply has been read for 10 ms the mark drops back to one byte
     /// until replies flow again, so a slow server delays a reply by at most
     /// that much more. With fewer than 8 in flight every reply is read as

@@ -118,7 +118,8 @@
 //! receive low-water mark (`transport::low_water`, `SO_RCVLOWAT`) so that
 //! the kernel wakes it once per batch: never above what the replies owed
 //! must bring (20 bytes, the smallest reply, for each of up to a quarter of
-//! them), and back to one byte once no reply has come for 10 ms. See
+//! them, at most 1,280 bytes), and back to one byte once no reply has come
+//! for 10 ms. See
 //! [`ClientBuilder::batch_reads`], which turns it off.
 //!
 //! # Versions

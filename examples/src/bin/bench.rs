@@ -23,7 +23,10 @@
 //! The client runs on tokio's multi-threaded runtime; with the environment
 //! variable `BENCH_CURRENT_THREAD` set, on a current-thread runtime instead.
 //! With `BENCH_PIPELINED_OPS=N`, only `get_pipelined` and `set_pipelined`
-//! run, N ops each (for profiling, e.g. under callgrind).
+//! run, N ops each (for profiling, e.g. under callgrind). With
+//! `BENCH_NO_BATCH_READS` set, the client reads every reply as it lands
+//! ([`ClientBuilder::batch_reads`](zk_client::ClientBuilder::batch_reads)
+//! off), to show what batching the reads saves.
 //!
 //! `examples/bench-peers/` has the same workload for the Java client, and
 //! `run.sh` there runs both in one sitting with each process's CPU time.
@@ -114,6 +117,7 @@ fn report(name: &str, ops: usize, start: Mark) {
 async fn run(connect: &str) -> Result<(), Error> {
     let client = Client::builder(connect)
         .max_in_flight(IN_FLIGHT)
+        .batch_reads(std::env::var_os("BENCH_NO_BATCH_READS").is_none())
         .connect()
         .await?;
     let unique = format!(

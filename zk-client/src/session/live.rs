@@ -142,7 +142,7 @@ const BATCH_MIN_IN_FLIGHT: usize = 8;
 
 /// The most replies' worth of bytes (at [`MIN_REPLY`] each) the receive
 /// low-water mark asks for.
-const BATCH_MAX_REPLIES: usize = 512;
+const BATCH_MAX_REPLIES: usize = 64;
 
 /// No reply read for this long while replies gather: the low-water mark
 /// drops to one byte, so a slow server delays a reply by at most this
