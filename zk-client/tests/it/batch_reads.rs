@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
-use bytes::BytesMut;
 use futures::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use zk_client::{Client, Error, SessionState};
-use zk_proto::{encode_record_frame, ConnectResponse, ErrorCode, Response, DEFAULT_MAX_FRAME};
+use zk_proto::{ErrorCode, Response};
 
-use crate::fake_server::{fake, read_frame, reply, xid_of};
+use crate::fake_server::{fake, handshake_granting, read_frame, reply, xid_of};
 use crate::support::bounded;
 
 /// The session timeout the fake server grants: the client's read timeout
@@ -30,19 +29,7 @@ const PIPELINED: usize = 32;
 /// Grants a session of [`GRANTED_MS`], then answers every request in order,
 /// one every [`ANSWER_EVERY`]: NONODE (a bare 20-byte header), pings OK.
 async fn slow_server(mut s: TcpStream) {
-    if read_frame(&mut s).await.is_none() {
-        return;
-    }
-    let granted = ConnectResponse {
-        protocol_version: 0,
-        timeout: GRANTED_MS,
-        session_id: 0x5eed,
-        passwd: vec![3u8; 16].into(),
-        read_only: Some(false),
-    };
-    let mut buf = BytesMut::new();
-    encode_record_frame(&mut buf, DEFAULT_MAX_FRAME, &granted).unwrap();
-    if s.write_all(&buf).await.is_err() {
+    if handshake_granting(&mut s, GRANTED_MS).await.is_none() {
         return;
     }
     while let Some(frame) = read_frame(&mut s).await {

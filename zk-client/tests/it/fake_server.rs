@@ -34,10 +34,15 @@ pub fn xid_of(frame: &[u8]) -> i32 {
 
 /// Completes the handshake: reads the ConnectRequest, answers with a session.
 pub async fn handshake(s: &mut TcpStream) -> Option<()> {
+    handshake_granting(s, 10_000).await
+}
+
+/// Like [`handshake`], granting a session timeout of `timeout_ms`.
+pub async fn handshake_granting(s: &mut TcpStream, timeout_ms: i32) -> Option<()> {
     read_frame(s).await?;
     let resp = ConnectResponse {
         protocol_version: 0,
-        timeout: 10_000,
+        timeout: timeout_ms,
         session_id: 0x1234,
         passwd: vec![7u8; 16].into(),
         read_only: Some(false),
