@@ -11,10 +11,15 @@
 # At the end, one line per workload compares zk-client with zookeeper-client, both on
 # current-thread runtimes: the median over the rounds of each one's ops/sec and CPU
 # microseconds per op, and the ratios (zk-client / zookeeper-client) of both; then,
-# for the pipelined workloads, each round's ops/sec ratio (the two ran back to back,
-# so a round's ratio is the fairest single comparison the server's drift allows),
-# and zk-client's figures with batched reads off (`zk-client-current-thread-unbatched`,
-# `BENCH_NO_BATCH_READS`: every reply read as it lands).
+# for the pipelined workloads, each round's ops/sec ratio and their median (the two
+# ran in the same round, so a round's ratio is the fairest single comparison the
+# server's drift allows), and zk-client's figures with batched reads off
+# (`zk-client-current-thread-unbatched`, `BENCH_NO_BATCH_READS`: every reply read as
+# it lands).
+#
+# Before the rounds, one untimed pipelined run of each Rust client warms the server's
+# JIT. Odd rounds run the clients in the order listed above, even rounds in reverse,
+# so that the server's drift within a round favours no client.
 #
 # Usage: bash examples/bench-peers/run.sh [HOST:PORT] [ROUNDS]
 set -euo pipefail
@@ -63,15 +68,28 @@ run() { # label, command...
     awk -v l="$label" '{printf "%s total_cpu_seconds %.2f (user %s sys %s) wall %s\n", l, $2+$3, $2, $3, $5}' "$work/time"
 }
 
+# Untimed warm-up, so that the first round does not meet a server whose JIT is cold.
+echo "# warm-up (not recorded)"
+env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$bench" --connect "$connect" >/dev/null
+env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$peer" --connect "$connect" >/dev/null
+
+client() { # index: one client's run
+    case $1 in
+    0) run zk-client "$bench" --connect "$connect" ;;
+    1) run zk-client-current-thread env BENCH_CURRENT_THREAD=1 "$bench" --connect "$connect" ;;
+    2) run zk-client-current-thread-unbatched env BENCH_CURRENT_THREAD=1 BENCH_NO_BATCH_READS=1 \
+        "$bench" --connect "$connect" ;;
+    3) run zookeeper-client "$peer" --connect "$connect" ;;
+    4) run zookeeper-client-current-thread env BENCH_CURRENT_THREAD=1 "$peer" --connect "$connect" ;;
+    5) run java java -cp "$cp:$work" JavaBench --connect "$connect" ;;
+    esac
+}
 for r in $(seq 1 "$rounds"); do
+    # Odd rounds run the clients in the order above, even rounds in reverse, so
+    # that a drift of the server within a round favours no client.
+    if [ $((r % 2)) -eq 1 ]; then order="0 1 2 3 4 5"; else order="5 4 3 2 1 0"; fi
     echo "# round $r"
-    run zk-client "$bench" --connect "$connect"
-    run zk-client-current-thread env BENCH_CURRENT_THREAD=1 "$bench" --connect "$connect"
-    run zk-client-current-thread-unbatched env BENCH_CURRENT_THREAD=1 BENCH_NO_BATCH_READS=1 \
-        "$bench" --connect "$connect"
-    run zookeeper-client "$peer" --connect "$connect"
-    run zookeeper-client-current-thread env BENCH_CURRENT_THREAD=1 "$peer" --connect "$connect"
-    run java java -cp "$cp:$work" JavaBench --connect "$connect"
+    for i in $order; do client "$i"; done
 done
 
 echo "# current-thread runtimes, median of $rounds round(s): zk-client vs zookeeper-client"
@@ -93,8 +111,10 @@ for (label, name), _ in sorted(runs.items(), key=lambda kv: kv[0][1]):
           f"ops/s ratio {ops_a / ops_b:.2f} ({ops_a:.0f} vs {ops_b:.0f})")
 for name in ("get_pipelined", "set_pipelined"):
     a, b = runs.get((ours, name), []), runs.get((theirs, name), [])
-    per_round = " ".join(f"{x[0] / y[0]:.2f}" for x, y in zip(a, b))
-    print(f"{name}: ops/s ratio per round: {per_round}")
+    ratios = [x[0] / y[0] for x, y in zip(a, b)]
+    per_round = " ".join(f"{r:.2f}" for r in ratios)
+    median = f" (median {statistics.median(ratios):.2f})" if ratios else ""
+    print(f"{name}: ops/s ratio per round: {per_round}{median}")
     u = runs.get(("zk-client-current-thread-unbatched", name), [])
     if u and b:
         med = lambda xs, i: statistics.median(x[i] for x in xs)
