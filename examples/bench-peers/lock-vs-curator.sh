@@ -29,32 +29,10 @@ cleanup() {
 trap cleanup EXIT
 javac -nowarn -cp "$cp" -d "$work" "$here/CuratorLockBench.java"
 
+# shellcheck source=examples/bench-peers/standalone-zk.sh
+. "$here/standalone-zk.sh"
 if [ "$connect" = "-" ]; then
-    port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    mkdir -p "$work/data"
-    cat >"$work/zoo.cfg" <<CFG
-tickTime=2000
-dataDir=$work/data
-clientPort=$port
-clientPortAddress=127.0.0.1
-forceSync=no
-maxClientCnxns=0
-admin.enableServer=false
-4lw.commands.whitelist=*
-CFG
-    java -Xmx512m -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar \
-        org.apache.zookeeper.server.quorum.QuorumPeerMain "$work/zoo.cfg" >"$work/zk.log" 2>&1 &
-    zk_pid=$!
-    for _ in $(seq 1 100); do
-        reply=$( (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf srvr >&3 && cat <&3) 2>/dev/null || true)
-        if grep -q '^Mode:' <<<"$reply"; then
-            break
-        fi
-        sleep 0.2
-    done
-    grep -q '^Mode:' <<<"${reply:-}" || { echo "ZooKeeper did not start:" >&2; tail "$work/zk.log" >&2; exit 1; }
-    connect=127.0.0.1:$port
-    echo "# standalone ZooKeeper at $connect ($(grep '^Zookeeper version' <<<"$reply" | cut -d, -f1))"
+    standalone_zk "$work" forceSync=no
 fi
 
 : >"$work/all"

@@ -42,22 +42,10 @@ peer=${CARGO_TARGET_DIR:-$here/zookeeper-client/target}/release/bench-zookeeper-
 cp=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar
 javac -cp "$cp" -d "$work" "$here/JavaBench.java"
 
+# shellcheck source=examples/bench-peers/standalone-zk.sh
+. "$here/standalone-zk.sh"
 if [ -z "$connect" ]; then
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-    mkdir -p "$work/data"
-    printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\nmaxClientCnxns=0\n' \
-        "$work/data" "$port" >"$work/zoo.cfg"
-    java -Xmx512m -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar \
-        org.apache.zookeeper.server.quorum.QuorumPeerMain "$work/zoo.cfg" >"$work/zk.log" 2>&1 &
-    zk_pid=$!
-    for _ in $(seq 1 120); do
-        # Serving, not just running: `srvr` names the mode only then.
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port" && printf srvr >&3 && timeout 1 cat <&3) 2>/dev/null \
-            | grep -q '^Mode:'; then break; fi
-        sleep 0.5
-    done
-    connect=127.0.0.1:$port
-    echo "# standalone ZooKeeper at $connect"
+    standalone_zk "$work"
 fi
 
 run() { # label, command...
