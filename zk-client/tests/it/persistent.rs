@@ -23,7 +23,6 @@ async fn next_node(w: &mut PersistentWatch) -> (EventType, String) {
     }
 }
 
-/// Nothing more arrives for a while (after a sync, so nothing is in flight).
 /// Takes the items already delivered (without waiting), each of which must
 /// be a node event in `allowed`.
 fn drain_catch_up(w: &mut PersistentWatch, allowed: &[(EventType, &str)]) {
@@ -39,6 +38,7 @@ fn drain_catch_up(w: &mut PersistentWatch, allowed: &[(EventType, &str)]) {
     }
 }
 
+/// Nothing more arrives for a while (after a sync, so nothing is in flight).
 async fn quiet(c: &Client, w: &mut PersistentWatch) {
     c.sync("/").await.unwrap();
     if let Ok(item) = tokio::time::timeout(Duration::from_millis(300), w.next()).await {
