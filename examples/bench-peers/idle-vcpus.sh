@@ -76,14 +76,11 @@ for r in $(seq 1 "$rounds"); do
 done
 
 echo "# medians of $rounds round(s), $ops ops per workload"
-python3 - "$work/all" <<'PY'
-import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    f = line.split()
-    if len(f) == 4:
-        runs.setdefault((f[0], f[1]), []).append((float(f[2]), float(f[3])))
-med = lambda xs, i: statistics.median(x[i] for x in xs)
+python3 -B - "$here" "$work/all" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[1])
+from runs import load, med
+runs = load(sys.argv[2])
 for name in ("get_pipelined", "set_pipelined"):
     for client in ("zk-client", "zookeeper-client"):
         a, b = runs.get((client, name)), runs.get((client + "+busy-loops", name))

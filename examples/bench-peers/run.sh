@@ -81,18 +81,15 @@ for r in $(seq 1 "$rounds"); do
 done
 
 echo "# current-thread runtimes, median of $rounds round(s): zk-client vs zookeeper-client"
-python3 - "$work/all" <<'PY'
+python3 -B - "$here" "$work/all" <<'PY'
 import statistics, sys
-runs = {}
-for line in open(sys.argv[1]):
-    f = line.split()
-    if len(f) == 4:
-        runs.setdefault((f[0], f[1]), []).append((float(f[2]), float(f[3])))
+sys.path.insert(0, sys.argv[1])
+from runs import load, med
+runs = load(sys.argv[2])
 ours, theirs = "zk-client-current-thread", "zookeeper-client-current-thread"
 for (label, name), _ in sorted(runs.items(), key=lambda kv: kv[0][1]):
     if label != ours or (theirs, name) not in runs:
         continue
-    med = lambda xs, i: statistics.median(x[i] for x in xs)
     a, b = runs[(ours, name)], runs[(theirs, name)]
     ops_a, cpu_a, ops_b, cpu_b = med(a, 0), med(a, 1), med(b, 0), med(b, 1)
     print(f"{name}: cpu/op ratio {cpu_a / cpu_b:.2f} ({cpu_a:.2f} vs {cpu_b:.2f} us), "
@@ -105,7 +102,6 @@ for name in ("get_pipelined", "set_pipelined"):
     print(f"{name}: ops/s ratio per round: {per_round}{median}")
     u = runs.get(("zk-client-current-thread-unbatched", name), [])
     if u and b:
-        med = lambda xs, i: statistics.median(x[i] for x in xs)
         print(f"{name}: batched reads off: {med(u, 1):.2f} us/op "
               f"(cpu/op ratio {med(u, 1) / med(b, 1):.2f}), {med(u, 0):.0f} ops/s "
               f"(ops/s ratio {med(u, 0) / med(b, 0):.2f})")
