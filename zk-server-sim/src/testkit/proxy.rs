@@ -1,18 +1,19 @@
 //! A fault-injecting TCP proxy to put between a client and one server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use zk_proto::FrameDecoder;
 
 use super::wire::{Direction, Frame, LinkState, WireLog};
@@ -34,7 +35,9 @@ const MAX_FRAME: usize = 64 * 1024 * 1024;
 /// - [`blackhole`](Self::blackhole): stop forwarding in both directions
 ///   without closing anything; bytes that arrive meanwhile are discarded,
 ///   as a network that silently loses packets would.
-/// - [`delay`](Self::delay): hold every chunk this long before forwarding it.
+/// - [`delay`](Self::delay): hold every chunk this long after it arrives
+///   before forwarding it: a link latency, so pipelined chunks stay as close
+///   together as they came rather than queueing one delay behind another.
 /// - [`drop_after_next_request`](Self::drop_after_next_request): forward the
 ///   next complete client→server frame, then drop the link before the
 ///   server's reply can come back (a request whose outcome the client
@@ -159,7 +162,9 @@ impl FaultProxy {
         self.ctl.blackholed.store(on, Ordering::SeqCst);
     }
 
-    /// Holds every chunk `delay` before forwarding it (zero: no delay).
+    /// Holds every chunk `delay` after its arrival before forwarding it
+    /// (zero: no delay). Chunks that arrive while earlier ones wait are read
+    /// on and keep their own arrival times.
     pub fn delay(&self, delay: Duration) {
         *self.ctl.delay.lock().unwrap_or_else(|p| p.into_inner()) = delay;
     }
@@ -290,6 +295,52 @@ async fn link(down: TcpStream, upstream: SocketAddr, id: usize, ctl: Arc<Control
     }
 }
 
+/// Chunks read from one direction of a link and not yet due: each is due
+/// [`FaultProxy::delay`] after it arrived. Reading goes on while the oldest
+/// waits, so a delay is a latency, not a queue of delays.
+#[derive(Default)]
+struct Held {
+    queue: VecDeque<(Instant, Bytes)>,
+    /// Where reads land; each chunk is split off it.
+    read: BytesMut,
+    eof: bool,
+}
+
+impl Held {
+    /// The next chunk that is due, in arrival order; `None` once the peer
+    /// has closed and every held chunk has gone. Bytes that arrive while the
+    /// proxy is blackholed are discarded here.
+    async fn next_due(
+        &mut self,
+        from: &mut OwnedReadHalf,
+        ctl: &Controls,
+    ) -> io::Result<Option<Bytes>> {
+        loop {
+            let due = match self.queue.front() {
+                Some(&(due, _)) if due <= Instant::now() => {
+                    return Ok(self.queue.pop_front().map(|(_, chunk)| chunk));
+                }
+                Some(&(due, _)) => Some(due),
+                None if self.eof => return Ok(None),
+                None => None,
+            };
+            self.read.reserve(16 * 1024);
+            tokio::select! {
+                // Cancel-safe: a read that loses the race consumed nothing.
+                read = from.read_buf(&mut self.read), if !self.eof => {
+                    let chunk = self.read.split().freeze();
+                    if read? == 0 {
+                        self.eof = true;
+                    } else if !ctl.blackholed.load(Ordering::SeqCst) {
+                        self.queue.push_back((Instant::now() + ctl.delay(), chunk));
+                    }
+                }
+                () = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => {}
+            }
+        }
+    }
+}
+
 /// Client → server, frame by frame.
 async fn requests(
     mut from: OwnedReadHalf,
@@ -300,19 +351,13 @@ async fn requests(
     trip: watch::Sender<bool>,
 ) -> io::Result<()> {
     let decoder = FrameDecoder::new(MAX_FRAME);
+    let mut held = Held::default();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        if from.read_buf(&mut buf).await? == 0 {
+        let Some(chunk) = held.next_due(&mut from, &ctl).await? else {
             return Ok(());
-        }
-        if ctl.blackholed.load(Ordering::SeqCst) {
-            buf.clear();
-            continue;
-        }
-        let delay = ctl.delay();
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        };
+        buf.extend_from_slice(&chunk);
         let mut out = BytesMut::new();
         let mut drop_now = false;
         while let Some(frame) = decoder
@@ -352,23 +397,16 @@ async fn replies(
     tripped: Arc<AtomicBool>,
 ) -> io::Result<()> {
     let decoder = FrameDecoder::new(MAX_FRAME);
+    let mut held = Held::default();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     loop {
-        if from.read_buf(&mut buf).await? == 0 {
+        let Some(chunk) = held.next_due(&mut from, &ctl).await? else {
             return Ok(());
-        }
-        if ctl.blackholed.load(Ordering::SeqCst) || tripped.load(Ordering::SeqCst) {
-            buf.clear();
-            continue;
-        }
-        let delay = ctl.delay();
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        };
         if tripped.load(Ordering::SeqCst) {
-            buf.clear();
             continue;
         }
+        buf.extend_from_slice(&chunk);
         let mut out = BytesMut::new();
         let mut frames = Vec::new();
         while let Some(frame) = decoder
@@ -565,5 +603,49 @@ mod tests {
             .iter()
             .all(|f| f.link == 1 && f.handshake && f.xid.is_none()));
         assert_eq!(log.max_in_flight(), 0);
+    }
+    /// A delay is a latency: requests written apart, each in its own chunk,
+    /// all reach the server before the first one's reply comes back, as on
+    /// a long link. (Held one delay behind another, the third would leave
+    /// only after the first reply had.)
+    #[tokio::test]
+    async fn a_delay_holds_each_chunk_from_its_own_arrival() {
+        use super::super::wire::Direction;
+        use zk_proto::OpCode;
+
+        let p = FaultProxy::start(echo().await).await.unwrap();
+        let mut s = TcpStream::connect(p.addr()).await.unwrap();
+        roundtrip(&mut s, b"connect!").await.unwrap();
+        p.delay(Duration::from_millis(200));
+        p.record(true);
+        let mut sent = Vec::new();
+        for xid in 1..=3 {
+            let r = request(xid, OpCode::GetData, b"");
+            s.write_all(&r).await.unwrap();
+            sent.extend(r);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut back = vec![0u8; sent.len()];
+        s.read_exact(&mut back).await.unwrap();
+        assert_eq!(back, sent);
+        let order: Vec<_> = p
+            .wire()
+            .frames()
+            .iter()
+            .map(|f| (f.direction, f.xid))
+            .collect();
+        let to_server = |x| (Direction::ToServer, Some(x));
+        let to_client = |x| (Direction::ToClient, Some(x));
+        assert_eq!(
+            order,
+            vec![
+                to_server(1),
+                to_server(2),
+                to_server(3),
+                to_client(1),
+                to_client(2),
+                to_client(3)
+            ]
+        );
     }
 }
