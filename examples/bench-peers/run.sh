@@ -17,17 +17,35 @@
 # (`zk-client-current-thread-unbatched`, `BENCH_NO_BATCH_READS`: every reply read as
 # it lands).
 #
+# The server it starts runs on the first half of the CPUs this script may use and every
+# client on the other half (`taskset`), as if on separate hosts: on one small VM a
+# client's CPU use and sleeps otherwise also move the server's throughput (its threads
+# share the client's CPUs, and waking one on a halted vCPU is slow; idle-vcpus.sh shows
+# by how much), which the comparison would read as the client's doing. `BENCH_PIN=0`
+# runs everything unpinned; with HOST:PORT given, or fewer than 2 CPUs, nothing is
+# pinned.
+#
+# After the rounds come the pipelined pairs: `BENCH_PAIRS` (default 10) pairs of runs of
+# only the pipelined workloads (`BENCH_PIPELINED_OPS`, `BENCH_PAIR_OPS` ops each, default
+# 100,000) of zk-client and zookeeper-client, current-thread runtimes, back to back,
+# in an order that alternates from pair to pair. The two runs of a pair are seconds
+# apart, where a round's are minutes apart, so a pair's ratio is the least touched by
+# the server's (and the host's) drift; the script prints each pair's ops/s ratio, their
+# median, and the ratio of the medians of CPU per op.
+#
 # Before the rounds, one untimed pipelined run of each Rust client warms the server's
 # JIT. Odd rounds run the clients in the order listed above, even rounds in reverse,
 # so that the server's drift within a round favours no client.
 #
-# Usage: bash examples/bench-peers/run.sh [HOST:PORT] [ROUNDS]
+# Usage: [BENCH_PIN=0] bash examples/bench-peers/run.sh [HOST:PORT] [ROUNDS]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/../..
 connect=${1:-}
 rounds=${2:-1}
 work=$(mktemp -d)
+: >"$work/all"
+: >"$work/pairs"
 zk_pid=
 cleanup() {
     if [ -n "$zk_pid" ]; then kill "$zk_pid" 2>/dev/null; wait "$zk_pid" 2>/dev/null || true; fi
@@ -44,13 +62,28 @@ javac -cp "$cp" -d "$work" "$here/JavaBench.java"
 
 # shellcheck source=examples/bench-peers/standalone-zk.sh
 . "$here/standalone-zk.sh"
+pin=()
+if [ -z "$connect" ] && [ "${BENCH_PIN:-1}" != 0 ]; then
+    # The CPUs this process may run on, split in two halves (empty when fewer than 2).
+    read -r server_cpus client_cpus < <(/usr/bin/python3 -c '
+import os
+c = sorted(os.sched_getaffinity(0))
+h = len(c) // 2
+print(",".join(map(str, c[:h])) or "-", ",".join(map(str, c[h:])) or "-")')
+    if [ "$server_cpus" != - ]; then
+        zk_wrap=(taskset -c "$server_cpus")
+        pin=(taskset -c "$client_cpus")
+        echo "# server pinned to CPUs $server_cpus, clients to CPUs $client_cpus"
+    fi
+fi
 if [ -z "$connect" ]; then
     standalone_zk "$work"
 fi
+[ ${#pin[@]} -gt 0 ] || echo "# not pinned: server and clients share the CPUs"
 
 run() { # label, command...
     local label=$1; shift
-    /usr/bin/time -o "$work/time" -f "cpu_seconds %U %S wall %e" "$@" >"$work/out" 2>"$work/err" \
+    "${pin[@]}" /usr/bin/time -o "$work/time" -f "cpu_seconds %U %S wall %e" "$@" >"$work/out" 2>"$work/err" \
         || { cat "$work/err" >&2; return 1; }
     sed "s/^/$label /" "$work/out" | tee -a "$work/all"
     awk -v l="$label" '{printf "%s total_cpu_seconds %.2f (user %s sys %s) wall %s\n", l, $2+$3, $2, $3, $5}' "$work/time"
@@ -58,8 +91,8 @@ run() { # label, command...
 
 # Untimed warm-up, so that the first round does not meet a server whose JIT is cold.
 echo "# warm-up (not recorded)"
-env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$bench" --connect "$connect" >/dev/null
-env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$peer" --connect "$connect" >/dev/null
+"${pin[@]}" env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$bench" --connect "$connect" >/dev/null
+"${pin[@]}" env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$peer" --connect "$connect" >/dev/null
 
 client() { # index: one client's run
     case $1 in
@@ -78,6 +111,22 @@ for r in $(seq 1 "$rounds"); do
     if [ $((r % 2)) -eq 1 ]; then order="0 1 2 3 4 5"; else order="5 4 3 2 1 0"; fi
     echo "# round $r"
     for i in $order; do client "$i"; done
+done
+
+pairs=${BENCH_PAIRS:-10}
+pair_ops=${BENCH_PAIR_OPS:-100000}
+pair_run() { # label, binary
+    "${pin[@]}" env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS="$pair_ops" "$2" --connect "$connect" \
+        >"$work/out" 2>"$work/err" || { cat "$work/err" >&2; return 1; }
+    sed "s/^/$1 /" "$work/out" | tee -a "$work/pairs"
+}
+for p in $(seq 1 "$pairs"); do
+    echo "# pair $p"
+    if [ $((p % 2)) -eq 1 ]; then
+        pair_run zk-client "$bench"; pair_run zookeeper-client "$peer"
+    else
+        pair_run zookeeper-client "$peer"; pair_run zk-client "$bench"
+    fi
 done
 
 echo "# current-thread runtimes, median of $rounds round(s): zk-client vs zookeeper-client"
@@ -105,4 +154,20 @@ for name in ("get_pipelined", "set_pipelined"):
         print(f"{name}: batched reads off: {med(u, 1):.2f} us/op "
               f"(cpu/op ratio {med(u, 1) / med(b, 1):.2f}), {med(u, 0):.0f} ops/s "
               f"(ops/s ratio {med(u, 0) / med(b, 0):.2f})")
+PY
+
+echo "# pipelined pairs, $pairs pair(s) of $pair_ops ops: zk-client vs zookeeper-client"
+python3 -B - "$here" "$work/pairs" <<'PY'
+import statistics, sys
+sys.path.insert(0, sys.argv[1])
+from runs import load, med
+runs = load(sys.argv[2])
+for name in ("get_pipelined", "set_pipelined"):
+    a, b = runs.get(("zk-client", name), []), runs.get(("zookeeper-client", name), [])
+    if not a or len(a) != len(b):
+        continue
+    ratios = [x[0] / y[0] for x, y in zip(a, b)]
+    print(f"{name}: ops/s ratio per pair: {' '.join(f'{r:.2f}' for r in ratios)} "
+          f"(median {statistics.median(ratios):.2f}); cpu/op ratio {med(a, 1) / med(b, 1):.2f} "
+          f"({med(a, 1):.2f} vs {med(b, 1):.2f} us)")
 PY

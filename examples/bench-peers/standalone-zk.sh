@@ -2,6 +2,9 @@
 # standalone ZooKeeper 3.8 (Debian's package) on a free loopback port, with its data
 # and log in WORK and any extra zoo.cfg lines given, waits until it serves, and sets
 # `zk_pid` and `connect` (127.0.0.1:PORT). The caller stops it (kill "$zk_pid").
+# A caller that sets the array `zk_wrap` (e.g. `zk_wrap=(taskset -c 0)`) has the
+# server's JVM started under that command.
+zk_wrap=()
 standalone_zk() {
     local work=$1 port reply=
     shift
@@ -9,7 +12,7 @@ standalone_zk() {
     mkdir -p "$work/data"
     printf '%s\n' tickTime=2000 "dataDir=$work/data" "clientPort=$port" clientPortAddress=127.0.0.1 \
         maxClientCnxns=0 admin.enableServer=false '4lw.commands.whitelist=*' "$@" >"$work/zoo.cfg"
-    java -Xmx512m -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar \
+    "${zk_wrap[@]}" java -Xmx512m -cp /usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar:/usr/share/java/netty-codec.jar:/usr/share/java/netty-resolver.jar \
         org.apache.zookeeper.server.quorum.QuorumPeerMain "$work/zoo.cfg" >"$work/zk.log" 2>&1 &
     zk_pid=$!
     for _ in $(seq 1 120); do
