@@ -35,10 +35,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --release -q -p examples --bin bench)
-(cd "$here/zookeeper-client" && cargo build --release -q)
-bench=${CARGO_TARGET_DIR:-$root/target}/release/bench
-peer=${CARGO_TARGET_DIR:-$here/zookeeper-client/target}/release/bench-zookeeper-client
+# shellcheck source=examples/bench-peers/rust-benches.sh
+. "$here/rust-benches.sh"
+build_rust_benches
 
 # shellcheck source=examples/bench-peers/standalone-zk.sh
 . "$here/standalone-zk.sh"
@@ -61,9 +60,7 @@ one() { # label, spin (0|1), binary
     sed "s/^/$label /" "$work/out" | tee -a "$work/all"
 }
 
-echo "# warm-up (not recorded)"
-BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$bench" --connect "$connect" >/dev/null
-BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$peer" --connect "$connect" >/dev/null
+warm_up
 for r in $(seq 1 "$rounds"); do
     echo "# round $r"
     if [ $((r % 2)) -eq 1 ]; then

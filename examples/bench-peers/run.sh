@@ -53,10 +53,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(cd "$root" && cargo build --release -q -p examples --bin bench)
-(cd "$here/zookeeper-client" && cargo build --release -q)
-bench=${CARGO_TARGET_DIR:-$root/target}/release/bench
-peer=${CARGO_TARGET_DIR:-$here/zookeeper-client/target}/release/bench-zookeeper-client
+# shellcheck source=examples/bench-peers/rust-benches.sh
+. "$here/rust-benches.sh"
+build_rust_benches
 cp=/usr/share/java/zookeeper.jar:/usr/share/java/slf4j-nop.jar
 javac -cp "$cp" -d "$work" "$here/JavaBench.java"
 
@@ -89,10 +88,7 @@ run() { # label, command...
     awk -v l="$label" '{printf "%s total_cpu_seconds %.2f (user %s sys %s) wall %s\n", l, $2+$3, $2, $3, $5}' "$work/time"
 }
 
-# Untimed warm-up, so that the first round does not meet a server whose JIT is cold.
-echo "# warm-up (not recorded)"
-"${pin[@]}" env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$bench" --connect "$connect" >/dev/null
-"${pin[@]}" env BENCH_CURRENT_THREAD=1 BENCH_PIPELINED_OPS=50000 "$peer" --connect "$connect" >/dev/null
+warm_up "${pin[@]}"
 
 client() { # index: one client's run
     case $1 in
